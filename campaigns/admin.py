@@ -1,0 +1,325 @@
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import selectors
+from .models import (
+    Alias,
+    Asset,
+    AttributionClaim,
+    Campaign,
+    Election,
+    ElectionPhase,
+    ElectionRound,
+    InterferenceTool,
+    Narrative,
+    Operation,
+    Platform,
+    Source,
+    Takedown,
+    Technique,
+    TechniqueUse,
+    ThreatActor,
+)
+
+
+class AliasInline(admin.TabularInline):
+    model = Alias
+    extra = 0
+    autocomplete_fields = ["source"]
+    fields = ["name", "namespace", "source"]
+
+
+class TechniqueUseInline(admin.TabularInline):
+    model = TechniqueUse
+    extra = 0
+    autocomplete_fields = ["technique", "source"]
+    fields = ["technique", "confidence", "observed_on", "evidence", "source"]
+
+
+class ClaimInline(admin.StackedInline):
+    model = AttributionClaim
+    extra = 0
+    autocomplete_fields = ["actor", "source"]
+    fields = [
+        ("claimant", "claimant_category", "claimant_country"),
+        ("actor", "claimed_on", "attribution_type"),
+        ("likelihood", "confidence", "credibility"),
+        "title",
+        "source",
+        ("tlp", "is_estimate"),
+    ]
+    show_change_link = True
+
+
+class TakedownInline(admin.TabularInline):
+    model = Takedown
+    extra = 0
+    autocomplete_fields = ["source"]
+    fields = ["platform", "announced_on", "accounts_removed", "pages_removed", "groups_removed", "followers", "source"]
+    show_change_link = True
+
+
+class AssetInline(admin.TabularInline):
+    model = Asset
+    extra = 0
+    fields = ["asset_type", "platform", "identifier", "first_seen", "last_seen", "tlp"]
+    show_change_link = True
+
+
+class ElectionRoundInline(admin.TabularInline):
+    model = ElectionRound
+    extra = 0
+
+
+class ElectionPhaseInline(admin.TabularInline):
+    model = ElectionPhase
+    extra = 0
+
+
+@admin.register(Source)
+class SourceAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "publisher", "author", "published_on", "reliability", "tlp"]
+    list_filter = ["reliability", "tlp", "publisher"]
+    search_fields = ["title", "publisher", "author", "url"]
+    date_hierarchy = "published_on"
+
+
+@admin.register(ThreatActor)
+class ThreatActorAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "actor_type", "country", "parent", "alias_names", "tlp"]
+    list_filter = ["actor_type", "country", "tlp"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "aliases__name", "description"]
+    autocomplete_fields = ["parent"]
+    inlines = [AliasInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("aliases")
+
+    @admin.display(description="Aliases")
+    def alias_names(self, obj: ThreatActor) -> str:
+        return ", ".join(alias.name for alias in obj.aliases.all())
+
+
+@admin.register(Operation)
+class OperationAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "actor", "status", "first_seen", "last_seen", "alias_names", "tlp"]
+    list_filter = ["status", ("actor", admin.RelatedOnlyFieldListFilter), "tlp"]
+    list_select_related = ["actor"]
+    search_fields = ["name", "aliases__name", "description"]
+    autocomplete_fields = ["actor", "sources"]
+    inlines = [AliasInline, AssetInline, TakedownInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("aliases")
+
+    @admin.display(description="Aliases")
+    def alias_names(self, obj: Operation) -> str:
+        return ", ".join(alias.name for alias in obj.aliases.all())
+
+
+@admin.register(Alias)
+class AliasAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "namespace", "actor", "operation", "source"]
+    list_filter = ["namespace"]
+    list_select_related = ["actor", "operation", "source"]
+    search_fields = ["name", "actor__name", "operation__name"]
+    autocomplete_fields = ["actor", "operation", "source"]
+
+
+@admin.register(Election)
+class ElectionAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "country", "election_type", "election_day", "tlp"]
+    list_filter = ["country", "election_type"]
+    search_fields = ["name", "description"]
+    date_hierarchy = "election_day"
+    inlines = [ElectionRoundInline, ElectionPhaseInline]
+
+
+@admin.register(Narrative)
+class NarrativeAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "parent", "tlp"]
+    list_filter = ["tlp"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "summary"]
+    autocomplete_fields = ["parent"]
+
+
+@admin.register(Technique)
+class TechniqueAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "name", "tactic_id", "tactic_name", "framework", "framework_version", "retired"]
+    list_filter = ["framework", "tactic_name", "retired"]
+    search_fields = ["external_id", "name", "summary"]
+    ordering = ["framework", "external_id"]
+
+
+@admin.register(Platform)
+class PlatformAdmin(admin.ModelAdmin):
+    search_fields = ["code"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(InterferenceTool)
+class InterferenceToolAdmin(PlatformAdmin):
+    pass
+
+
+@admin.register(Campaign)
+class CampaignAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "name",
+        "actor",
+        "operation",
+        "election_names",
+        "status",
+        "first_seen",
+        "last_seen",
+        "platform_names",
+        "tlp",
+    ]
+    list_filter = [
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        ("elections", admin.RelatedOnlyFieldListFilter),
+        "status",
+        "tlp",
+        ("tools", admin.RelatedOnlyFieldListFilter),
+        ("techniques", admin.RelatedOnlyFieldListFilter),
+        ("platforms", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["name", "summary", "objective", "operation__name", "actor__name"]
+    autocomplete_fields = ["actor", "operation", "elections", "narratives", "sources", "owner"]
+    filter_horizontal = ["tools", "platforms"]
+    date_hierarchy = "first_seen"
+    readonly_fields = ["timeline"]
+    inlines = [TechniqueUseInline, ClaimInline, TakedownInline, AssetInline]
+    fieldsets = [
+        (None, {"fields": ["name", ("actor", "operation"), "elections", "status", ("first_seen", "last_seen")]}),
+        (
+            "What and how",
+            {
+                "fields": [
+                    "summary",
+                    "objective",
+                    "target_countries",
+                    "target_audiences",
+                    "tools",
+                    "platforms",
+                    "languages",
+                    "narratives",
+                    "breakout_scale",
+                ]
+            },
+        ),
+        ("Evidence and sharing", {"fields": ["sources", ("tlp", "pap"), "owner", "is_estimate"]}),
+        ("Timeline", {"fields": ["timeline"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return selectors.campaign_list()
+
+    @admin.display(description="Elections")
+    def election_names(self, obj: Campaign) -> str:
+        return ", ".join(election.name for election in obj.elections.all())
+
+    @admin.display(description="Platforms")
+    def platform_names(self, obj: Campaign) -> str:
+        return ", ".join(str(platform) for platform in obj.platforms.all())
+
+    @admin.display(description="Timeline of claims, takedowns and techniques")
+    def timeline(self, obj: Campaign) -> str:
+        if obj.pk is None:
+            return "Save the campaign to see its timeline."
+        events = selectors.campaign_timeline(campaign=obj)
+        if not events:
+            return "Nothing dated yet."
+        rows = format_html_join(
+            "",
+            '<tr class="timeline-{}"><td>{}</td><td>{}</td><td>{}</td><td>TLP:{}</td></tr>',
+            ((e.kind, e.day or "undated", e.kind, e.text, e.tlp) for e in events),
+        )
+        return format_html(
+            '<table class="timeline"><thead><tr><th>Date</th><th>What</th><th>Detail</th>'
+            "<th>Marking</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+@admin.register(AttributionClaim)
+class AttributionClaimAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "claimant",
+        "claimant_category",
+        "actor",
+        "campaign",
+        "operation",
+        "claimed_on",
+        "attribution_type",
+        "likelihood",
+        "confidence",
+        "score_total",
+        "tlp",
+    ]
+    list_filter = [
+        "claimant_category",
+        "attribution_type",
+        "likelihood",
+        "confidence",
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        "tlp",
+        "is_estimate",
+    ]
+    list_select_related = ["actor", "campaign", "operation"]
+    search_fields = ["claimant", "title", "summary", "fiat_case_id"]
+    autocomplete_fields = ["actor", "campaign", "operation", "source"]
+    readonly_fields = ["score_total"]
+    date_hierarchy = "claimed_on"
+
+
+@admin.register(Takedown)
+class TakedownAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "__str__",
+        "platform",
+        "announced_on",
+        "actor",
+        "operation",
+        "campaign",
+        "accounts_removed",
+        "pages_removed",
+        "groups_removed",
+        "followers",
+        "ad_spend",
+        "ad_currency",
+        "tlp",
+    ]
+    list_filter = ["platform", ("actor", admin.RelatedOnlyFieldListFilter), "tlp"]
+    list_select_related = ["platform", "actor", "operation", "campaign"]
+    search_fields = ["notes", "operation__name", "campaign__name", "actor__name"]
+    autocomplete_fields = ["actor", "operation", "campaign", "source"]
+    date_hierarchy = "announced_on"
+
+
+@admin.register(Asset)
+class AssetAdmin(SimpleHistoryAdmin):
+    list_display = ["identifier", "asset_type", "platform", "operation", "campaign", "first_seen", "last_seen", "tlp"]
+    list_filter = ["asset_type", "platform", "tlp"]
+    list_select_related = ["platform", "operation", "campaign"]
+    search_fields = ["identifier", "url", "notes"]
+    autocomplete_fields = ["operation", "campaign"]
+
+
+@admin.register(TechniqueUse)
+class TechniqueUseAdmin(SimpleHistoryAdmin):
+    list_display = ["campaign", "technique", "confidence", "observed_on"]
+    list_filter = ["confidence", "technique__tactic_name"]
+    list_select_related = ["campaign", "technique"]
+    search_fields = ["campaign__name", "technique__external_id", "technique__name", "evidence"]
+    autocomplete_fields = ["campaign", "technique", "source"]

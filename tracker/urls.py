@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import path
+
+from . import views
+
+admin.site.site_header = "Election-interference tracker"
+admin.site.site_title = "Interference tracker"
+admin.site.index_title = "Catalogue and findings"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", views.home, name="home"),
+]
