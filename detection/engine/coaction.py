@@ -1,0 +1,93 @@
+"""The sliding-window sweep: pairs of posts acting on the same object within the window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from detection.engine.arrays import ObjectTable, PostArrays
+from detection.engine.params import EngineParams
+
+
+def window_pairs(obj: np.ndarray, t: np.ndarray, window: float, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Index pairs (i < j) of actions sorted by (object, time) with the same object and t_j - t_i <= window."""
+    n = len(obj)
+    if n < 2:
+        return
+    # Complex numbers sort by (real, imaginary): one searchsorted finds each action's window end
+    # inside its own object, exactly, whatever the time resolution.
+    key = obj.astype(np.float64) + 1j * t
+    hi = np.searchsorted(key, obj.astype(np.float64) + 1j * (t + window), side="right")
+    counts = hi - np.arange(n, dtype=np.int64) - 1
+    cum = np.cumsum(counts)
+    start = 0
+    while start < n:
+        base = int(cum[start - 1]) if start else 0
+        end = max(int(np.searchsorted(cum, base + chunk, side="right")), start + 1)
+        c = counts[start:end]
+        total = int(c.sum())
+        if total:
+            ia = np.repeat(np.arange(start, end, dtype=np.int64), c)
+            offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+            yield ia, ia + 1 + offsets
+        start = end
+
+
+def behaviour_pairs(
+    arrays: PostArrays,
+    behaviour: str,
+    params: EngineParams,
+    object_mask: np.ndarray | None = None,
+    account_mask: np.ndarray | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Post pairs (a, b) of different accounts that co-act in one behaviour, chunk by chunk, each pair once.
+
+    object_mask keeps the objects of one shard; account_mask keeps the posts of some accounts only.
+    """
+    table = arrays.objects.get(behaviour)
+    if table is None or len(table.obj) < 2:
+        return
+    obj, post = table.obj, table.post
+    keep = None
+    if object_mask is not None:
+        keep = object_mask[obj]
+    if account_mask is not None:
+        by_account = account_mask[arrays.account[post]]
+        keep = by_account if keep is None else keep & by_account
+    if keep is not None:
+        obj, post = obj[keep], post[keep]
+    for ia, ib in window_pairs(obj, arrays.time[post], params.window_s, params.chunk_pairs):
+        pa, pb = post[ia], post[ib]
+        ok = arrays.account[pa] != arrays.account[pb]
+        if behaviour == "similar-text":
+            ok &= _similar_first_band(arrays, table, obj[ia], pa, pb, params)
+        yield pa[ok], pb[ok]
+
+
+def _similar_first_band(
+    arrays: PostArrays, table: ObjectTable, obj: np.ndarray, pa: np.ndarray, pb: np.ndarray, params: EngineParams
+) -> np.ndarray:
+    """Keep a candidate pair only in the first band where it collides, and only if similar enough."""
+    assert arrays.text_sig is not None and arrays.text_bands is not None and table.band is not None
+    out = np.zeros(len(pa), dtype=bool)
+    step = max(1, params.chunk_pairs // max(1, params.n_hashes))
+    for s in range(0, len(pa), step):
+        a, b = pa[s : s + step], pb[s : s + step]
+        first_band = np.argmax(arrays.text_bands[a] == arrays.text_bands[b], axis=1)
+        similar = (arrays.text_sig[a] == arrays.text_sig[b]).mean(axis=1) >= params.similar_text_threshold
+        out[s : s + step] = similar & (first_band == table.band[obj[s : s + step]])
+    return out
+
+
+def matched_keys(arrays: PostArrays, pairs: Iterator[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, int]:
+    """Distinct (post, other account) matches as post * n_accounts + account, sorted; and the pair count."""
+    n_acc = arrays.n_accounts
+    parts: list[np.ndarray] = []
+    n_pairs = 0
+    for pa, pb in pairs:
+        n_pairs += len(pa)
+        parts.append(np.unique(np.concatenate([pa * n_acc + arrays.account[pb], pb * n_acc + arrays.account[pa]])))
+    if not parts:
+        return np.zeros(0, dtype=np.int64), 0
+    return np.unique(np.concatenate(parts)), n_pairs

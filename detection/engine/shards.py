@@ -1,0 +1,81 @@
+"""Shards by a stable hash of the shared object, so that every co-action pair lies in exactly one shard."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from detection.engine.arrays import ObjectTable, PostArrays
+from detection.engine.coaction import behaviour_pairs, matched_keys
+from detection.engine.params import ENGINE_VERSION, EngineParams
+
+
+def shard_of(object_key: str, n_shards: int) -> int:
+    """The shard of one object: BLAKE2b of its key, modulo the shard count (stable across processes)."""
+    if n_shards < 1:
+        raise ValueError("n_shards must be >= 1")
+    digest = hashlib.blake2b(object_key.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % n_shards
+
+
+def object_shards(table: ObjectTable, n_shards: int) -> np.ndarray:
+    """The shard of every object of a table."""
+    return np.fromiter((shard_of(k, n_shards) for k in table.keys), dtype=np.int64, count=len(table.keys))
+
+
+@dataclass
+class PartialEdges:
+    """What one shard contributes: per behaviour, its distinct (post, other account) matches.
+
+    `matched` holds post * n_accounts + account, sorted and unique. The final weights, the null model's
+    account strengths, the evidence and the lead/follow counts are all derived from these sets and the
+    arrays in `finalise`, so merging is a set union and any shard count gives identical results.
+    """
+
+    shard: int
+    n_shards: int
+    n_accounts: int
+    matched: dict[str, np.ndarray] = field(default_factory=dict)
+    n_pairs: dict[str, int] = field(default_factory=dict)
+    engine_version: str = ENGINE_VERSION
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays for numpy.savez (one key per behaviour)."""
+        out = {
+            "meta": np.array([self.shard, self.n_shards, self.n_accounts], dtype=np.int64),
+            "engine_version": np.array(self.engine_version),
+        }
+        for behaviour, keys in self.matched.items():
+            out[f"matched:{behaviour}"] = keys
+            out[f"n_pairs:{behaviour}"] = np.array(self.n_pairs[behaviour], dtype=np.int64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, data: dict[str, np.ndarray]) -> PartialEdges:
+        """The inverse of to_arrays (accepts a loaded .npz)."""
+        shard, n_shards, n_accounts = (int(x) for x in data["meta"])
+        part = cls(shard=shard, n_shards=n_shards, n_accounts=n_accounts, engine_version=str(data["engine_version"]))
+        for name in data:
+            if name.startswith("matched:"):
+                behaviour = name.split(":", 1)[1]
+                part.matched[behaviour] = np.asarray(data[name], dtype=np.int64)
+                part.n_pairs[behaviour] = int(data[f"n_pairs:{behaviour}"])
+        return part
+
+
+def shard_edges(arrays: PostArrays, params: EngineParams, shard: int = 0, n_shards: int = 1) -> PartialEdges:
+    """Compute the co-action matches of the objects of one shard, for every behaviour of the run."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard must be in [0, {n_shards})")
+    part = PartialEdges(shard=shard, n_shards=n_shards, n_accounts=arrays.n_accounts)
+    for behaviour in params.behaviours:
+        table = arrays.objects.get(behaviour)
+        mask = None
+        if n_shards > 1 and table is not None:
+            mask = object_shards(table, n_shards) == shard
+        keys, n_pairs = matched_keys(arrays, behaviour_pairs(arrays, behaviour, params, object_mask=mask))
+        part.matched[behaviour] = keys
+        part.n_pairs[behaviour] = n_pairs
+    return part

@@ -1,0 +1,86 @@
+"""Text normalisation and MinHash signatures of character shingles, fully vectorised."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+
+_MENTION = re.compile(r"@\S*")
+_U64 = np.uint64
+_MAX = np.iinfo(np.uint64).max
+
+
+def normalise_text(text: str) -> str:
+    """The text as same-text compares it: NFKC, lower case, @mentions removed, whitespace collapsed."""
+    # The peers (coordination-network-toolkit) strip mentions and case the same way.
+    return " ".join(_MENTION.sub("", unicodedata.normalize("NFKC", text).lower()).split())
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser: a stable, well-spread 64-bit hash of uint64 values."""
+    with np.errstate(over="ignore"):
+        z = x.astype(_U64, copy=True)
+        z += _U64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
+        return z ^ (z >> _U64(31))
+
+
+def shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hash every k-character shingle of every text; returns (hashes, text index of each hash)."""
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(_U64)
+    n_shingles = np.maximum(lengths - k + 1, 0)
+    total = int(n_shingles.sum())
+    if total == 0:
+        return np.zeros(0, _U64), np.zeros(0, np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    owner = np.repeat(np.arange(len(texts), dtype=np.int64), n_shingles)
+    first = np.concatenate(([0], np.cumsum(n_shingles)[:-1]))
+    pos = starts[owner] + (np.arange(total, dtype=np.int64) - first[owner])
+    h = np.zeros(total, dtype=_U64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            h = h * _U64(1000003) + codes[pos + j]
+    return mix64(h), owner
+
+
+def minhash_signatures(texts: list[str], k: int, n_hashes: int, seed: int) -> np.ndarray:
+    """One-permutation MinHash with rotation densification: an (n_texts, n_hashes) uint64 matrix."""
+    n = len(texts)
+    sig = np.full((n, n_hashes), _MAX, dtype=_U64)
+    if n == 0:
+        return sig
+    h, owner = shingle_hashes(texts, k)
+    h = mix64(h ^ _U64(seed & 0xFFFFFFFFFFFFFFFF))
+    bins = (h % _U64(n_hashes)).astype(np.int64)
+    flat = sig.reshape(-1)
+    np.minimum.at(flat, owner * n_hashes + bins, h)
+    empty = sig == _MAX
+    # Densify: an empty bin borrows the nearest non-empty bin to its right (cyclic), salted by distance,
+    # so two texts agree on a bin only when they agree on the bin it borrows from.
+    has_any = ~empty.all(axis=1)
+    if empty[has_any].any():
+        idx = np.where(empty, n_hashes * 3, np.arange(n_hashes))
+        doubled = np.concatenate([idx, np.where(empty, n_hashes * 3, np.arange(n_hashes) + n_hashes)], axis=1)
+        nxt = np.minimum.accumulate(doubled[:, ::-1], axis=1)[:, ::-1][:, :n_hashes]
+        src = np.where(nxt >= n_hashes * 3, 0, nxt % n_hashes)
+        dist = (nxt - np.arange(n_hashes)).astype(_U64)
+        borrowed = np.take_along_axis(sig, src, axis=1)
+        filled = mix64(borrowed ^ dist)
+        sig = np.where(empty & has_any[:, None], filled, sig)
+    return sig
+
+
+def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Hash each band of `rows` signature values into one uint64: an (n, bands) matrix."""
+    out = np.zeros((sig.shape[0], bands), dtype=_U64)
+    with np.errstate(over="ignore"):
+        for b in range(bands):
+            acc = np.full(sig.shape[0], _U64(b + 1))
+            for r in range(rows):
+                acc = mix64(acc * _U64(31) + sig[:, b * rows + r])
+            out[:, b] = acc
+    return out
