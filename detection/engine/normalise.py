@@ -1,0 +1,164 @@
+"""Normalisation of URLs, hashtags and text for matching, and cleaning of every string read from a sample.
+
+Pure standard library: the readers, the engine and the database import all use these same functions, so a
+URL or a hashtag compares equal wherever it was read.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import urlsplit, urlunsplit
+
+# C0 controls except \t and \n, DEL, C1 controls, and lone surrogates (JSON "\ud800" can produce them and
+# no database accepts them).
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_control_search = _CONTROL_RE.search
+_control_sub = _CONTROL_RE.sub
+
+TRACKING_PARAMS: frozenset[str] = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "igsh",
+        "yclid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "ref_src",
+        "ref_url",
+        "twclid",
+        "ttclid",
+        "si",
+        "vero_id",
+        "oly_anon_id",
+        "oly_enc_id",
+        "rb_clickid",
+        "s_cid",
+        "wickedid",
+    }
+)
+_DEFAULT_PORTS = {"http": "80", "https": "443", "ftp": "21", "ws": "80", "wss": "443"}
+
+_URL_IN_TEXT_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_MENTION_RE = re.compile(r"(?<![\w@])@\w+")
+_RETWEET_PREFIX_RE = re.compile(r"^rt\s+@\w+:?\s*")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def clean_text(value: str) -> str:
+    """Remove NUL, C0/C1 control characters (but not \\n and \\t) and lone surrogates from a string."""
+    if _control_search(value) is None:
+        return value
+    return _control_sub("", value)
+
+
+def _is_tracking(param: str) -> bool:
+    key = param.split("=", 1)[0].lower()
+    return key.startswith("utm_") or key in TRACKING_PARAMS
+
+
+def _ascii_host(host: str) -> str:
+    host = host.lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except (UnicodeError, ValueError):
+        return host
+
+
+def _netloc(scheme: str, netloc: str) -> str:
+    userinfo, at, hostport = netloc.rpartition("@")
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        host, port = (hostport[: end + 1], hostport[end + 2 :]) if end >= 0 else (hostport, "")
+        host = host.lower()
+    else:
+        host, _, port = hostport.partition(":")
+        host = _ascii_host(host)
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = ""
+    return f"{userinfo}{at}{host}{':' if port else ''}{port}"
+
+
+def normalise_url(url: str) -> str:
+    """Canonical form of a URL for matching: lower-case scheme and host, no default port, fragment or tracking."""
+    url = clean_text(url).strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    netloc = _netloc(scheme, parts.netloc) if parts.netloc else ""
+    path = parts.path
+    if netloc and not path:
+        path = "/"
+    query = parts.query
+    if query:
+        query = "&".join(p for p in query.split("&") if p and not _is_tracking(p))
+    if netloc or scheme:
+        result = urlunsplit((scheme, netloc, path, query, ""))
+    else:
+        result = path + ("?" + query if query else "")
+    if result != url:
+        # urlunsplit can shift parts around ("//" paths, empty netlocs); settle on a fixed point.
+        try:
+            again = urlsplit(result)
+        except ValueError:
+            return url
+        if (again.scheme.lower(), again.netloc, again.path, again.query) != (scheme, netloc, path, query):
+            return url
+    return result
+
+
+def url_domain(url: str) -> str:
+    """The host of a URL, lower-case and IDNA-encoded, without a leading "www." ("" when there is none)."""
+    url = clean_text(url).strip()
+    try:
+        parts = urlsplit(url)
+        if (
+            not parts.netloc
+            and "://" not in url
+            and not url.startswith("/")
+            and (not parts.scheme or "." in parts.scheme)
+        ):
+            parts = urlsplit("//" + url)
+        host = parts.hostname or ""
+    except ValueError:
+        return ""
+    host = _ascii_host(host)
+    return host[4:] if host.startswith("www.") else host
+
+
+def normalise_hashtag(tag: str) -> str:
+    """A hashtag for matching: without leading "#", NFC and case-folded."""
+    tag = clean_text(tag).strip().lstrip("#\uff03")
+    if tag.isascii():
+        return tag.lower()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", tag).casefold())
+
+
+def normalise_mention(name: str) -> str:
+    """An @mention (handle or account id) for matching: without leading "@", case-folded."""
+    name = clean_text(name).strip().lstrip("@\uff20")
+    return name.lower() if name.isascii() else name.casefold()
+
+
+def normalise_text(text: str) -> str:
+    """Text for identical/near-duplicate matching: NFKC, case-folded, without URLs, @mentions or "RT @x:"."""
+    text = unicodedata.normalize("NFKC", clean_text(text)).casefold()
+    text = _URL_IN_TEXT_RE.sub(" ", text)
+    text = _RETWEET_PREFIX_RE.sub("", text.lstrip())
+    text = _MENTION_RE.sub(" ", text)
+    return _SPACE_RE.sub(" ", text).strip()
