@@ -9,3 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
 app = Celery("tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.task(name="tracker.ping")
+def ping(payload: str = "pong") -> str:
+    """Echo the payload: proves a worker takes tasks from the broker and answers through the result backend."""
+    return payload

@@ -1,0 +1,52 @@
+# The README's two commands: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-quick lint bench install install-dev migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+migrate: install
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+
+## Serve the product on embedded defaults (SQLite, in-process tasks) with the demo data.
+run: migrate
+	$(BIN)/python manage.py bootstrap
+	@echo "Serving on http://$(HOST):$(PORT)/admin/ (Ctrl-C stops it)"
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## Every test: engine, database, worker, browser. DATABASE_URL / CELERY_BROKER_URL pick the services.
+test: install-dev
+	$(BIN)/pytest -n 2 --dist loadfile
+
+## The quick loop while iterating: skips tests marked slow or browser.
+test-quick: install-dev
+	$(BIN)/pytest -n 2 --dist loadfile -m "not slow and not browser"
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install-dev
+	@for script in benchmarks/*.py; do case $$script in *generate_sample*) continue;; esac; \
+		echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf var/staticfiles .pytest_cache .ruff_cache

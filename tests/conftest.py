@@ -1,0 +1,45 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip outside CI when a service is missing; in CI (CI=true) a missing service is a failure."""
+    if condition:
+        return
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: this service must be running)")
+    pytest.skip(reason)
+
+
+def shared_data_dir() -> Path:
+    return Path(settings.SHARED_DATA_DIR)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The shared/ data folder beside the repository (read by path, never copied)."""
+    path = shared_data_dir()
+    require(path.is_dir(), f"shared data not found at {path}; set SHARED_DATA to the shared/data folder")
+    return path
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    require(url.startswith("redis://"), "CELERY_BROKER_URL does not point at Redis")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.RedisError as exc:
+        require(False, f"Redis at {url} does not answer: {exc}")
+    return url

@@ -1,0 +1,65 @@
+"""A real Celery worker process takes a task from Redis and answers through the result backend."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture
+def worker(redis_url):
+    env = {**os.environ, "CELERY_BROKER_URL": redis_url}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tracker",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"roundtrip-{os.getpid()}@%h",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_a_task_round_trips_through_a_worker_process(worker, settings):
+    from tracker.celery import app, ping
+
+    assert not app.conf.task_always_eager, "the broker is configured, so tasks must go through it"
+    payload = f"round-trip {time.time()}"
+    result = ping.apply_async(args=[payload])
+    try:
+        assert result.get(timeout=60) == payload
+    except Exception:
+        worker.terminate()
+        print(worker.communicate(timeout=20)[0])
+        raise
+    assert worker.poll() is None
