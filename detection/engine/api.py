@@ -75,7 +75,13 @@ def finalise(partials: list[PartialEdges], arrays: PostArrays, params: EnginePar
         parts = [p.matched.get(behaviour, np.zeros(0, np.int64)) for p in partials]
         matched = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
         stats = edge_stats(matched, arrays.account, arrays.n_accounts)
-        keep, expected, p_value, q_value = select_edges(stats, params)
+        crowd = np.zeros(arrays.n_accounts, dtype=np.int64)
+        for p in partials:
+            if behaviour in p.crowd:
+                crowd += p.crowd[behaviour]
+        table = arrays.objects.get(behaviour)
+        activity = table.activity if table is not None and table.activity is not None else crowd * 0
+        keep, expected, p_value, q_value = select_edges(stats, activity, crowd, params)
         a, b = stats.a[keep], stats.b[keep]
         details = edge_details(arrays, behaviour, params, a, b)
         edge = BehaviourEdges(
@@ -98,6 +104,7 @@ def finalise(partials: list[PartialEdges], arrays: PostArrays, params: EnginePar
                 a=a,
                 b=b,
                 weight=edge.weight,
+                p_value=edge.p_value,
                 first_a=details.first_a,
                 first_b=details.first_b,
                 pair_edge=details.pair_edge,

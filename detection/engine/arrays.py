@@ -22,6 +22,7 @@ class ObjectTable:
     obj: np.ndarray  # int64 object code per action
     post: np.ndarray  # int64 post index per action
     band: np.ndarray | None = None  # similar-text only: LSH band of each object
+    activity: np.ndarray | None = None  # int64 per account: its actions in this behaviour, lone ones included
 
 
 @dataclass
@@ -183,6 +184,7 @@ def build_arrays(
         keys, obj, post = _codes(lists[behaviour][0], lists[behaviour][1])
         table, kept = _table(post, obj, len(keys), time)
         table.keys = [keys[k] for k in kept.tolist()]
+        table.activity = np.bincount(account[post], minlength=len(account_keys))
         objects[behaviour] = table
 
     arrays = PostArrays(
@@ -236,5 +238,6 @@ def _add_similar_text(arrays: PostArrays, norm_texts: list[str], params: EngineP
     first = np.flatnonzero(new_bucket)
     table, kept = _table(post, obj, len(first), arrays.time)
     table.band = sb[first][kept]
+    table.activity = np.bincount(arrays.account[text_posts], minlength=arrays.n_accounts)
     table.keys = [f"{b}:{h:016x}" for b, h in zip(table.band.tolist(), sh[first][kept].tolist(), strict=True)]
     arrays.objects["similar-text"] = table

@@ -40,10 +40,12 @@ def behaviour_pairs(
     params: EngineParams,
     object_mask: np.ndarray | None = None,
     account_mask: np.ndarray | None = None,
+    same_account: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Post pairs (a, b) of different accounts that co-act in one behaviour, chunk by chunk, each pair once.
 
-    object_mask keeps the objects of one shard; account_mask keeps the posts of some accounts only.
+    object_mask keeps the objects of one shard; account_mask keeps the posts of some accounts only;
+    same_account also yields the pairs of one account's own posts (the null model counts them).
     """
     table = arrays.objects.get(behaviour)
     if table is None or len(table.obj) < 2:
@@ -59,7 +61,7 @@ def behaviour_pairs(
         obj, post = obj[keep], post[keep]
     for ia, ib in window_pairs(obj, arrays.time[post], params.window_s, params.chunk_pairs):
         pa, pb = post[ia], post[ib]
-        ok = arrays.account[pa] != arrays.account[pb]
+        ok = np.ones(len(pa), dtype=bool) if same_account else arrays.account[pa] != arrays.account[pb]
         if behaviour == "similar-text":
             ok &= _similar_first_band(arrays, table, obj[ia], pa, pb, params)
         yield pa[ok], pb[ok]
@@ -80,14 +82,21 @@ def _similar_first_band(
     return out
 
 
-def matched_keys(arrays: PostArrays, pairs: Iterator[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, int]:
-    """Distinct (post, other account) matches as post * n_accounts + account, sorted; and the pair count."""
+def matched_keys(
+    arrays: PostArrays, pairs: Iterator[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """From all in-window pairs (own ones included): distinct (post, other account) matches as
+    post * n_accounts + account, sorted; each account's crowd (in-window pairs it takes part in); the pair count."""
     n_acc = arrays.n_accounts
     parts: list[np.ndarray] = []
+    crowd = np.zeros(n_acc, dtype=np.int64)
     n_pairs = 0
     for pa, pb in pairs:
+        ua, ub = arrays.account[pa], arrays.account[pb]
+        crowd += np.bincount(ua, minlength=n_acc) + np.bincount(ub, minlength=n_acc)
+        other = ua != ub
+        pa, pb, ua, ub = pa[other], pb[other], ua[other], ub[other]
         n_pairs += len(pa)
-        parts.append(np.unique(np.concatenate([pa * n_acc + arrays.account[pb], pb * n_acc + arrays.account[pa]])))
-    if not parts:
-        return np.zeros(0, dtype=np.int64), 0
-    return np.unique(np.concatenate(parts)), n_pairs
+        parts.append(np.unique(np.concatenate([pa * n_acc + ub, pb * n_acc + ua])))
+    matched = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    return matched, crowd, n_pairs

@@ -12,15 +12,16 @@ from detection.engine.params import EngineParams
 
 # How much each signal weighs in an account's score; they sum to 1.
 WEIGHTS = {
-    "strength": 0.35,  # total weight of its kept edges
+    "strength": 0.35,  # how far its kept edges are beyond chance: sum of -log10(p)
     "breadth": 0.15,  # how many accounts it co-acts with beyond chance
     "behaviours": 0.15,  # in how many distinct behaviours
     "synchrony": 0.15,  # how close in time its co-actions are, relative to the window
     "content": 0.10,  # share of its posts repeating a partner's text or media
     "account": 0.10,  # creation bursts in its group, handle pattern, machine-like posting rhythm
 }
-STRENGTH_SCALE = 10.0  # kept weight at which strength reaches 1 - 1/e
-BREADTH_SCALE = 3.0  # partners at which breadth reaches 1 - 1/e
+STRENGTH_SCALE = 100.0  # summed -log10(p) at which strength reaches 1 - 1/e
+MAX_SURPRISE = 300.0  # -log10(p) of one edge is capped here (p underflows to 0 beyond)
+BREADTH_SCALE = 8.0  # partners at which breadth reaches 1 - 1/e
 CREATION_BURST_DAYS = 3.0
 CREATION_BURST_MIN = 3  # other group members created within that many days
 RHYTHM_MIN_POSTS = 5
@@ -37,6 +38,7 @@ class KeptEdges:
     a: np.ndarray
     b: np.ndarray
     weight: np.ndarray
+    p_value: np.ndarray
     first_a: np.ndarray
     first_b: np.ndarray
     pair_edge: np.ndarray
@@ -95,6 +97,7 @@ def score(arrays: PostArrays, kept: list[KeptEdges], groups: list[np.ndarray], p
     """Combine edge strength, breadth, behaviours, synchrony, content and account signals into scores."""
     n = arrays.n_accounts
     total_w = np.zeros(n)
+    surprise = np.zeros(n)
     partners: list[np.ndarray] = []
     n_beh = np.zeros(n, dtype=np.int64)
     lead = np.zeros(n, dtype=np.int64)
@@ -107,6 +110,9 @@ def score(arrays: PostArrays, kept: list[KeptEdges], groups: list[np.ndarray], p
             continue
         np.add.at(total_w, k.a, k.weight)
         np.add.at(total_w, k.b, k.weight)
+        edge_surprise = np.minimum(-np.log10(np.maximum(k.p_value, 1e-300)), MAX_SURPRISE)
+        np.add.at(surprise, k.a, edge_surprise)
+        np.add.at(surprise, k.b, edge_surprise)
         partners.append(k.a * n + k.b)
         involved = np.unique(np.concatenate([k.a, k.b]))
         n_beh[involved] += 1
@@ -143,7 +149,7 @@ def score(arrays: PostArrays, kept: list[KeptEdges], groups: list[np.ndarray], p
 
     window = max(params.window_s, 1e-9)
     signals = {
-        "strength": 1 - np.exp(-total_w / STRENGTH_SCALE),
+        "strength": 1 - np.exp(-surprise / STRENGTH_SCALE),
         "breadth": 1 - np.exp(-n_partners / BREADTH_SCALE),
         "behaviours": np.minimum(n_beh / 3, 1.0),
         "synchrony": np.where(np.isnan(median_dt), 0.0, np.clip(1 - np.nan_to_num(median_dt) / window, 0, 1)),

@@ -29,15 +29,17 @@ def object_shards(table: ObjectTable, n_shards: int) -> np.ndarray:
 class PartialEdges:
     """What one shard contributes: per behaviour, its distinct (post, other account) matches.
 
-    `matched` holds post * n_accounts + account, sorted and unique. The final weights, the null model's
-    account strengths, the evidence and the lead/follow counts are all derived from these sets and the
-    arrays in `finalise`, so merging is a set union and any shard count gives identical results.
+    `matched` holds post * n_accounts + account, sorted and unique; `crowd` is additive over shards. The
+    weights, the null model's expectations, the evidence and the lead/follow counts are all derived from
+    these and the arrays in `finalise`, so merging is a set union plus a sum, and any shard count gives
+    identical results.
     """
 
     shard: int
     n_shards: int
     n_accounts: int
     matched: dict[str, np.ndarray] = field(default_factory=dict)
+    crowd: dict[str, np.ndarray] = field(default_factory=dict)  # per account: in-window pairs it takes part in
     n_pairs: dict[str, int] = field(default_factory=dict)
     engine_version: str = ENGINE_VERSION
 
@@ -49,6 +51,7 @@ class PartialEdges:
         }
         for behaviour, keys in self.matched.items():
             out[f"matched:{behaviour}"] = keys
+            out[f"crowd:{behaviour}"] = self.crowd[behaviour]
             out[f"n_pairs:{behaviour}"] = np.array(self.n_pairs[behaviour], dtype=np.int64)
         return out
 
@@ -61,6 +64,7 @@ class PartialEdges:
             if name.startswith("matched:"):
                 behaviour = name.split(":", 1)[1]
                 part.matched[behaviour] = np.asarray(data[name], dtype=np.int64)
+                part.crowd[behaviour] = np.asarray(data[f"crowd:{behaviour}"], dtype=np.int64)
                 part.n_pairs[behaviour] = int(data[f"n_pairs:{behaviour}"])
         return part
 
@@ -75,7 +79,9 @@ def shard_edges(arrays: PostArrays, params: EngineParams, shard: int = 0, n_shar
         mask = None
         if n_shards > 1 and table is not None:
             mask = object_shards(table, n_shards) == shard
-        keys, n_pairs = matched_keys(arrays, behaviour_pairs(arrays, behaviour, params, object_mask=mask))
+        pairs = behaviour_pairs(arrays, behaviour, params, object_mask=mask, same_account=True)
+        keys, crowd, n_pairs = matched_keys(arrays, pairs)
         part.matched[behaviour] = keys
+        part.crowd[behaviour] = crowd
         part.n_pairs[behaviour] = n_pairs
     return part

@@ -1,10 +1,11 @@
 """Edge weights from the matches, and the null model that says which edges chance cannot explain.
 
-Null model, in two sentences: under random mixing, each co-action an account takes part in lands on any
-other account in proportion to that account's share of all co-actions of the behaviour (its strength, which
-grows with both its activity and the popularity and time density of the objects it touches), so a pair
-expects s_u * s_v / S co-actions. The observed count is tested against a Poisson tail with that mean, and
-Benjamini-Hochberg controls the false discovery rate over all pairs of active accounts.
+Null model, in two sentences: under random mixing, each action that falls within the window of one of
+u's actions on the same object is v's with probability v's share of all actions of the behaviour, so u's
+posts expect share_v * crowd_u matches by v, where crowd_u counts the actions within the window of u's own
+(which grows with u's activity and with the popularity and time density of the objects it touches). The
+observed count of both directions is tested against a Poisson tail with that mean, and Benjamini-Hochberg
+controls the false discovery rate over all pairs of accounts that have a crowd at all.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ class EdgeStats:
     b: np.ndarray
     w_ab: np.ndarray  # distinct posts of a matched by b within the window
     w_ba: np.ndarray
-    strength: np.ndarray  # per account: sum of its directed weights, both ways
 
     @property
     def weight(self) -> np.ndarray:
@@ -46,19 +46,19 @@ def edge_stats(matched: np.ndarray, account_of_post: np.ndarray, n_accounts: int
     forward = du < dv
     w_ab[inverse[forward]] = w[forward]
     w_ba[inverse[~forward]] = w[~forward]
-    strength = np.bincount(du, weights=w, minlength=n_accounts) + np.bincount(dv, weights=w, minlength=n_accounts)
-    return EdgeStats(a=undirected // n_accounts, b=undirected % n_accounts, w_ab=w_ab, w_ba=w_ba, strength=strength)
+    return EdgeStats(a=undirected // n_accounts, b=undirected % n_accounts, w_ab=w_ab, w_ba=w_ba)
 
 
-def poisson_test(stats: EdgeStats) -> tuple[np.ndarray, np.ndarray, int]:
+def poisson_test(stats: EdgeStats, activity: np.ndarray, crowd: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Expected co-actions under random mixing, the Poisson tail p-value of each edge, and the family size."""
-    total = float(stats.strength.sum())
+    total = float(activity.sum())
     observed = stats.w_ab + stats.w_ba
     if total == 0 or len(observed) == 0:
         return np.zeros(len(observed)), np.ones(len(observed)), 0
-    expected = stats.strength[stats.a] * stats.strength[stats.b] / total
-    p_value = pdtrc(observed - 1, expected)
-    active = int(np.count_nonzero(stats.strength))
+    share = activity / total
+    expected = share[stats.b] * crowd[stats.a] + share[stats.a] * crowd[stats.b]
+    p_value = pdtrc(observed - 1, np.maximum(expected, 1e-300))
+    active = int(np.count_nonzero(crowd))
     return expected, np.clip(p_value, 0.0, 1.0), active * (active - 1) // 2
 
 
@@ -76,9 +76,11 @@ def bh_qvalues(p_value: np.ndarray, m: int) -> np.ndarray:
     return q
 
 
-def select_edges(stats: EdgeStats, params: EngineParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def select_edges(
+    stats: EdgeStats, activity: np.ndarray, crowd: np.ndarray, params: EngineParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Which edges to keep: (keep mask, expected, p-value, q-value), by significance or by min_weight."""
-    expected, p_value, m = poisson_test(stats)
+    expected, p_value, m = poisson_test(stats, activity, crowd)
     q_value = bh_qvalues(p_value, m)
     if params.min_weight is not None:
         keep = stats.weight >= params.min_weight
