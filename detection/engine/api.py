@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from detection.engine.arrays import PostArrays, build_arrays
+from detection.engine.arrays import PostArrays, build_arrays, sorted_unique
 from detection.engine.evidence import EdgeDetails, edge_details
 from detection.engine.groups import find_groups, multiplex
 from detection.engine.params import ENGINE_VERSION, EngineParams
@@ -73,7 +73,7 @@ def finalise(partials: list[PartialEdges], arrays: PostArrays, params: EnginePar
     kept: list[KeptEdges] = []
     for behaviour in params.behaviours:
         parts = [p.matched.get(behaviour, np.zeros(0, np.int64)) for p in partials]
-        matched = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        matched = sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
         stats = edge_stats(matched, arrays.account, arrays.n_accounts)
         crowd = np.zeros(arrays.n_accounts, dtype=np.int64)
         for p in partials:

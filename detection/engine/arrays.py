@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from detection.engine.params import EngineParams
+from detection.engine.params import BEHAVIOURS, EngineParams
 from detection.engine.records import AccountRecord, PostRecord
 from detection.engine.textsim import band_hashes, minhash_signatures, normalise_text
 
@@ -92,12 +92,23 @@ def _codes(pairs_post: list[int], pairs_key: list[str]) -> tuple[list[str], np.n
     return keys, remap[raw] if len(raw) else raw, np.asarray(pairs_post, dtype=np.int64)
 
 
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    """np.unique for int64 keys by one sort (faster than numpy's hash-based unique at this size)."""
+    if len(x) == 0:
+        return x
+    s = np.sort(x)
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 def _table(post: np.ndarray, obj: np.ndarray, n_objects: int, time: np.ndarray) -> tuple[ObjectTable, np.ndarray]:
     """Sort actions by (object, time, post); drop repeated actions and objects only one post touches."""
     if len(post):
         # One post may name an object twice (a URL written twice): it is one action.
         width = int(post.max()) + 1
-        uniq = np.unique(obj * width + post)
+        uniq = sorted_unique(obj * width + post)
         obj, post = uniq // width, uniq % width
     counts = np.bincount(obj, minlength=n_objects)
     kept_objects = np.flatnonzero(counts >= 2)
@@ -148,39 +159,49 @@ def build_arrays(
             handles[k] = min(handles.get(k, r.handle), r.handle)
 
     wanted = set(params.behaviours)
-    lists: dict[str, tuple[list[int], list[str]]] = {b: ([], []) for b in wanted if b != "similar-text"}
+    # Collected for every behaviour (cheap), turned into tables only for the wanted ones.
+    lists: dict[str, tuple[list[int], list[str]]] = {b: ([], []) for b in BEHAVIOURS if b != "similar-text"}
     norm_texts: list[str] = [""] * len(ordered)
     need_text = bool(wanted & {"same-text", "similar-text"})
+    reshare_p, reshare_k = lists["co-reshare"]
+    reply_p, reply_k = lists["co-reply"]
+    link_p, link_k = lists["co-link"]
+    domain_p, domain_k = lists["co-domain"]
+    tag_p, tag_k = lists["co-hashtag"]
+    mention_p, mention_k = lists["co-mention"]
+    media_p, media_k = lists["same-media"]
+    text_p, text_k = lists["same-text"]
     for i, r in enumerate(ordered):
-        content = not r.reshare_of
-
-        def add(behaviour: str, key: str, i: int = i) -> None:
-            if behaviour in lists and key:
-                lists[behaviour][0].append(i)
-                lists[behaviour][1].append(key)
-
         if r.reshare_of:
-            add("co-reshare", f"{r.platform}{SEP}{r.reshare_of}")
-        if not content:
+            reshare_p.append(i)
+            reshare_k.append(f"{r.platform}{SEP}{r.reshare_of}")
             continue
         if r.reply_to:
-            add("co-reply", f"{r.platform}{SEP}{r.reply_to}")
+            reply_p.append(i)
+            reply_k.append(f"{r.platform}{SEP}{r.reply_to}")
         for u in r.normalised_urls or r.urls:
-            add("co-link", u)
+            link_p.append(i)
+            link_k.append(u)
         for d in r.domains:
-            add("co-domain", d)
+            domain_p.append(i)
+            domain_k.append(d)
         for h in r.hashtags:
-            add("co-hashtag", h)
+            tag_p.append(i)
+            tag_k.append(h)
         for m in r.mentions:
-            add("co-mention", f"{r.platform}{SEP}{m}")
+            mention_p.append(i)
+            mention_k.append(f"{r.platform}{SEP}{m}")
         for h in r.media_hashes:
-            add("same-media", h)
+            media_p.append(i)
+            media_k.append(h)
         if need_text and r.text:
             norm_texts[i] = normalise_text(r.text)
-            add("same-text", norm_texts[i])
+            if norm_texts[i]:
+                text_p.append(i)
+                text_k.append(norm_texts[i])
 
     objects: dict[str, ObjectTable] = {}
-    for behaviour in sorted(lists):
+    for behaviour in sorted(wanted & set(lists)):
         keys, obj, post = _codes(lists[behaviour][0], lists[behaviour][1])
         table, kept = _table(post, obj, len(keys), time)
         table.keys = [keys[k] for k in kept.tolist()]

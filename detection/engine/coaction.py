@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from detection.engine.arrays import ObjectTable, PostArrays
+from detection.engine.arrays import ObjectTable, PostArrays, sorted_unique
 from detection.engine.params import EngineParams
 
 
@@ -97,6 +97,6 @@ def matched_keys(
         other = ua != ub
         pa, pb, ua, ub = pa[other], pb[other], ua[other], ub[other]
         n_pairs += len(pa)
-        parts.append(np.unique(np.concatenate([pa * n_acc + ub, pb * n_acc + ua])))
-    matched = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        parts.append(sorted_unique(np.concatenate([pa * n_acc + ub, pb * n_acc + ua])))
+    matched = sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
     return matched, crowd, n_pairs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +14,15 @@ from detection.engine.api import EngineResult
 from detection.engine.arrays import SEP
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
 
 
 def safe_cell(value: object) -> str:
     """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading quote."""
     text = value if isinstance(value, str) else str(value)
-    return "'" + text if text.startswith(_DANGEROUS) else text
+    if text.startswith(_DANGEROUS) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def _num(x: float) -> str:

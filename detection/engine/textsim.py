@@ -36,15 +36,19 @@ def shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
     total = int(n_shingles.sum())
     if total == 0:
         return np.zeros(0, _U64), np.zeros(0, np.int64)
+    # Rolling polynomial hash of every window of the concatenation (slices, no gathers), then keep the
+    # windows that start and end inside one text.
+    width = len(codes) - k + 1
+    rolling = codes[:width].copy()
+    with np.errstate(over="ignore"):
+        for j in range(1, k):
+            rolling *= _U64(1000003)
+            rolling += codes[j : j + width]
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     owner = np.repeat(np.arange(len(texts), dtype=np.int64), n_shingles)
     first = np.concatenate(([0], np.cumsum(n_shingles)[:-1]))
     pos = starts[owner] + (np.arange(total, dtype=np.int64) - first[owner])
-    h = np.zeros(total, dtype=_U64)
-    with np.errstate(over="ignore"):
-        for j in range(k):
-            h = h * _U64(1000003) + codes[pos + j]
-    return mix64(h), owner
+    return mix64(rolling[pos]), owner
 
 
 def minhash_signatures(texts: list[str], k: int, n_hashes: int, seed: int) -> np.ndarray:

@@ -1,0 +1,266 @@
+"""Side by side: the engine and coordination-network-toolkit 1.5.2 on the same inputs, in the same run.
+
+    python benchmarks/engine_vs_toolkit.py                 # the real datasets of DOMAIN.md (parity table)
+    python benchmarks/engine_vs_toolkit.py --synthetic 100000 --behaviours co-reshare,co-link,same-text
+
+Installs the toolkit into benchmarks/.peers/cnt-venv (git-ignored) with pip and runs it in a subprocess with
+an explicit time window; its edges are exported with output_gephi_csv (its CSV export crashes in 1.5.2).
+Each tool runs in its own process so that peak memory is its own. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+PEERS = REPO / "benchmarks" / ".peers"
+VENV = PEERS / "cnt-venv"
+TOOLKIT = "coordination-network-toolkit==1.5.2"
+SHARED_DATA = Path(os.environ.get("SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
+
+# Engine behaviour -> (toolkit command, which post field the toolkit sees as its "urls").
+TOOLKIT_COMMAND = {
+    "co-reshare": ("co_retweet", None),
+    "co-reply": ("co_reply", None),
+    "co-link": ("co_link", "normalised_urls"),
+    "co-domain": ("co_link", "domains"),
+    "co-hashtag": ("co_link", "hashtags"),
+    "co-mention": ("co_link", "mentions"),
+    "same-media": ("co_link", "media_hashes"),
+    "same-text": ("co_tweet", None),
+    "similar-text": ("co_similar_tweet", None),
+}
+
+DRIVER = r"""
+import json, resource, sys, time
+from coordination_network_toolkit import compute_networks as cn
+from coordination_network_toolkit.output import output_gephi_csv
+from coordination_network_toolkit.preprocess import preprocess_data
+
+rows_path, db, command, window, min_weight, out = sys.argv[1:7]
+window, min_weight = float(window), int(min_weight)
+start = time.perf_counter()
+with open(rows_path, encoding="utf-8") as f:
+    rows = [json.loads(line) for line in f]
+preprocess_data(db, rows)
+loaded = time.perf_counter()
+if command == "co_retweet":
+    cn.compute_co_retweet_parallel(db, window, n_threads=2, min_edge_weight=min_weight)
+elif command == "co_link":
+    cn.compute_co_link_network(db, window, n_threads=2, min_edge_weight=min_weight)
+elif command == "co_reply":
+    cn.compute_co_reply_network(db, window, n_threads=2, min_edge_weight=min_weight)
+elif command == "co_tweet":
+    cn.compute_co_tweet_network(db, window, n_threads=2, min_edge_weight=min_weight)
+elif command == "co_similar_tweet":
+    cn.compute_co_similar_tweet(db, window, n_threads=2, min_edge_weight=min_weight)
+done = time.perf_counter()
+output_gephi_csv(db, command, out)
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print("RESULT " + json.dumps({"load_s": loaded - start, "compute_s": done - loaded, "peak_mb": peak / 1024}))
+"""
+
+
+@dataclass
+class Case:
+    """One comparison: a sample, a behaviour, a window and the peers' minimum weight."""
+
+    label: str
+    path: Path
+    behaviour: str
+    window: float
+    min_weight: int = 2
+
+
+def ensure_toolkit() -> Path:
+    """The toolkit's interpreter, installing it with pip into its own virtual environment when missing."""
+    python = VENV / "bin" / "python"
+    probe = [str(python), "-c", "import coordination_network_toolkit"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
+    PEERS.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", TOOLKIT], check=True)
+    return python
+
+
+def toolkit_rows(path: Path, behaviour: str, out: Path) -> int:
+    """Write the sample as the toolkit's input rows (file order, as a researcher would load it)."""
+    from detection.engine.readers import read_sample
+    from detection.engine.records import PostRecord
+
+    _, field = TOOLKIT_COMMAND[behaviour]
+    n = 0
+    with out.open("w", encoding="utf-8") as f:
+        for r in read_sample(path):
+            if not isinstance(r, PostRecord):
+                continue
+            ts = r.created_at.timestamp()
+            objects = list(getattr(r, field)) if field else []
+            if field == "normalised_urls" and not objects:
+                objects = list(r.urls)
+            # An empty list, never [""]: the toolkit's own CSV loader turns an empty cell into one empty URL.
+            row = [r.post_id, r.account_id, r.handle, r.reshare_of, r.reply_to, r.text, ts, objects]
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def run_toolkit(python: Path, case: Case, workdir: Path) -> tuple[dict, set[frozenset[str]]]:
+    """Run the toolkit on one case in a subprocess; its figures and its undirected edge set."""
+    rows = workdir / f"{case.label}-{case.behaviour}.jsonl"
+    toolkit_rows(case.path, case.behaviour, rows)
+    db = workdir / f"{case.label}-{case.behaviour}-{case.window:g}.db"
+    out = workdir / f"{case.label}-{case.behaviour}-{case.window:g}.csv"
+    command = TOOLKIT_COMMAND[case.behaviour][0]
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [str(python), "-c", DRIVER, str(rows), str(db), command, str(case.window), str(case.min_weight), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall = time.perf_counter() - started
+    figures = json.loads(proc.stdout.rsplit("RESULT ", 1)[1])
+    figures["wall_s"] = wall
+    with out.open(encoding="utf-8") as f:
+        edges = {frozenset((row["source"], row["target"])) for row in csv.DictReader(f)}
+    return figures, edges
+
+
+def run_engine(case: Case) -> tuple[dict, set[frozenset[str]]]:
+    """Run the engine on one case in a subprocess (reading the file included); figures and edge set."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--engine-one",
+            str(case.path),
+            case.behaviour,
+            str(case.window),
+            str(case.min_weight),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    wall = time.perf_counter() - started
+    figures = json.loads(proc.stdout.rsplit("RESULT ", 1)[1])
+    edges = {frozenset(pair) for pair in figures.pop("edges")}
+    figures["wall_s"] = wall
+    return figures, edges
+
+
+def engine_one(path: str, behaviour: str, window: str, min_weight: str) -> None:
+    """Inside the engine's subprocess: read, build, run one behaviour, print figures and edges."""
+    import resource
+
+    from detection.engine import EngineParams, build_arrays, run
+    from detection.engine.arrays import SEP
+    from detection.engine.readers import read_sample
+    from detection.engine.records import AccountRecord, PostRecord
+
+    params = EngineParams(behaviours=(behaviour,), window_s=float(window), min_weight=int(min_weight))
+    start = time.perf_counter()
+    posts, accounts = [], []
+    for r in read_sample(path):
+        if isinstance(r, PostRecord):
+            posts.append(r)
+        elif isinstance(r, AccountRecord):
+            accounts.append(r)
+    loaded = time.perf_counter()
+    result = run(build_arrays(posts, accounts, params), params=params)
+    done = time.perf_counter()
+    keys = result.arrays.account_keys
+    e = result.edges[behaviour]
+    edges = [
+        (keys[a].split(SEP, 1)[1], keys[b].split(SEP, 1)[1]) for a, b in zip(e.a.tolist(), e.b.tolist(), strict=True)
+    ]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        "RESULT " + json.dumps({"load_s": loaded - start, "compute_s": done - loaded, "peak_mb": peak, "edges": edges})
+    )
+
+
+def real_cases() -> list[Case]:
+    russian = SHARED_DATA / "coortweet" / "russian_coord_tweets.csv"
+    german = SHARED_DATA / "coortweet" / "german_elections.csv"
+    return [
+        Case("russian", russian, "co-reshare", 60),
+        Case("russian", russian, "co-reshare", 10),
+        Case("german", german, "co-link", 30),
+        Case("german", german, "co-domain", 30),
+        Case("german", german, "co-hashtag", 30),
+        Case("german", german, "same-media", 30),
+    ]
+
+
+def accounts_of(edges: set[frozenset[str]]) -> int:
+    return len({a for e in edges for a in e})
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--engine-one":
+        engine_one(*argv[1:5])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--synthetic", type=int, default=0, help="also compare on a generated sample of N posts")
+    parser.add_argument("--behaviours", default="co-reshare,co-link,co-hashtag,same-text")
+    parser.add_argument("--window", type=float, default=60)
+    parser.add_argument("--min-weight", type=int, default=2)
+    parser.add_argument("--no-real", action="store_true", help="skip the real datasets")
+    args = parser.parse_args(argv)
+    python = ensure_toolkit()
+    cases = [] if args.no_real else real_cases()
+    with tempfile.TemporaryDirectory(prefix="cnt-bench-") as tmp:
+        workdir = Path(tmp)
+        if args.synthetic:
+            from benchmarks.generate_sample import generate, write_sample
+
+            sample_path = workdir / f"synthetic-{args.synthetic}.csv"
+            write_sample(generate(args.synthetic, seed=1), sample_path)
+            for b in args.behaviours.split(","):
+                cases.append(Case(f"synthetic-{args.synthetic}", sample_path, b.strip(), args.window, args.min_weight))
+        header = (
+            f"{'data':<18} {'behaviour':<12} {'win':>4} {'toolkit e/a':>12} {'engine e/a':>12} {'same set':>8} "
+            f"{'tk s':>8} {'eng s':>7} {'ratio':>6} {'tk MB':>7} {'eng MB':>7}"
+        )
+        print(header)
+        for case in cases:
+            if not case.path.is_file():
+                print(f"{case.label}: {case.path} is missing, skipped")
+                continue
+            tk, tk_edges = run_toolkit(python, case, workdir)
+            en, en_edges = run_engine(case)
+            tk_s = tk["load_s"] + tk["compute_s"]
+            en_s = en["load_s"] + en["compute_s"]
+            print(
+                f"{case.label:<18} {case.behaviour:<12} {case.window:>4g} "
+                f"{len(tk_edges):>6}/{accounts_of(tk_edges):<5} {len(en_edges):>6}/{accounts_of(en_edges):<5} "
+                f"{'yes' if tk_edges == en_edges else 'NO':>8} {tk_s:>8.2f} {en_s:>7.2f} "
+                f"{tk_s / max(en_s, 1e-9):>6.1f} "
+                f"{tk['peak_mb']:>7.0f} {en['peak_mb']:>7.0f}"
+            )
+            if tk_edges != en_edges:
+                print(f"    only toolkit: {len(tk_edges - en_edges)}, only engine: {len(en_edges - tk_edges)}")
+            sys.stdout.flush()
+    print("times include reading the input (toolkit: load into SQLite; engine: read_sample + arrays)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
