@@ -19,6 +19,8 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import MISSING, dataclass, fields, replace
 from datetime import UTC, datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import IO, Any
 
 from detection.engine.normalise import (
@@ -180,15 +182,15 @@ def parse_timestamp(value: str | int | float) -> datetime:
             n = int(value)
             return _from_unix(n / 1000 if n >= _EPOCH_MS_THRESHOLD else n)
         text = value.strip()
-        if not text:
-            raise ValueError("empty")
-        try:
-            number = float(text)
-        except ValueError:
+        if len(text) >= 10 and text[4] == "-":
             parsed = datetime.fromisoformat(text)
             if parsed.tzinfo is None:
                 return parsed.replace(tzinfo=UTC)
             return parsed.astimezone(UTC)
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"unrecognised form {text[:40]!r}") from None
         return _from_unix(number / 1000 if abs(number) >= _EPOCH_MS_THRESHOLD else number)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"not a timestamp: {type(value).__name__}")
@@ -214,8 +216,7 @@ def _parse_count(value: str) -> int | None:
     return int(number)
 
 
-def _split_spaces(cell: str) -> list[str]:
-    return cell.split() if cell else []
+_NONE: list[str] = []  # shared empty list; never mutated
 
 
 def _split_bracketed(cell: str) -> list[str]:
@@ -268,6 +269,20 @@ def _time(value: str, field: str) -> datetime:
         raise _Bad(field, f"not a timestamp ({exc})") from None
 
 
+@lru_cache(maxsize=32_768)
+def _url_forms(url: str) -> tuple[str, str]:
+    """Normalised URL and domain; cached because shared URLs recur (that is what co-link looks for)."""
+    normalised = normalise_url(url)
+    scheme_end = normalised.find("://")
+    if scheme_end <= 0 or not normalised.isascii():
+        return normalised, url_domain(normalised)
+    # A normalised URL with an authority is "scheme://[userinfo@]host[:port]/...": cut the host out directly.
+    host = normalised[scheme_end + 3 :].partition("/")[0].partition("?")[0].rpartition("@")[2].partition(":")[0]
+    if not host.replace(".", "").replace("-", "").isalnum() or not host.islower():
+        return normalised, url_domain(normalised)
+    return normalised, host[4:] if host.startswith("www.") else host
+
+
 def _build_post(
     limits: ReadLimits,
     line: int,
@@ -291,8 +306,9 @@ def _build_post(
     domains: tuple[str, ...] = ()
     if urls:
         _check_items(urls, url_field, limits.max_url_chars, limits)
-        normalised = tuple(map(normalise_url, urls))
-        domains = tuple(dict.fromkeys(d for d in map(url_domain, normalised) if d))
+        forms = list(map(_url_forms, urls))
+        normalised = tuple(f[0] for f in forms)
+        domains = tuple(dict.fromkeys(f[1] for f in forms if f[1]))
     if hashtags:
         _check_items(hashtags, "hashtags", limits.max_id_chars, limits)
         hashtags = list(dict.fromkeys(h for h in map(normalise_hashtag, hashtags) if h))
@@ -733,15 +749,14 @@ def _read_canonical_csv(
             "handle",
         )
     ]
+    pick = itemgetter(*cols)
     for item in rows:
         if type(item) is RowError:
             yield item
             continue
         line, row = item  # type: ignore[misc]
         row.append("")  # index -1 (absent column) reads as empty
-        plat, pid, aid, created, text, reshare, reply, quote, urls, tags, ments, media, lang, handle = (
-            row[i] for i in cols
-        )
+        plat, pid, aid, created, text, reshare, reply, quote, urls, tags, ments, media, lang, handle = pick(row)
         try:
             pid = pid.strip()
             aid = aid.strip()
@@ -752,7 +767,7 @@ def _read_canonical_csv(
             yield _build_post(
                 limits,
                 line,
-                _row_platform(plat, platform),
+                _PLATFORM_ALIASES.get(plat) or _row_platform(plat, platform),
                 pid,
                 aid,
                 _time(created, "created_at"),
@@ -760,10 +775,10 @@ def _read_canonical_csv(
                 reshare.strip(),
                 reply.strip(),
                 quote.strip(),
-                _split_spaces(urls),
-                _split_spaces(tags),
-                _split_spaces(ments),
-                _split_spaces(media),
+                urls.split() if urls else _NONE,
+                tags.split() if tags else _NONE,
+                ments.split() if ments else _NONE,
+                media.split() if media else _NONE,
                 lang.strip(),
                 handle.strip().lstrip("@"),
             )
@@ -788,13 +803,14 @@ def _read_accounts_csv(
         "description",
     )
     cols = [index.get(name, -1) for name in names]
+    pick = itemgetter(*cols)
     for item in rows:
         if type(item) is RowError:
             yield item
             continue
         line, row = item  # type: ignore[misc]
         row.append("")
-        plat, aid, handle, display, created, followers, following, posts, description = (row[i] for i in cols)
+        plat, aid, handle, display, created, followers, following, posts, description = pick(row)
         try:
             yield _build_account(
                 line,
@@ -958,13 +974,14 @@ def _read_cnt(
     plat = platform or "x"
     names = ("message_id", "user_id", "username", "repost_id", "reply_id", "message", "timestamp", "urls")
     cols = [index.get(name, -1) for name in names]
+    pick = itemgetter(*cols)
     for item in rows:
         if type(item) is RowError:
             yield item
             continue
         line, row = item  # type: ignore[misc]
         row.append("")
-        mid, uid, username, repost, reply, message, stamp, urls = (row[i] for i in cols)
+        mid, uid, username, repost, reply, message, stamp, urls = pick(row)
         try:
             mid = mid.strip()
             uid = uid.strip()
@@ -983,7 +1000,7 @@ def _read_cnt(
                 repost.strip(),
                 reply.strip(),
                 "",
-                _split_spaces(urls),
+                urls.split() if urls else _NONE,
                 [],
                 [],
                 [],
@@ -1021,6 +1038,7 @@ def _read_twitter_io(
         "user_profile_description",
     )
     cols = [index.get(name, -1) for name in names]
+    pick = itemgetter(*cols)
     seen: set[str] = set()
     for item in rows:
         if type(item) is RowError:
@@ -1047,7 +1065,7 @@ def _read_twitter_io(
             followers,
             following,
             description,
-        ) = (row[i] for i in cols)
+        ) = pick(row)
         try:
             tid = tid.strip()
             uid = uid.strip()
@@ -1110,13 +1128,14 @@ def _read_twitter_io_users(
         "user_profile_description",
     )
     cols = [index.get(name, -1) for name in names]
+    pick = itemgetter(*cols)
     for item in rows:
         if type(item) is RowError:
             yield item
             continue
         line, row = item  # type: ignore[misc]
         row.append("")
-        uid, screen, display, created, followers, following, description = (row[i] for i in cols)
+        uid, screen, display, created, followers, following, description = pick(row)
         try:
             yield _build_account(
                 line,

@@ -181,3 +181,25 @@ def test_hashtag_and_text_normalisation_are_idempotent(text: str) -> None:
     assert normalise_text(normalise_text(text)) == normalise_text(text)
     cleaned = clean_text(text)
     assert clean_text(cleaned) == cleaned
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.builds(
+        lambda s, h, p, q, f: f"{s}://{h}{p}{q}{f}",
+        st.sampled_from(["http", "https", "HTTP", "hTTps"]),
+        st.builds(
+            lambda u, h, port: u + h + port,
+            st.sampled_from(["", "user@", "u:p@"]),
+            hosts | url_text,
+            st.sampled_from(["", ":80", ":443", ":8080", ":"]),
+        ),
+        st.just("") | st.builds(lambda p: "/" + p, path_part) | url_text,
+        st.just("") | st.builds(lambda q: "?" + q, url_text),
+        st.sampled_from(["", "#", "#frag"]),
+    )
+)
+def test_fast_path_equals_the_general_path(url: str) -> None:
+    from detection.engine.normalise import _normalise_any
+
+    assert normalise_url(url) == _normalise_any(clean_text(url).strip())

@@ -825,3 +825,20 @@ def test_german_elections() -> None:
     assert sum(p.post_id.startswith("noid-") for p in merged) == 3
     assert len({(p.platform, p.post_id) for p in merged}) == len(merged)
     assert sum(len(p.urls) > 0 for p in merged) > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.builds(
+        lambda s, h, p: f"{s}://{h}{p}",
+        st.sampled_from(["http", "HTTPS"]),
+        st.text(max_size=20) | st.from_regex(r"(www\.)?[a-z0-9-]{1,8}\.[a-z]{2,3}(:[0-9]{1,4})?", fullmatch=True),
+        st.text(max_size=30),
+    )
+    | st.text(max_size=40)
+)
+def test_cached_url_forms_match_the_public_functions(url: str) -> None:
+    from detection.engine.normalise import normalise_url, url_domain
+
+    normalised = normalise_url(url)
+    assert readers._url_forms(url) == (normalised, url_domain(normalised))
