@@ -38,7 +38,8 @@ Source = str | os.PathLike[str] | IO[bytes]
 
 FORMATS: dict[str, str] = {
     "canonical-csv": "the project's posts CSV: platform, post_id, account_id, created_at, text, reshare_of, "
-    "reply_to, urls, hashtags, mentions, media_hashes, lang (+ quote_of, handle); lists space-separated",
+    "reply_to, urls, hashtags, mentions, media_hashes, lang (+ quote_of, handle); lists space-separated "
+    "or as a JSON array",
     "canonical-jsonl": "the project's JSON Lines: one object per line, a post (with post_id) or an account "
     "(account_id and account columns, no post_id); lists as JSON arrays",
     "canonical-accounts-csv": "the project's accounts CSV: platform, account_id, handle, display_name, "
@@ -775,10 +776,10 @@ def _read_canonical_csv(
                 reshare.strip(),
                 reply.strip(),
                 quote.strip(),
-                urls.split() if urls else _NONE,
-                tags.split() if tags else _NONE,
-                ments.split() if ments else _NONE,
-                media.split() if media else _NONE,
+                (_split_bracketed(urls) if urls[0] == "[" else urls.split()) if urls else _NONE,
+                (_split_bracketed(tags) if tags[0] == "[" else tags.split()) if tags else _NONE,
+                (_split_bracketed(ments) if ments[0] == "[" else ments.split()) if ments else _NONE,
+                (_split_bracketed(media) if media[0] == "[" else media.split()) if media else _NONE,
                 lang.strip(),
                 handle.strip().lstrip("@"),
             )
@@ -1218,8 +1219,8 @@ def _json_text(obj: dict[str, Any], key: str, cap: int) -> str:
 
 def _json_list(obj: dict[str, Any], key: str) -> list[str]:
     value = obj.get(key)
-    if value is None:
-        return []
+    if not value:
+        return _NONE
     if type(value) is str:
         return value.split()
     if type(value) is not list or not all(type(v) is str for v in value):
@@ -1289,6 +1290,7 @@ def _read_jsonl(
     id_cap = limits.max_id_chars
     long_cap = limits.max_field_chars
     loads = json.loads
+    depth_cap = limits.max_json_depth
     for line_no, text in _jsonl_lines(opened, first, lines_before, cap):
         if text is None:
             yield RowError(line_no, "", f"line longer than the cap of {cap:,} characters", "")
@@ -1299,7 +1301,7 @@ def _read_jsonl(
         try:
             obj = loads(stripped)
         except RecursionError:
-            yield RowError(line_no, "", f"JSON nested deeper than {limits.max_json_depth}", clean_text(stripped[:300]))
+            yield RowError(line_no, "", f"JSON nested deeper than {depth_cap}", clean_text(stripped[:300]))
             continue
         except ValueError as exc:
             yield RowError(line_no, "", f"not valid JSON: {exc}", clean_text(stripped[:300]))
@@ -1307,21 +1309,16 @@ def _read_jsonl(
         if type(obj) is not dict:
             yield RowError(line_no, "", f"not a JSON object but {type(obj).__name__}", clean_text(stripped[:300]))
             continue
-        for value in obj.values():
-            if (type(value) is dict or type(value) is list) and _json_depth(obj, limits.max_json_depth) > (
-                limits.max_json_depth
-            ):
-                yield RowError(
-                    line_no, "", f"JSON nested deeper than {limits.max_json_depth}", clean_text(stripped[:300])
-                )
-                break
+        # Each level of nesting needs a bracket, so a line with few brackets cannot be too deep.
+        if stripped.count("{") + stripped.count("[") > depth_cap and _json_depth(obj, depth_cap) > depth_cap:
+            yield RowError(line_no, "", f"JSON nested deeper than {depth_cap}", clean_text(stripped[:300]))
         else:
             try:
                 plat_value = obj.get("platform")
                 if plat_value is not None and type(plat_value) is not str:
                     raise _Bad("platform", "wrong type, expected a string")
                 plat = _row_platform(clean_text(plat_value or ""), platform)
-                if _is_account_object(obj):
+                if "post_id" not in obj and _is_account_object(obj):
                     yield _new_account(
                         plat,
                         _json_id(obj, "account_id", id_cap, required=True),

@@ -278,6 +278,12 @@ def test_canonical_csv_reads_and_normalises(tmp_path: Path) -> None:
     )
 
 
+def test_canonical_csv_list_cells_may_be_json_arrays(tmp_path: Path) -> None:
+    text = CANONICAL_HEADER + "\n" + canonical_row(urls='["https://a.com/x y", "http://b.com"]', hashtags="[#A, b]")
+    [post] = read(write(tmp_path, "s.csv", text))
+    assert (post.urls, post.hashtags) == (("https://a.com/x y", "http://b.com"), ("a", "b"))
+
+
 def test_canonical_csv_without_platform_column_needs_platform(tmp_path: Path) -> None:
     path = write(tmp_path, "s.csv", "post_id,account_id,created_at\n1,a,2024-01-01\n")
     with pytest.raises(SampleFileError, match="platform"):
