@@ -23,7 +23,8 @@ STRENGTH_SCALE = 100.0  # summed -log10(p) at which strength reaches 1 - 1/e
 MAX_SURPRISE = 300.0  # -log10(p) of one edge is capped here (p underflows to 0 beyond)
 BREADTH_SCALE = 8.0  # partners at which breadth reaches 1 - 1/e
 CREATION_BURST_DAYS = 3.0
-CREATION_BURST_MIN = 3  # other group members created within that many days
+CREATION_BURST_MIN = 3  # other group members created within that many days, and at least
+CREATION_BURST_SHARE = 0.3  # this share of the rest of the group
 RHYTHM_MIN_POSTS = 5
 RHYTHM_MAX_CV = 0.25  # coefficient of variation of gaps below which posting looks scheduled
 HANDLE_PATTERN = re.compile(r"^[^\W\d_]{2,}[_.]?\d{3,}$")  # name followed by digits, as sign-up scripts make
@@ -236,7 +237,7 @@ def _creation_bursts(arrays: PostArrays, groups: list[np.ndarray]) -> np.ndarray
             if np.isnan(created[m]):
                 continue
             near = np.searchsorted(c, created[m] + span, "right") - np.searchsorted(c, created[m] - span, "left")
-            out[m] = near - 1 >= CREATION_BURST_MIN
+            out[m] = near - 1 >= max(CREATION_BURST_MIN, CREATION_BURST_SHARE * (len(members) - 1))
     return out
 
 

@@ -1,11 +1,11 @@
 """Edge weights from the matches, and the null model that says which edges chance cannot explain.
 
-Null model, in two sentences: under random mixing, each action that falls within the window of one of
-u's actions on the same object is v's with probability v's share of all actions of the behaviour, so u's
-posts expect share_v * crowd_u matches by v, where crowd_u counts the actions within the window of u's own
-(which grows with u's activity and with the popularity and time density of the objects it touches). The
-observed count of both directions is tested against a Poisson tail with that mean, and Benjamini-Hochberg
-controls the false discovery rate over all pairs of accounts that have a crowd at all.
+Null model, in two sentences: under random mixing, each action within the window of one of u's actions on
+the same object is v's with probability v's share of all actions of the behaviour, so u's posts expect
+share_v * crowd_u matches by v, where crowd_u counts the actions within the window of u's own (it grows with
+u's activity and with the popularity and time density of the objects u touches). Given that a pair co-acts
+at all, each direction's count is tested against that Poisson law (P(X >= w) / P(X >= 1)), an edge needs both
+directions to be surprising, and Benjamini-Hochberg controls the false discovery rate over the co-acting pairs.
 """
 
 from __future__ import annotations
@@ -52,14 +52,23 @@ def edge_stats(matched: np.ndarray, account_of_post: np.ndarray, n_accounts: int
 def poisson_test(stats: EdgeStats, activity: np.ndarray, crowd: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Expected co-actions under random mixing, the Poisson tail p-value of each edge, and the family size."""
     total = float(activity.sum())
-    observed = stats.w_ab + stats.w_ba
-    if total == 0 or len(observed) == 0:
-        return np.zeros(len(observed)), np.ones(len(observed)), 0
+    if total == 0 or len(stats.a) == 0:
+        return np.zeros(len(stats.a)), np.ones(len(stats.a)), 0
     share = activity / total
-    expected = share[stats.b] * crowd[stats.a] + share[stats.a] * crowd[stats.b]
-    p_value = pdtrc(observed - 1, np.maximum(expected, 1e-300))
-    active = int(np.count_nonzero(crowd))
-    return expected, np.clip(p_value, 0.0, 1.0), active * (active - 1) // 2
+    expected_ab = share[stats.b] * crowd[stats.a]
+    expected_ba = share[stats.a] * crowd[stats.b]
+    # One co-action usually adds one to each direction: testing their sum would count it twice.
+    p_value = np.maximum(_tail_given_one(stats.w_ab, expected_ab), _tail_given_one(stats.w_ba, expected_ba))
+    expected = np.maximum(expected_ab, expected_ba)
+    return expected, np.clip(p_value, 0.0, 1.0), len(stats.a)
+
+
+def _tail_given_one(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """P(X >= observed | X >= 1) for X ~ Poisson(expected)."""
+    lam = np.maximum(expected, 1e-300)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = pdtrc(np.maximum(observed - 1, 0), lam) / -np.expm1(-lam)
+    return np.where(observed > 1, np.nan_to_num(p, nan=0.0), 1.0)
 
 
 def bh_qvalues(p_value: np.ndarray, m: int) -> np.ndarray:
