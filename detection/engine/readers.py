@@ -125,7 +125,7 @@ class ReadLimits:
     max_url_chars: int = 2_048  # each URL
     max_list_items: int = 1_000  # items in one list field
     max_json_depth: int = 20
-    max_line_chars: int = 2_000_000  # one JSONL line or one CSV field (the csv module's field limit)
+    max_line_chars: int = 2_000_000  # one JSONL line, one CSV field, and the piece a CSV line is read in
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -301,12 +301,11 @@ def _build_post(
     media_hashes: list[str],
     lang: str,
     handle: str,
-    url_field: str = "urls",
 ) -> PostRecord:
     normalised: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     if urls:
-        _check_items(urls, url_field, limits.max_url_chars, limits)
+        _check_items(urls, "urls", limits.max_url_chars, limits)
         forms = list(map(_url_forms, urls))
         normalised = tuple(f[0] for f in forms)
         domains = tuple(dict.fromkeys(f[1] for f in forms if f[1]))
@@ -670,23 +669,53 @@ def _read(source: Source, fmt: str | None, platform: str | None, limits: ReadLim
         opened.close()
 
 
+class _LineTooLong(Exception):
+    """A physical line over the cap was skipped (internal: becomes a RowError)."""
+
+
+class _BoundedLines:
+    """Physical lines for the csv module; a line over the cap is skipped in pieces, never held whole."""
+
+    __slots__ = ("_readline", "_cap", "skipped")
+
+    def __init__(self, readline: Any, cap: int) -> None:
+        self._readline = readline
+        self._cap = cap
+        self.skipped = 0
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._readline(self._cap)
+        if len(line) < self._cap or line[-1] in "\r\n":
+            if not line:
+                raise StopIteration
+            return line
+        while line and line[-1] not in "\r\n":
+            line = self._readline(self._cap)
+        self.skipped += 1
+        raise _LineTooLong
+
+
 def _csv_rows(
     opened: _Opened, columns: list[str], lines_before: int, delimiter: str, limits: ReadLimits
 ) -> Iterator[tuple[int, list[str]] | RowError]:
     """Data rows with their starting line, checked for field count, size caps and cleaned of control chars."""
     if csv.field_size_limit() < limits.max_line_chars:
         csv.field_size_limit(limits.max_line_chars)  # only ever raised: the module-wide limit is shared
-    reader = csv.reader(opened.text, delimiter=delimiter, strict=False)
+    lines = _BoundedLines(opened.text.readline, limits.max_line_chars)
+    reader = csv.reader(lines, delimiter=delimiter, strict=False)
     width = len(columns)
     id_cap = limits.max_id_chars
     caps = [limits.max_field_chars if c in _LONG_COLUMNS else id_cap for c in columns]
     min_cap = min(caps)
-    done = 0  # physical lines consumed by the csv reader so far
+    done = 0  # physical lines consumed so far
     while True:
         try:
             for row in reader:
                 line = lines_before + done + 1
-                done = reader.line_num
+                done = reader.line_num + lines.skipped
                 if len(row) != width:
                     if not row:
                         continue
@@ -709,8 +738,12 @@ def _csv_rows(
             return
         except csv.Error as exc:
             line = lines_before + done + 1
-            done = reader.line_num
+            done = reader.line_num + lines.skipped
             yield RowError(line, "", f"malformed CSV: {exc}", "")
+        except _LineTooLong:
+            line = lines_before + done + 1
+            done = reader.line_num + lines.skipped
+            yield RowError(line, "", f"a line longer than the cap of {limits.max_line_chars:,} characters", "")
         except UnicodeDecodeError as exc:
             raise opened.bytes.decode_error(exc, lines_before + done + 1) from None
 

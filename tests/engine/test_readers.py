@@ -693,11 +693,25 @@ def test_a_200000_character_field_is_rejected_per_row(tmp_path: Path) -> None:
     assert len(posts(items)[0].text) == 99_000
 
 
-def test_a_field_past_the_csv_hard_cap_is_one_row_error(tmp_path: Path) -> None:
-    text = CANONICAL_HEADER + "\n" + canonical_row("p1", text="x" * 5000) + canonical_row("p2")
+def test_a_line_past_the_line_cap_is_one_row_error_and_never_held_whole(tmp_path: Path) -> None:
+    text = (
+        CANONICAL_HEADER
+        + "\n"
+        + canonical_row("p1")
+        + "z" * 5000
+        + "\n"
+        + canonical_row("p2", text=("y" * 600 + "\n") * 3)
+        + canonical_row("p3")
+    )
     items = read(write(tmp_path, "s.csv", text), limits=ReadLimits(max_line_chars=1000, max_field_chars=500))
-    assert [type(r) for r in items] == [RowError, PostRecord]
-    assert items[0].line == 2
+    assert [(type(r).__name__, r.line) for r in items] == [
+        ("PostRecord", 2),
+        ("RowError", 3),
+        ("RowError", 4),
+        ("PostRecord", 8),
+    ]
+    assert items[1].reason == "a line longer than the cap of 1,000 characters"
+    assert (items[2].field, items[2].reason) == ("text", "1,803 characters, over the cap of 500")
 
 
 def test_formula_payloads_are_kept_as_data(tmp_path: Path) -> None:
