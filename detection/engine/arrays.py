@@ -18,10 +18,11 @@ SEP = "\x1f"  # joins platform and id in keys; never appears in ids read from te
 class ObjectTable:
     """The actions of one behaviour: which post acted on which object, sorted by (object, time, post)."""
 
-    keys: list[str]  # object keys, sorted; object code i is keys[i]
+    keys: list[str]  # object keys, sorted; object code i is keys[i] (empty for similar-text: see bucket_key)
     obj: np.ndarray  # int64 object code per action
     post: np.ndarray  # int64 post index per action
     band: np.ndarray | None = None  # similar-text only: LSH band of each object
+    bucket_key: np.ndarray | None = None  # similar-text only: uint64 (band, band hash) of each object
     activity: np.ndarray | None = None  # int64 per account: its actions in this behaviour, lone ones included
 
 
@@ -34,9 +35,9 @@ class PostArrays:
     account: np.ndarray  # int64 account code per post
     time: np.ndarray  # float64 epoch seconds per post
     objects: dict[str, ObjectTable]
-    text_sig: np.ndarray | None = None  # uint64 (n_posts, n_hashes) MinHash, rows of posts without text unused
-    text_bands: np.ndarray | None = None  # uint64 (n_posts, bands)
-    has_text: np.ndarray | None = None  # bool per post: takes part in similar-text
+    text_sig: np.ndarray | None = None  # uint64 (n_distinct_texts, n_hashes) MinHash
+    text_bands: np.ndarray | None = None  # uint64 (n_distinct_texts, bands)
+    text_row: np.ndarray | None = None  # int64 per post: its row in text_sig, -1 when it takes no part
     accounts: dict[str, AccountRecord] = field(default_factory=dict)  # account key -> record
     handles: dict[str, str] = field(default_factory=dict)  # account key -> handle seen on posts
 
@@ -103,9 +104,11 @@ def sorted_unique(x: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
-def _table(post: np.ndarray, obj: np.ndarray, n_objects: int, time: np.ndarray) -> tuple[ObjectTable, np.ndarray]:
+def _table(
+    post: np.ndarray, obj: np.ndarray, n_objects: int, time: np.ndarray, dedupe: bool = True
+) -> tuple[ObjectTable, np.ndarray]:
     """Sort actions by (object, time, post); drop repeated actions and objects only one post touches."""
-    if len(post):
+    if dedupe and len(post):
         # One post may name an object twice (a URL written twice): it is one action.
         width = int(post.max()) + 1
         uniq = sorted_unique(obj * width + post)
@@ -225,40 +228,38 @@ def build_arrays(
 def _add_similar_text(arrays: PostArrays, norm_texts: list[str], params: EngineParams) -> None:
     """MinHash each distinct text once; the objects are the LSH buckets (band, band hash)."""
     n = arrays.n_posts
-    has_text = np.fromiter((len(t) >= params.text_min_chars for t in norm_texts), dtype=bool, count=n)
-    text_posts = np.flatnonzero(has_text)
+    text_posts = np.fromiter((i for i, t in enumerate(norm_texts) if len(t) >= params.text_min_chars), dtype=np.int64)
     distinct: dict[str, int] = {}
     which = np.fromiter(
-        (distinct.setdefault(norm_texts[i], len(distinct)) for i in text_posts), dtype=np.int64, count=len(text_posts)
+        (distinct.setdefault(norm_texts[i], len(distinct)) for i in text_posts.tolist()),
+        dtype=np.int64,
+        count=len(text_posts),
     )
     texts = sorted(distinct)
     rank = np.empty(len(texts), dtype=np.int64)
     for new, t in enumerate(texts):
         rank[distinct[t]] = new
-    sig_u = minhash_signatures(texts, params.shingle_size, params.n_hashes, params.seed)
-    bands_u = band_hashes(sig_u, params.lsh_bands, params.lsh_rows)
+    sig = minhash_signatures(texts, params.shingle_size, params.n_hashes, params.seed)
+    bands = band_hashes(sig, params.lsh_bands, params.lsh_rows)
     row = rank[which] if len(which) else which
-    sig = np.zeros((n, params.n_hashes), dtype=np.uint64)
-    bands = np.zeros((n, params.lsh_bands), dtype=np.uint64)
-    sig[text_posts] = sig_u[row]
-    bands[text_posts] = bands_u[row]
-    arrays.text_sig, arrays.text_bands, arrays.has_text = sig, bands, has_text
+    text_row = np.full(n, -1, dtype=np.int64)
+    text_row[text_posts] = row
+    arrays.text_sig, arrays.text_bands, arrays.text_row = sig, bands, text_row
 
     nb = params.lsh_bands
+    # Bucket key: the band in the top bits, its hash below, so one sort orders buckets by (band, hash).
+    bucket_of_text = (np.arange(nb, dtype=np.uint64)[None, :] << np.uint64(58)) | (bands >> np.uint64(6))
+    key = bucket_of_text[row].reshape(-1)
     post = np.repeat(text_posts, nb)
-    band = np.tile(np.arange(nb, dtype=np.int64), len(text_posts))
-    bh = bands[text_posts].reshape(-1)
-    # Bucket codes sorted by (band, hash): deterministic and independent of input order.
-    bucket_order = np.lexsort((bh, band))
-    sb, sh = band[bucket_order], bh[bucket_order]
-    new_bucket = np.ones(len(sb), dtype=bool)
-    new_bucket[1:] = (sb[1:] != sb[:-1]) | (sh[1:] != sh[:-1])
-    code_sorted = np.cumsum(new_bucket) - 1
-    obj = np.empty(len(sb), dtype=np.int64)
-    obj[bucket_order] = code_sorted
-    first = np.flatnonzero(new_bucket)
-    table, kept = _table(post, obj, len(first), arrays.time)
-    table.band = sb[first][kept]
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    new_bucket = np.ones(len(key), dtype=bool)
+    new_bucket[1:] = sorted_key[1:] != sorted_key[:-1]
+    obj = np.empty(len(key), dtype=np.int64)
+    obj[order] = np.cumsum(new_bucket) - 1
+    first_key = sorted_key[new_bucket]
+    table, kept = _table(post, obj, len(first_key), arrays.time, dedupe=False)
+    table.bucket_key = first_key[kept]
+    table.band = (table.bucket_key >> np.uint64(58)).astype(np.int64)
     table.activity = np.bincount(arrays.account[text_posts], minlength=arrays.n_accounts)
-    table.keys = [f"{b}:{h:016x}" for b, h in zip(table.band.tolist(), sh[first][kept].tolist(), strict=True)]
     arrays.objects["similar-text"] = table

@@ -71,14 +71,18 @@ def _similar_first_band(
     arrays: PostArrays, table: ObjectTable, obj: np.ndarray, pa: np.ndarray, pb: np.ndarray, params: EngineParams
 ) -> np.ndarray:
     """Keep a candidate pair only in the first band where it collides, and only if similar enough."""
-    assert arrays.text_sig is not None and arrays.text_bands is not None and table.band is not None
+    assert arrays.text_sig is not None and arrays.text_bands is not None and arrays.text_row is not None
+    assert table.band is not None
     out = np.zeros(len(pa), dtype=bool)
     step = max(1, params.chunk_pairs // max(1, params.n_hashes))
     for s in range(0, len(pa), step):
-        a, b = pa[s : s + step], pb[s : s + step]
-        first_band = np.argmax(arrays.text_bands[a] == arrays.text_bands[b], axis=1)
-        similar = (arrays.text_sig[a] == arrays.text_sig[b]).mean(axis=1) >= params.similar_text_threshold
-        out[s : s + step] = similar & (first_band == table.band[obj[s : s + step]])
+        ra, rb = arrays.text_row[pa[s : s + step]], arrays.text_row[pb[s : s + step]]
+        band = table.band[obj[s : s + step]]
+        same_band = arrays.text_bands[ra] == arrays.text_bands[rb]
+        first_band = np.argmax(same_band, axis=1)
+        collides = same_band[np.arange(len(ra)), band]  # the bucket key keeps 58 bits of the band hash
+        similar = (arrays.text_sig[ra] == arrays.text_sig[rb]).mean(axis=1) >= params.similar_text_threshold
+        out[s : s + step] = similar & collides & (first_band == band)
     return out
 
 

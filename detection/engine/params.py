@@ -60,6 +60,8 @@ class EngineParams:
             raise ValueError("similar_text_threshold must be in (0, 1]")
         if self.shingle_size < 1 or self.lsh_bands < 1 or self.lsh_rows < 1:
             raise ValueError("shingle_size, lsh_bands and lsh_rows must be >= 1")
+        if self.lsh_bands > 63:
+            raise ValueError("lsh_bands must be <= 63")
         if self.evidence_cap < 0:
             raise ValueError("evidence_cap must be >= 0")
         # Canonical order, so that ("co-link", "co-reshare") and the reverse give identical output.

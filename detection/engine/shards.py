@@ -22,7 +22,10 @@ def shard_of(object_key: str, n_shards: int) -> int:
 
 def object_shards(table: ObjectTable, n_shards: int) -> np.ndarray:
     """The shard of every object of a table."""
-    return np.fromiter((shard_of(k, n_shards) for k in table.keys), dtype=np.int64, count=len(table.keys))
+    keys = table.keys
+    if table.bucket_key is not None:
+        keys = [f"lsh:{k:016x}" for k in table.bucket_key.tolist()]
+    return np.fromiter((shard_of(k, n_shards) for k in keys), dtype=np.int64, count=len(keys))
 
 
 @dataclass

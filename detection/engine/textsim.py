@@ -28,27 +28,29 @@ def mix64(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> _U64(31))
 
 
-def shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+def shingle_hashes(texts: list[str], k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Hash every k-character shingle of every text; returns (hashes, text index of each hash)."""
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(_U64)
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     n_shingles = np.maximum(lengths - k + 1, 0)
-    total = int(n_shingles.sum())
-    if total == 0:
+    if int(n_shingles.sum()) == 0:
         return np.zeros(0, _U64), np.zeros(0, np.int64)
-    # Rolling polynomial hash of every window of the concatenation (slices, no gathers), then keep the
-    # windows that start and end inside one text.
+    # Rolling polynomial hash (32 bits suffice for k characters) of every window of the concatenation, as
+    # slices without gathers; then drop the windows that cross from one text into the next.
     width = len(codes) - k + 1
     rolling = codes[:width].copy()
     with np.errstate(over="ignore"):
         for j in range(1, k):
-            rolling *= _U64(1000003)
+            rolling *= np.uint32(1000003)
             rolling += codes[j : j + width]
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    ends = np.cumsum(lengths)
+    crossing = np.zeros(width + k, dtype=np.int8)
+    np.add.at(crossing, np.maximum(ends - k + 1, 0), 1)
+    np.add.at(crossing, ends, -1)
+    valid = np.cumsum(crossing[:width]) == 0
     owner = np.repeat(np.arange(len(texts), dtype=np.int64), n_shingles)
-    first = np.concatenate(([0], np.cumsum(n_shingles)[:-1]))
-    pos = starts[owner] + (np.arange(total, dtype=np.int64) - first[owner])
-    return mix64(rolling[pos]), owner
+    hashes = rolling[valid].astype(_U64) ^ _U64(seed & 0xFFFFFFFFFFFFFFFF)
+    return mix64(hashes), owner
 
 
 def minhash_signatures(texts: list[str], k: int, n_hashes: int, seed: int) -> np.ndarray:
@@ -57,8 +59,7 @@ def minhash_signatures(texts: list[str], k: int, n_hashes: int, seed: int) -> np
     sig = np.full((n, n_hashes), _MAX, dtype=_U64)
     if n == 0:
         return sig
-    h, owner = shingle_hashes(texts, k)
-    h = mix64(h ^ _U64(seed & 0xFFFFFFFFFFFFFFFF))
+    h, owner = shingle_hashes(texts, k, seed)
     bins = (h % _U64(n_hashes)).astype(np.int64)
     flat = sig.reshape(-1)
     np.minimum.at(flat, owner * n_hashes + bins, h)
