@@ -403,9 +403,10 @@ class _ByteSource(io.BufferedIOBase):
         offset = self.served - len(exc.object) + exc.start
         byte = exc.object[exc.start]
         where = "inflated " if self._compressed else ""
+        nearby = exc.object[max(0, exc.start - 256) : exc.start + 256]
         return SampleFileError(
-            f"not UTF-8: invalid byte 0x{byte:02X} at {where}byte offset {offset:,} (around line {line:,}); "
-            "save the file as UTF-8"
+            f"not UTF-8: invalid byte 0x{byte:02X} at {where}byte offset {offset:,} (around line {line:,}; looks "
+            f"like {_guess_legacy(nearby)}); save the file as UTF-8"
         )
 
 

@@ -653,10 +653,24 @@ def test_invalid_byte_deep_in_the_file_is_caught(tmp_path: Path) -> None:
     assert len(good) > 64 * 1024
     offset = data.index(b"\xe9")
     seen = []
-    with pytest.raises(SampleFileError, match=f"invalid byte 0xE9 at byte offset {offset:,}"):
+    with pytest.raises(SampleFileError, match=f"invalid byte 0xE9 at byte offset {offset:,} .*Latin-1"):
         for record in read_sample(write(tmp_path, "s.csv", data)):
             seen.append(record)
     assert len(seen) > 1000
+
+
+def test_multibyte_characters_across_every_chunk_boundary(tmp_path: Path) -> None:
+    texts = ["台灣選舉" * 25 + "🇹🇼" * i for i in range(1500)]
+    body = CANONICAL_HEADER + "\n" + "".join(canonical_row(f"p{i}", text=t) for i, t in enumerate(texts))
+    assert len(body.encode()) > 4 * 64 * 1024
+    assert [p.text for p in read(write(tmp_path, "s.csv", body))] == texts
+    assert [p.text for p in read(write(tmp_path, "s.gz", gzip.compress(body.encode())))] == texts
+
+
+def test_wrong_encoding_inside_gzip_is_refused(tmp_path: Path) -> None:
+    data = gzip.compress((CANONICAL_HEADER + "\n" + canonical_row(text="naïve")).encode("cp1252"))
+    with pytest.raises(SampleFileError, match="Latin-1/Windows-1252"):
+        read(write(tmp_path, "s.csv.gz", data))
 
 
 def test_utf8_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
