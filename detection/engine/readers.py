@@ -461,34 +461,40 @@ def _wide_encoding(sample: bytes) -> str | None:
 
 def _guess_legacy(data: bytes) -> str:
     """A likely name for a non-UTF-8 byte encoding, for the refusal message."""
-    high = [i for i, b in enumerate(data) if b >= 0x80]
-    if not high:
+    singles = pairs = low_leads = low_trails = 0
+    i, n = 0, len(data)
+    while i < n:
+        if data[i] < 0x80:
+            i += 1
+        elif i + 1 < n and data[i + 1] >= 0x40:
+            pairs += 1
+            low_leads += data[i] <= 0xA0
+            low_trails += data[i + 1] <= 0x7E
+            i += 2
+        else:
+            singles += 1
+            i += 1
+    if pairs == 0 and singles == 0:
         return "an unknown encoding"
-    isolated = sum(1 for i in high if (i == 0 or data[i - 1] < 0x80) and (i + 1 >= len(data) or data[i + 1] < 0x80))
-    if isolated * 2 >= len(high):
+    # Latin text has lone accented bytes inside ASCII words; CJK double-byte text mostly pairs two high bytes.
+    if pairs - low_trails <= low_trails + singles:
         return "Latin-1/Windows-1252"
-    cut = high[-1] + 1
-    while cut < len(data) and data[cut] >= 0x40:
-        cut += 1
-    sample = data[: max(high[0], 0)] + data[high[0] : cut] if cut <= len(data) else data
-    decodes = {}
-    for codec in ("big5", "gb18030", "shift_jis", "euc_kr"):
+
+    def decodes(codec: str) -> bool:
         try:
-            sample.decode(codec)
-            decodes[codec] = True
-        except UnicodeDecodeError:
-            decodes[codec] = False
-    low_trail = any(0x40 <= data[i + 1] <= 0x7E for i in high if i + 1 < len(data) and data[i] >= 0xA1)
-    if decodes["big5"] and low_trail:
-        return "Big5 (Traditional Chinese)"
-    if decodes["gb18030"]:
-        return "GB18030/GBK (Simplified Chinese)" if not decodes["big5"] else "GB18030/GBK or Big5 (Chinese)"
-    if decodes["big5"]:
-        return "Big5 (Traditional Chinese)"
-    if decodes["shift_jis"]:
+            data.decode(codec)
+        except UnicodeDecodeError as exc:
+            return exc.start >= len(data) - 2  # a character cut at the end of the sample
+        return True
+
+    if low_leads * 2 > pairs and decodes("shift_jis"):
         return "Shift_JIS (Japanese)"
-    if decodes["euc_kr"]:
-        return "EUC-KR (Korean)"
+    if low_trails and decodes("big5"):
+        return "Big5 (Traditional Chinese)"
+    if decodes("gb18030"):
+        return "GB18030/GBK (Simplified Chinese)"
+    if decodes("big5"):
+        return "Big5 (Traditional Chinese)"
     return "Latin-1/Windows-1252 or another legacy encoding"
 
 

@@ -628,6 +628,7 @@ def test_multiline_fields_keep_physical_line_numbers(tmp_path: Path) -> None:
         ((CANONICAL_HEADER + "\n" + canonical_row(text="café déjà vu")).encode("latin-1"), "Latin-1"),
         ((CANONICAL_HEADER + "\n" + canonical_row(text="选举干预的信息战和经济制裁")).encode("gb18030"), "GB18030"),
         ((CANONICAL_HEADER + "\n" + canonical_row(text="選舉干預的資訊戰與經濟制裁")).encode("big5"), "Big5"),
+        ((CANONICAL_HEADER + "\n" + canonical_row(text="選挙への干渉ですね")).encode("shift_jis"), "Shift_JIS"),
         (b"PK\x03\x04" + b"\x00" * 100, "ZIP"),
     ],
 )
