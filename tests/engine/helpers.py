@@ -30,11 +30,11 @@ def reference_edges(posts: list[PostRecord], objects_of, window: float) -> dict[
     matched: dict[tuple[str, str], set] = defaultdict(set)
     for o1, p1 in acts:
         for o2, p2 in acts:
-            if o1 == o2 and p1.account_id != p2.account_id:
-                if abs(p1.created_at.timestamp() - p2.created_at.timestamp()) <= window:
-                    matched[(p1.account_id, p2.account_id)].add(p1.post_id)
+            close = abs(p1.created_at.timestamp() - p2.created_at.timestamp()) <= window
+            if o1 == o2 and p1.account_id != p2.account_id and close:
+                matched[(p1.account_id, p2.account_id)].add(p1.post_id)
     out = {}
-    for (u, v), s in matched.items():
+    for u, v in matched:
         a, b = sorted((u, v))
         out[(a, b)] = (len(matched.get((a, b), ())), len(matched.get((b, a), ())))
     return out

@@ -52,3 +52,20 @@ def test_significance_keeps_a_subset_of_the_candidate_pairs():
     e = result.edges["co-reshare"]
     assert 0 < len(e.a) <= result.summary["behaviours"]["co-reshare"]["candidate_edges"]
     assert np.all(e.q_value <= params.alpha)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "behaviour", "window", "min_weight", "n_edges", "n_accounts"), TABLE)
+def test_edge_sets_equal_the_toolkits_own_output(tmp_path, name, behaviour, window, min_weight, n_edges, n_accounts):
+    """Runs coordination-network-toolkit 1.5.2 (benchmarks/.peers/cnt-venv, installed by the benchmark)."""
+    from benchmarks import engine_vs_toolkit as bench
+
+    python = bench.VENV / "bin" / "python"
+    if not python.exists():
+        pytest.skip("the toolkit is not installed: run benchmarks/engine_vs_toolkit.py once")
+    path = shared_data() / "coortweet" / name
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    _, toolkit = bench.run_toolkit(python, bench.Case(name, path, behaviour, window, min_weight), tmp_path)
+    assert len(toolkit) == n_edges
+    assert {frozenset(e) for e in edge_set(name, behaviour, window, min_weight)} == toolkit

@@ -7,7 +7,12 @@ from hypothesis import strategies as st
 from detection.engine import EngineParams, build_arrays, render, run
 from tests.engine.helpers import post
 
-TEXTS = ["vote for the party of the future today", "vote for the party of the future today!", "完全不同的中文句子在这里出现了吗朋友们", ""]
+TEXTS = [
+    "vote for the party of the future today",
+    "vote for the party of the future today!",
+    "完全不同的中文句子在这里出现了吗朋友们",
+    "",
+]
 
 rows = st.lists(
     st.tuples(
