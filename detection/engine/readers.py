@@ -222,13 +222,15 @@ _NONE: list[str] = []  # shared empty list; never mutated
 
 def _split_bracketed(cell: str) -> list[str]:
     """Items of a list cell written like "[a, b]", "['a', 'b']", a JSON array, or space-separated."""
+    if not cell or cell == "[]":
+        return _NONE
     cell = cell.strip()
     if not cell:
-        return []
+        return _NONE
     if cell[0] == "[" and cell[-1] == "]":
         inner = cell[1:-1].strip()
         if not inner:
-            return []
+            return _NONE
         if inner[0] == '"':
             try:
                 items = json.loads(cell)
