@@ -132,6 +132,9 @@ STORAGES = {
     },
 }
 
+# A compressed sample that inflates past this many bytes is refused whole.
+SAMPLE_MAX_INFLATED_BYTES = env.int("SAMPLE_MAX_INFLATED_BYTES", default=8 * 1024**3)
+
 SHARED_DATA_DIR = Path(env("SHARED_DATA", default=str(BASE_DIR.parent / "shared" / "data")))
 
 # HTTPS protections: on in production, off for the embedded local run.

@@ -916,6 +916,10 @@ def _read_coortweet(
     plat = platform or "x"
     i_obj, i_acc, i_post, i_time = (index[c] for c in ("object_id", "account_id", "content_id", "timestamp_share"))
     new_post = _new_post
+    # CooRTweet rows are shares: a content_id that shares a second, different object is a second share, kept
+    # under "content_id/object_id" so that no share is lost (russian_coord_tweets has 40 such rows). This holds
+    # one entry per distinct content_id.
+    first_object: dict[str, str] = {}
     for item in rows:
         if type(item) is RowError:
             yield item
@@ -924,6 +928,10 @@ def _read_coortweet(
         pid = row[i_post]
         aid = row[i_acc]
         stamp = row[i_time]
+        obj = row[i_obj].strip()
+        seen = first_object.setdefault(pid, obj)
+        if seen != obj:
+            pid = f"{pid}/{obj}"
         if not pid or not aid or not stamp.isdigit():
             try:
                 if not pid.strip():
@@ -938,7 +946,7 @@ def _read_coortweet(
         else:
             n = int(stamp)
             created = _from_unix(n / 1000 if n >= _EPOCH_MS_THRESHOLD else n)
-        yield new_post(plat, pid, aid, created, line, "", row[i_obj].strip())
+        yield new_post(plat, pid, aid, created, line, "", obj)
 
 
 _NO_ID_PREFIX = "noid-"

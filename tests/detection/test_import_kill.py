@@ -1,0 +1,74 @@
+"""A real import process killed with SIGKILL mid-file resumes to the same tables as an uninterrupted import."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from detection import services
+from detection.models import Post, SampleImport, SamplePost, SocialAccount
+from tests.conftest import REPO, require
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def write_rows(path, n):
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("platform,post_id,account_id,created_at,text,reshare_of,hashtags\n")
+        for i in range(n):
+            handle.write(f"x,{i},acc{i % 997},2024-01-01T00:{i % 60:02d}:00Z,post {i} 台灣,{i % 500},#t{i % 13}\n")
+
+
+def state():
+    return (
+        Post.objects.count(),
+        sorted(Post.objects.values_list("post_id", "reshare_of", "hashtags", "account__account_id"))[::997],
+        SocialAccount.objects.count(),
+        SamplePost.objects.count(),
+    )
+
+
+def test_sigkilled_import_resumes_without_duplicates_or_losses(tmp_path):
+    require(connection.vendor == "postgresql", "the kill test needs PostgreSQL (set DATABASE_URL)")
+    path = tmp_path / "big.csv"
+    write_rows(path, 200_000)
+    sample = services.sample_create(name="kill", tlp="AMBER")
+    job = services.sample_import_create(sample=sample, source_path=path)
+    db = settings.DATABASES["default"]
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    command = [sys.executable, "manage.py", "import_sample", "--resume", str(job.pk), "--no-progress"]
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.rows_done >= 40_000 or process.poll() is not None:
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    job.refresh_from_db()
+    assert 0 < job.rows_done < 200_000, f"killed at {job.rows_done} rows: not mid-file"
+    killed_at = job.rows_done
+
+    finished = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    job.refresh_from_db()
+    assert job.status == "done"
+    assert job.rows_done == 200_000
+    assert job.inserted + job.updated + job.unchanged + job.rejected == 200_000
+    assert job.inserted == 200_000, f"killed after {killed_at} rows; {job.inserted} inserted"
+    resumed = state()
+
+    Post.objects.all().delete()
+    SocialAccount.objects.all().delete()
+    clean = services.sample_import_create(sample=sample, source_path=path)
+    services.sample_import_run(import_id=clean.pk)
+    assert SampleImport.objects.get(pk=clean.pk).inserted == 200_000
+    assert state() == resumed
