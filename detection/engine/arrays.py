@@ -52,9 +52,13 @@ class PostArrays:
 
 def _merge(a: PostRecord, b: PostRecord) -> PostRecord:
     """Two rows of one post (CooRTweet's German layout writes one row per object): keep one, union lists."""
-    first, second = sorted((a, b), key=_record_order)
+    first, second = (a, b) if _record_order(a) <= _record_order(b) else (b, a)
 
     def union(x: tuple[str, ...], y: tuple[str, ...]) -> tuple[str, ...]:
+        if not y or x == y:
+            return x
+        if not x:
+            return y
         return tuple(sorted(set(x) | set(y)))
 
     return PostRecord(

@@ -53,12 +53,16 @@ def shingle_hashes(texts: list[str], k: int, seed: int = 0) -> tuple[np.ndarray,
     return mix64(hashes), owner
 
 
-def minhash_signatures(texts: list[str], k: int, n_hashes: int, seed: int) -> np.ndarray:
+def minhash_signatures(texts: list[str], k: int, n_hashes: int, seed: int, chunk: int = 50_000) -> np.ndarray:
     """One-permutation MinHash with rotation densification: an (n_texts, n_hashes) uint64 matrix."""
+    parts = [_minhash_chunk(texts[i : i + chunk], k, n_hashes, seed) for i in range(0, len(texts), chunk)]
+    return np.concatenate(parts) if parts else np.full((0, n_hashes), _MAX, dtype=_U64)
+
+
+def _minhash_chunk(texts: list[str], k: int, n_hashes: int, seed: int) -> np.ndarray:
+    # Texts are hashed in chunks so that the per-shingle arrays stay small whatever the sample size.
     n = len(texts)
     sig = np.full((n, n_hashes), _MAX, dtype=_U64)
-    if n == 0:
-        return sig
     h, owner = shingle_hashes(texts, k, seed)
     bins = (h % _U64(n_hashes)).astype(np.int64)
     flat = sig.reshape(-1)
