@@ -117,20 +117,26 @@ def toolkit_rows(path: Path, behaviour: str, out: Path) -> int:
     return n
 
 
-def run_toolkit(python: Path, case: Case, workdir: Path) -> tuple[dict, set[frozenset[str]]]:
-    """Run the toolkit on one case in a subprocess; its figures and its undirected edge set."""
+def run_toolkit(
+    python: Path, case: Case, workdir: Path, timeout: float | None = None
+) -> tuple[dict, set[frozenset[str]] | None]:
+    """Run the toolkit on one case in a subprocess; its figures and its undirected edge set (None: timed out)."""
     rows = workdir / f"{case.label}-{case.behaviour}.jsonl"
     toolkit_rows(case.path, case.behaviour, rows)
     db = workdir / f"{case.label}-{case.behaviour}-{case.window:g}.db"
     out = workdir / f"{case.label}-{case.behaviour}-{case.window:g}.csv"
     command = TOOLKIT_COMMAND[case.behaviour][0]
     started = time.perf_counter()
-    proc = subprocess.run(
-        [str(python), "-c", DRIVER, str(rows), str(db), command, str(case.window), str(case.min_weight), str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    try:
+        proc = subprocess.run(
+            [str(python), "-c", DRIVER, str(rows), str(db), command, str(case.window), str(case.min_weight), str(out)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"load_s": 0.0, "compute_s": float(timeout or 0), "peak_mb": float("nan"), "timed_out": True}, None
     wall = time.perf_counter() - started
     figures = json.loads(proc.stdout.rsplit("RESULT ", 1)[1])
     figures["wall_s"] = wall
@@ -139,19 +145,11 @@ def run_toolkit(python: Path, case: Case, workdir: Path) -> tuple[dict, set[froz
     return figures, edges
 
 
-def run_engine(case: Case) -> tuple[dict, set[frozenset[str]]]:
-    """Run the engine on one case in a subprocess (reading the file included); figures and edge set."""
+def run_engine(path: Path, behaviours: list[str], window: float, min_weight: int) -> tuple[dict, dict]:
+    """Run the engine in a subprocess (reading the file included); figures and edge sets per behaviour."""
     started = time.perf_counter()
     proc = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--engine-one",
-            str(case.path),
-            case.behaviour,
-            str(case.window),
-            str(case.min_weight),
-        ],
+        [sys.executable, __file__, "--engine-one", str(path), ",".join(behaviours), str(window), str(min_weight)],
         capture_output=True,
         text=True,
         check=True,
@@ -159,13 +157,13 @@ def run_engine(case: Case) -> tuple[dict, set[frozenset[str]]]:
     )
     wall = time.perf_counter() - started
     figures = json.loads(proc.stdout.rsplit("RESULT ", 1)[1])
-    edges = {frozenset(pair) for pair in figures.pop("edges")}
+    edges = {b: {frozenset(pair) for pair in pairs} for b, pairs in figures.pop("edges").items()}
     figures["wall_s"] = wall
     return figures, edges
 
 
-def engine_one(path: str, behaviour: str, window: str, min_weight: str) -> None:
-    """Inside the engine's subprocess: read, build, run one behaviour, print figures and edges."""
+def engine_one(path: str, behaviours: str, window: str, min_weight: str) -> None:
+    """Inside the engine's subprocess: read, build, run, print figures and edges."""
     import resource
 
     from detection.engine import EngineParams, build_arrays, run
@@ -173,7 +171,7 @@ def engine_one(path: str, behaviour: str, window: str, min_weight: str) -> None:
     from detection.engine.readers import read_sample
     from detection.engine.records import AccountRecord, PostRecord
 
-    params = EngineParams(behaviours=(behaviour,), window_s=float(window), min_weight=int(min_weight))
+    params = EngineParams(behaviours=tuple(behaviours.split(",")), window_s=float(window), min_weight=int(min_weight))
     start = time.perf_counter()
     posts, accounts = [], []
     for r in read_sample(path):
@@ -181,14 +179,18 @@ def engine_one(path: str, behaviour: str, window: str, min_weight: str) -> None:
             posts.append(r)
         elif isinstance(r, AccountRecord):
             accounts.append(r)
+    arrays = build_arrays(posts, accounts, params)
     loaded = time.perf_counter()
-    result = run(build_arrays(posts, accounts, params), params=params)
+    result = run(arrays, params=params)
     done = time.perf_counter()
     keys = result.arrays.account_keys
-    e = result.edges[behaviour]
-    edges = [
-        (keys[a].split(SEP, 1)[1], keys[b].split(SEP, 1)[1]) for a, b in zip(e.a.tolist(), e.b.tolist(), strict=True)
-    ]
+    edges = {
+        name: [
+            (keys[a].split(SEP, 1)[1], keys[b].split(SEP, 1)[1])
+            for a, b in zip(e.a.tolist(), e.b.tolist(), strict=True)
+        ]
+        for name, e in result.edges.items()
+    }
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         "RESULT " + json.dumps({"load_s": loaded - start, "compute_s": done - loaded, "peak_mb": peak, "edges": edges})
@@ -223,11 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=float, default=60)
     parser.add_argument("--min-weight", type=int, default=2)
     parser.add_argument("--no-real", action="store_true", help="skip the real datasets")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds before a toolkit run is cut short")
     args = parser.parse_args(argv)
     python = ensure_toolkit()
     cases = [] if args.no_real else real_cases()
     with tempfile.TemporaryDirectory(prefix="cnt-bench-") as tmp:
         workdir = Path(tmp)
+        sample_path = None
         if args.synthetic:
             from benchmarks.generate_sample import generate, write_sample
 
@@ -235,30 +239,48 @@ def main(argv: list[str] | None = None) -> int:
             write_sample(generate(args.synthetic, seed=1), sample_path)
             for b in args.behaviours.split(","):
                 cases.append(Case(f"synthetic-{args.synthetic}", sample_path, b.strip(), args.window, args.min_weight))
-        header = (
-            f"{'data':<18} {'behaviour':<12} {'win':>4} {'toolkit e/a':>12} {'engine e/a':>12} {'same set':>8} "
-            f"{'tk s':>8} {'eng s':>7} {'ratio':>6} {'tk MB':>7} {'eng MB':>7}"
+        print(
+            f"{'data':<17} {'behaviour':<12} {'win':>3} {'toolkit e/a':>12} {'engine e/a':>12} {'same':>4} "
+            f"{'tk load':>7} {'tk run':>7} {'en load':>7} {'en run':>6} {'x run':>6} {'x all':>6} "
+            f"{'tk MB':>6} {'en MB':>6}"
         )
-        print(header)
+        tk_runs: list[float] = []
+        tk_loads: list[float] = []
         for case in cases:
             if not case.path.is_file():
                 print(f"{case.label}: {case.path} is missing, skipped")
                 continue
-            tk, tk_edges = run_toolkit(python, case, workdir)
-            en, en_edges = run_engine(case)
-            tk_s = tk["load_s"] + tk["compute_s"]
-            en_s = en["load_s"] + en["compute_s"]
+            tk, tk_edges = run_toolkit(python, case, workdir, args.timeout)
+            en, en_edges_by = run_engine(case.path, [case.behaviour], case.window, case.min_weight)
+            en_edges = en_edges_by[case.behaviour]
+            tk_runs.append(tk["compute_s"])
+            tk_loads.append(tk["load_s"])
+            tk_total, en_total = tk["load_s"] + tk["compute_s"], en["load_s"] + en["compute_s"]
+            late = ">" if tk.get("timed_out") else " "
+            same = "-" if tk_edges is None else ("yes" if tk_edges == en_edges else "NO")
+            tk_count = "timed out" if tk_edges is None else f"{len(tk_edges)}/{accounts_of(tk_edges)}"
             print(
-                f"{case.label:<18} {case.behaviour:<12} {case.window:>4g} "
-                f"{len(tk_edges):>6}/{accounts_of(tk_edges):<5} {len(en_edges):>6}/{accounts_of(en_edges):<5} "
-                f"{'yes' if tk_edges == en_edges else 'NO':>8} {tk_s:>8.2f} {en_s:>7.2f} "
-                f"{tk_s / max(en_s, 1e-9):>6.1f} "
-                f"{tk['peak_mb']:>7.0f} {en['peak_mb']:>7.0f}"
+                f"{case.label:<17} {case.behaviour:<12} {case.window:>3g} {tk_count:>12} "
+                f"{len(en_edges):>6}/{accounts_of(en_edges):<5} {same:>4} "
+                f"{tk['load_s']:>7.2f} {late}{tk['compute_s']:>6.2f} "
+                f"{en['load_s']:>7.2f} {en['compute_s']:>6.2f} {tk['compute_s'] / max(en['compute_s'], 1e-9):>6.1f} "
+                f"{tk_total / max(en_total, 1e-9):>6.1f} {tk['peak_mb']:>6.0f} {en['peak_mb']:>6.0f}"
             )
-            if tk_edges != en_edges:
+            if tk_edges is not None and tk_edges != en_edges:
                 print(f"    only toolkit: {len(tk_edges - en_edges)}, only engine: {len(en_edges - tk_edges)}")
             sys.stdout.flush()
-    print("times include reading the input (toolkit: load into SQLite; engine: read_sample + arrays)")
+        if sample_path is not None and tk_runs:
+            behaviours = [b.strip() for b in args.behaviours.split(",")]
+            en, _ = run_engine(sample_path, behaviours, args.window, args.min_weight)
+            tk_total = max(tk_loads) + sum(tk_runs)
+            en_total = en["load_s"] + en["compute_s"]
+            print(
+                f"all behaviours at once on synthetic-{args.synthetic}: toolkit >= {tk_total:.1f} s (one load, "
+                f"the runs summed), engine {en_total:.1f} s (read+arrays {en['load_s']:.1f} s, "
+                f"run {en['compute_s']:.1f} s, "
+                f"peak {en['peak_mb']:.0f} MB): {tk_total / max(en_total, 1e-9):.1f} x"
+            )
+    print("load: toolkit = rows into SQLite; engine = read_sample + build_arrays. '>' = cut short at --timeout")
     return 0
 
 

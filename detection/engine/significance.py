@@ -37,15 +37,25 @@ def edge_stats(matched: np.ndarray, account_of_post: np.ndarray, n_accounts: int
     """Directed weights counted from distinct (post, other account) matches, folded into undirected edges."""
     u = account_of_post[matched // n_accounts]
     v = matched % n_accounts
-    directed, w = np.unique(u * n_accounts + v, return_counts=True)
-    du, dv = directed // n_accounts, directed % n_accounts
-    lo, hi = np.minimum(du, dv), np.maximum(du, dv)
-    undirected, inverse = np.unique(lo * n_accounts + hi, return_inverse=True)
-    w_ab = np.zeros(len(undirected), dtype=np.int64)
-    w_ba = np.zeros(len(undirected), dtype=np.int64)
-    forward = du < dv
-    w_ab[inverse[forward]] = w[forward]
-    w_ba[inverse[~forward]] = w[~forward]
+    # One sort of (undirected pair, direction) gives both directed weights of every pair.
+    key = (np.minimum(u, v) * n_accounts + np.maximum(u, v)) * 2 + (u > v)
+    key.sort()
+    if len(key) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return EdgeStats(a=z, b=z, w_ab=z, w_ba=z)
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    counts = np.diff(np.append(starts, len(key)))
+    directed = key[starts]
+    pair = directed // 2
+    first_of_pair = np.concatenate(([True], pair[1:] != pair[:-1]))
+    edge_index = np.cumsum(first_of_pair) - 1
+    n_edges = int(edge_index[-1]) + 1
+    w_ab = np.zeros(n_edges, dtype=np.int64)
+    w_ba = np.zeros(n_edges, dtype=np.int64)
+    backward = (directed % 2).astype(bool)
+    w_ab[edge_index[~backward]] = counts[~backward]
+    w_ba[edge_index[backward]] = counts[backward]
+    undirected = pair[first_of_pair]
     return EdgeStats(a=undirected // n_accounts, b=undirected % n_accounts, w_ab=w_ab, w_ba=w_ba)
 
 
