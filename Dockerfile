@@ -4,7 +4,7 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk libpq5 \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk libpq5 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
