@@ -189,3 +189,186 @@ class RejectedRow(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PREPARING = "preparing", "Reading the sample"
+    SCORING = "scoring", "Scoring shards"
+    REDUCING = "reducing", "Finding groups"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ScoringRun(models.Model):
+    """The ledger of one scoring run of a sample: parameters, progress, timings and the result's fingerprint.
+
+    A run's results never change; scoring again makes a new run, and earlier runs stay for comparison.
+    """
+
+    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="runs")
+    params = models.JSONField(default=dict, help_text="Engine parameters (documented defaults when left out)")
+    engine_version = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    n_shards = models.PositiveSmallIntegerField(default=4)
+    shards_done = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    timings = models.JSONField(default=dict, blank=True, help_text="Seconds per step")
+    result_hash = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the groups and scores")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.sample}"
+
+    @property
+    def progress(self) -> float:
+        steps = {RunStatus.QUEUED: 0.0, RunStatus.PREPARING: 0.05, RunStatus.REDUCING: 0.9, RunStatus.DONE: 1.0}
+        if self.status == RunStatus.SCORING and self.n_shards:
+            return 0.1 + 0.8 * self.shards_done / self.n_shards
+        return steps.get(self.status, 0.0)
+
+
+class RunArrays(models.Model):
+    """The engine's arrays of a run's sample, built once and read by every shard task (pickled)."""
+
+    run = models.OneToOneField(ScoringRun, on_delete=models.CASCADE, primary_key=True, related_name="arrays")
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Arrays of {self.run}"
+
+
+class ShardStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    QUARANTINED = "quarantined", "Quarantined"
+
+
+class RunShard(models.Model):
+    """One shard of a run: who is on it, how often it was started, and its partial edges once done."""
+
+    MAX_ATTEMPTS = 3
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="shards")
+    shard = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=12, choices=ShardStatus.choices, default=ShardStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    partial = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "shard"]
+        constraints = [models.UniqueConstraint(fields=["run", "shard"], name="run_shard_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run} shard {self.shard}"
+
+
+class GroupStatus(models.TextChoices):
+    NEW = "new", "To review"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+
+
+class CoordinatedGroup(models.Model):
+    """A group of accounts the engine found acting together in one run, and the researcher's verdict."""
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="groups")
+    number = models.PositiveIntegerField(help_text="The engine's group number within the run")
+    score = models.FloatField()
+    size = models.PositiveIntegerField()
+    behaviours = models.JSONField(default=list)
+    first_activity = models.DateTimeField(null=True, blank=True)
+    last_activity = models.DateTimeField(null=True, blank=True)
+    reasons = models.TextField(blank=True)
+    leader = models.ForeignKey(SocialAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=GroupStatus.choices, default=GroupStatus.NEW)
+    review_note = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="coordinated_groups"
+    )
+
+    class Meta:
+        ordering = ["run", "-score", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="group_unique_number")]
+
+    def __str__(self) -> str:
+        return f"Group {self.number} of run {self.run_id} ({self.size} accounts)"
+
+
+class AccountScore(models.Model):
+    """An account's score in a run, with its reasons; accounts without any kept edge score 0 and are omitted."""
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="account_scores")
+    account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="scores")
+    group = models.ForeignKey(CoordinatedGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="members")
+    score = models.FloatField()
+    flagged = models.BooleanField(default=False)
+    reasons = models.TextField(blank=True)
+    lead = models.PositiveIntegerField(default=0, help_text="Co-actions where the account acted first")
+    follow = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["run", "-score"]
+        constraints = [models.UniqueConstraint(fields=["run", "account"], name="account_score_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.score:.2f}"
+
+
+class CoordinationEdge(models.Model):
+    """Two accounts that co-acted on shared objects more than chance explains, for one behaviour."""
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="edges")
+    group = models.ForeignKey(CoordinatedGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="edges")
+    source = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="+")
+    behaviour = models.CharField(max_length=20)
+    weight = models.PositiveIntegerField()
+    weight_source_first = models.PositiveIntegerField(default=0, help_text="Co-actions where the source was first")
+    weight_target_first = models.PositiveIntegerField(default=0)
+    expected = models.FloatField(help_text="Co-actions chance would give under the null model")
+    p_value = models.FloatField()
+    q_value = models.FloatField()
+    median_dt = models.FloatField(null=True, blank=True, help_text="Median seconds between the paired posts")
+
+    class Meta:
+        ordering = ["run", "behaviour", "-weight"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "behaviour", "source", "target"], name="edge_unique_per_behaviour")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} - {self.target} ({self.behaviour}, {self.weight})"
+
+
+class EdgeEvidence(models.Model):
+    """A pair of posts that makes an edge: what the two accounts did, and how far apart in time."""
+
+    edge = models.ForeignKey(CoordinationEdge, on_delete=models.CASCADE, related_name="evidence")
+    post_source = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="+")
+    post_target = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="+")
+    dt = models.FloatField(help_text="Seconds from the source's post to the target's")
+
+    class Meta:
+        ordering = ["edge", "dt"]
+
+    def __str__(self) -> str:
+        return f"{self.post_source_id} / {self.post_target_id}"
