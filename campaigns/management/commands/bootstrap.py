@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 
 from campaigns.demo import demo_catalogue_load
 from campaigns.models import Technique
+from detection.demo import demo_sample_load
 
 
 class Command(BaseCommand):
@@ -31,6 +32,10 @@ class Command(BaseCommand):
         if not options["no_demo"]:
             created = demo_catalogue_load()
             self.stdout.write("Demo catalogue loaded." if created else "Demo catalogue already present.")
+            sample = demo_sample_load()
+            self.stdout.write(
+                f"Demo sample imported and scored: {sample.name}" if sample else "Demo sample already present."
+            )
         user_model = get_user_model()
         if not user_model.objects.filter(is_superuser=True).exists():
             password = secrets.token_urlsafe(18)

@@ -1,0 +1,225 @@
+"""Reads of the detection app: sample contents for the engine, run results for triage."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, Min, Prefetch, QuerySet
+
+from detection.engine.arrays import SEP
+from detection.engine.records import AccountRecord, PostRecord
+
+from .models import AccountScore, CoordinatedGroup, CoordinationEdge, EdgeEvidence, Post, ScoringRun, SocialAccount
+
+CHUNK = 10_000
+_POST_FIELDS = (
+    "pk",
+    "platform",
+    "post_id",
+    "account__account_id",
+    "account__handle",
+    "created_at",
+    "text",
+    "reshare_of",
+    "reply_to",
+    "quote_of",
+    "urls",
+    "normalised_urls",
+    "domains",
+    "hashtags",
+    "mentions",
+    "media_hashes",
+    "lang",
+)
+
+
+@dataclass
+class SampleContents:
+    """A sample's posts and accounts as engine records, with the database keys of each engine key."""
+
+    posts: list[PostRecord]
+    accounts: list[AccountRecord]
+    post_pk: dict[str, int]  # engine post key -> Post.pk
+    account_pk: dict[str, int]  # engine account key -> SocialAccount.pk
+
+
+def sample_contents(*, sample_id: int) -> SampleContents:
+    """Everything the engine needs from a sample, read in chunks."""
+    contents = SampleContents(posts=[], accounts=[], post_pk={}, account_pk={})
+    rows = Post.objects.filter(samples__pk=sample_id).order_by().values_list(*_POST_FIELDS)
+    for row in rows.iterator(chunk_size=CHUNK):
+        (
+            pk,
+            platform,
+            post_id,
+            account_id,
+            handle,
+            created_at,
+            text,
+            reshare_of,
+            reply_to,
+            quote_of,
+            urls,
+            normalised_urls,
+            domains,
+            hashtags,
+            mentions,
+            media_hashes,
+            lang,
+        ) = row
+        contents.posts.append(
+            PostRecord(
+                platform=platform,
+                post_id=post_id,
+                account_id=account_id,
+                created_at=created_at,
+                text=text,
+                reshare_of=reshare_of,
+                reply_to=reply_to,
+                quote_of=quote_of,
+                urls=tuple(urls),
+                normalised_urls=tuple(normalised_urls),
+                domains=tuple(domains),
+                hashtags=tuple(hashtags),
+                mentions=tuple(mentions),
+                media_hashes=tuple(media_hashes),
+                lang=lang,
+                handle=handle,
+            )
+        )
+        contents.post_pk[f"{platform}{SEP}{post_id}"] = pk
+    accounts = SocialAccount.objects.filter(posts__samples__pk=sample_id).distinct().order_by()
+    for account in accounts.iterator(chunk_size=CHUNK):
+        contents.accounts.append(
+            AccountRecord(
+                platform=account.platform,
+                account_id=account.account_id,
+                handle=account.handle,
+                display_name=account.display_name,
+                created_at=account.created_at,
+                followers=account.followers,
+                following=account.following,
+                posts=account.post_count,
+                description=account.description,
+            )
+        )
+        contents.account_pk[f"{account.platform}{SEP}{account.account_id}"] = account.pk
+    return contents
+
+
+def result_fingerprint(
+    groups: Iterable[tuple[int, float, Iterable[str]]],
+    accounts: Iterable[tuple[str, float, int]],
+    edges: Iterable[tuple[str, str, str, int]],
+) -> str:
+    """SHA-256 of a run's groups (number, score, member keys), account scores and edges, in a canonical order."""
+    digest = hashlib.sha256()
+    for number, score, members in sorted(groups):
+        digest.update(f"g|{number}|{score!r}|{','.join(sorted(members))}\n".encode())
+    for key, score, group in sorted(accounts):
+        digest.update(f"a|{key}|{score!r}|{group}\n".encode())
+    for behaviour, a, b, weight in sorted(edges):
+        digest.update(f"e|{behaviour}|{a}|{b}|{weight}\n".encode())
+    return digest.hexdigest()
+
+
+def run_result_fingerprint(*, run: ScoringRun) -> str:
+    """The fingerprint of what the database holds for a run (compare two runs, or a run with the engine)."""
+
+    def account_key(platform: str, account_id: str) -> str:
+        return f"{platform}{SEP}{account_id}"
+
+    members: dict[int, list[str]] = {}
+    scores = []
+    for platform, account_id, score, number in AccountScore.objects.filter(run=run).values_list(
+        "account__platform", "account__account_id", "score", "group__number"
+    ):
+        scores.append((account_key(platform, account_id), score, number or 0))
+        if number:
+            members.setdefault(number, []).append(account_key(platform, account_id))
+    groups = [(g.number, g.score, members.get(g.number, [])) for g in CoordinatedGroup.objects.filter(run=run)]
+    edges = [
+        (behaviour, account_key(sp, sa), account_key(tp, ta), weight)
+        for behaviour, sp, sa, tp, ta, weight in CoordinationEdge.objects.filter(run=run).values_list(
+            "behaviour", "source__platform", "source__account_id", "target__platform", "target__account_id", "weight"
+        )
+    ]
+    return result_fingerprint(groups, scores, edges)
+
+
+def group_list() -> QuerySet[CoordinatedGroup]:
+    """Groups with what their list columns need."""
+    return CoordinatedGroup.objects.select_related("run__sample", "campaign", "leader")
+
+
+def group_detail(*, group_id: int) -> CoordinatedGroup | None:
+    """A group with its members (best first) and its run."""
+    members = AccountScore.objects.select_related("account").order_by("-score")
+    return (
+        CoordinatedGroup.objects.select_related("run__sample", "campaign", "leader", "reviewed_by")
+        .prefetch_related(Prefetch("members", queryset=members))
+        .filter(pk=group_id)
+        .first()
+    )
+
+
+def group_network(*, group: CoordinatedGroup) -> dict:
+    """Nodes and edges of a group for the network picture (plain data; the page escapes it as JSON)."""
+    nodes = [
+        {
+            "id": str(m.account_id),
+            "label": m.account.handle or m.account.account_id,
+            "platform": m.account.platform,
+            "score": round(m.score, 3),
+            "flagged": m.flagged,
+            "reasons": m.reasons,
+        }
+        for m in group.members.all()
+    ]
+    edges = [
+        {
+            "id": str(e.pk),
+            "source": str(e.source_id),
+            "target": str(e.target_id),
+            "behaviour": e.behaviour,
+            "weight": e.weight,
+            "expected": round(e.expected, 3),
+            "q_value": e.q_value,
+            "median_dt": e.median_dt,
+        }
+        for e in group.edges.all()
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def group_evidence(*, group: CoordinatedGroup, limit: int = 60) -> QuerySet[EdgeEvidence]:
+    """Evidence post pairs of a group's edges, the closest in time first."""
+    return (
+        EdgeEvidence.objects.filter(edge__group=group)
+        .select_related("edge", "post_source__account", "post_target__account")
+        .order_by("dt", "pk")[:limit]
+    )
+
+
+def group_timeline(*, group: CoordinatedGroup) -> list[dict]:
+    """Posts per hour of the group's members within the run's sample, for the timeline picture."""
+    from django.db.models.functions import TruncHour
+
+    rows = (
+        Post.objects.filter(samples=group.run.sample_id, account__scores__group=group)
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(posts=Count("pk"))
+        .order_by("hour")
+    )
+    return list(rows)
+
+
+def group_span(*, group_id: int) -> dict:
+    """First and last post of a group's members in its run's sample."""
+    group = CoordinatedGroup.objects.select_related("run").get(pk=group_id)
+    return Post.objects.filter(samples=group.run.sample_id, account__scores__group=group).aggregate(
+        first=Min("created_at"), last=Max("created_at")
+    )
