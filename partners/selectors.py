@@ -1,0 +1,253 @@
+"""Reads of the partners app, and the one function that decides what a principal may see.
+
+`visible_to(principal, queryset)` is the only gate between partner-facing reads (API lists and details,
+filters, search, related fields, STIX exports, TAXII feeds, audience reports) and the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from campaigns.vocabularies import TLP_RESTRICTIVENESS, Tlp, most_restrictive_tlp
+
+from .models import CEILINGS, ApiKey, AuditEvent, Clearance, Membership, Organisation, PersonalToken, Share
+
+
+class PrincipalKind(StrEnum):
+    ANONYMOUS = "anonymous"
+    ORGANISATION = "organisation"  # an organisation's API key
+    PERSON = "person"  # a named person's token, within their organisation
+    RESEARCHER = "researcher"  # staff: sees everything
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is reading: what visibility is decided from. Build one with the `principal_for_*` helpers."""
+
+    kind: PrincipalKind = PrincipalKind.ANONYMOUS
+    organisation_id: int | None = None
+    user_id: int | None = None
+    ceiling: str = Tlp.CLEAR
+    credential: str = ""  # the key or token prefix, for the audit log
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.kind != PrincipalKind.ANONYMOUS
+
+    @property
+    def is_researcher(self) -> bool:
+        return self.kind == PrincipalKind.RESEARCHER
+
+    @property
+    def is_partner(self) -> bool:
+        return self.kind in (PrincipalKind.ORGANISATION, PrincipalKind.PERSON)
+
+
+ANONYMOUS = Principal()
+
+
+def clearance_ceiling(*, organisation_id: int) -> str:
+    """An organisation's TLP ceiling; CLEAR when none was granted."""
+    ceiling = Clearance.objects.filter(organisation_id=organisation_id).values_list("ceiling", flat=True).first()
+    return ceiling if ceiling in CEILINGS else Tlp.CLEAR
+
+
+def principal_for_organisation(organisation: Organisation, *, credential: str = "") -> Principal:
+    """The organisation as a whole (what its API keys act as): its ceiling, its own and shared objects."""
+    return Principal(
+        kind=PrincipalKind.ORGANISATION,
+        organisation_id=organisation.pk,
+        ceiling=clearance_ceiling(organisation_id=organisation.pk),
+        credential=credential,
+    )
+
+
+def principal_for_membership(membership: Membership, *, credential: str = "") -> Principal:
+    """A named person within their organisation: the organisation's view plus what is shared with them."""
+    return Principal(
+        kind=PrincipalKind.PERSON,
+        organisation_id=membership.organisation_id,
+        user_id=membership.user_id,
+        ceiling=clearance_ceiling(organisation_id=membership.organisation_id),
+        credential=credential,
+    )
+
+
+def principal_for_user(user, *, organisation: Organisation | None = None, credential: str = "") -> Principal:
+    """A logged-in user: staff are researchers; others act through an active membership, else see nothing."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return ANONYMOUS
+    if user.is_staff:
+        return Principal(kind=PrincipalKind.RESEARCHER, user_id=user.pk, ceiling=Tlp.RED, credential=credential)
+    memberships = Membership.objects.filter(user=user, is_active=True)
+    if organisation is not None:
+        memberships = memberships.filter(organisation=organisation)
+    membership = memberships.order_by("pk").first()
+    return principal_for_membership(membership, credential=credential) if membership else ANONYMOUS
+
+
+def as_principal(value) -> Principal:
+    """Accept a Principal, None, a user, an organisation or a membership (what callers tend to hold)."""
+    if value is None:
+        return ANONYMOUS
+    if isinstance(value, Principal):
+        return value
+    if isinstance(value, Organisation):
+        return principal_for_organisation(value)
+    if isinstance(value, Membership):
+        return principal_for_membership(value)
+    if hasattr(value, "is_authenticated"):
+        return principal_for_user(value)
+    raise TypeError(f"Cannot decide visibility for a {type(value).__name__}")
+
+
+# --- the registry: how each model's marking is found ---------------------------------------------------------
+
+# Models whose rows carry no marking and hold only public reference data.
+PUBLIC_MODELS: set[str] = {"campaigns.technique", "campaigns.platform", "campaigns.interferencetool"}
+# Models without a marking of their own: visible when every non-null parent along these paths is visible.
+DERIVED_MODELS: dict[str, tuple[str, ...]] = {
+    "campaigns.alias": ("actor", "operation", "source"),
+    "campaigns.electionround": ("election",),
+    "campaigns.electionphase": ("election",),
+    "campaigns.techniqueuse": ("campaign", "source"),
+    "detection.sampleimport": ("sample",),
+    "detection.rejectedrow": ("sample_import",),
+}
+# Marked models shown only to their owner organisation and named recipients, whatever the clearance.
+AUDIENCE_ONLY_MODELS: set[str] = {"detection.sample"}
+
+
+def register_derived(model: type[Model] | str, parents: Iterable[str]) -> None:
+    """Declare that rows of `model` are visible when all their non-null `parents` (FK paths) are visible."""
+    DERIVED_MODELS[_label(model)] = tuple(parents)
+
+
+def _label(model: type[Model] | str) -> str:
+    return model if isinstance(model, str) else model._meta.label_lower
+
+
+def _ladder(ceiling: str) -> list[str]:
+    rank = TLP_RESTRICTIVENESS[Tlp(ceiling)] if ceiling in CEILINGS else 0
+    return [t.value for t in CEILINGS if TLP_RESTRICTIVENESS[t] <= rank]
+
+
+def _has_field(model: type[Model], name: str) -> bool:
+    return any(f.name == name for f in model._meta.get_fields())
+
+
+def _marked_q(principal: Principal, model: type[Model]) -> Q:
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    shares = Share.objects.filter(content_type=content_type, object_id=OuterRef("pk"))
+    nothing = Q(pk__in=[])
+    owner = Q(owner_id=principal.organisation_id) if _has_field(model, "owner") else nothing
+    named_organisation = Q(Exists(shares.filter(organisation_id=principal.organisation_id)))
+    named_person = Q(Exists(shares.filter(user_id=principal.user_id))) if principal.user_id else nothing
+    audience = owner | named_organisation | named_person
+    below_red = [Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT]
+    allowed = Q(tlp__in=_ladder(principal.ceiling)) | (Q(tlp__in=below_red) & audience)
+    allowed |= Q(tlp=Tlp.RED) & named_person
+    if _label(model) in AUDIENCE_ONLY_MODELS:
+        allowed &= audience
+    return allowed
+
+
+def _visibility_q(principal: Principal, model: type[Model]) -> Q:
+    label = _label(model)
+    if label in PUBLIC_MODELS:
+        return Q()
+    if label in DERIVED_MODELS:
+        condition = Q()
+        for path in DERIVED_MODELS[label]:
+            parent = model._meta.get_field(path).related_model
+            visible_parents = visible_to(principal, parent._default_manager.all()).values("pk")
+            condition &= Q(**{f"{path}__isnull": True}) | Q(**{f"{path}__in": visible_parents})
+        return condition
+    if _has_field(model, "tlp"):
+        return _marked_q(principal, model)
+    raise ImproperlyConfigured(f"partners.selectors does not know how {label} is marked; register it.")
+
+
+def visible_to(principal, queryset: QuerySet) -> QuerySet:
+    """The rows of `queryset` that `principal` may see, as a queryset (filters, ordering, slicing kept).
+
+    `principal`: a Principal (see `principal_for_organisation`, `principal_for_membership`,
+    `principal_for_user`), or None / a user / an Organisation / a Membership, converted by `as_principal`.
+    Researchers (staff) see everything, anonymous callers nothing. A partner sees CLEAR/GREEN/AMBER up to
+    its organisation's ceiling; AMBER+STRICT (and anything lower) when its organisation owns the object or
+    is a named recipient (a Share); RED only through a personal token of a person named on the object.
+    Models without a marking take the visibility of all their parents (DERIVED_MODELS); reference data
+    (PUBLIC_MODELS) is visible to any authenticated principal. An unknown model raises ImproperlyConfigured.
+    """
+    principal = as_principal(principal)
+    if principal.is_researcher:
+        return queryset
+    if not principal.is_authenticated:
+        return queryset.none()
+    return queryset.filter(_visibility_q(principal, queryset.model))
+
+
+def can_see(principal, obj: Model) -> bool:
+    """Whether `principal` may see this one object (the same rule as visible_to)."""
+    return visible_to(principal, type(obj)._default_manager.filter(pk=obj.pk)).exists()
+
+
+def derived_tlp(*markings: str) -> str:
+    """The marking of something derived from objects with these markings: the most restrictive one."""
+    return most_restrictive_tlp([m for m in markings if m])
+
+
+# --- credentials ------------------------------------------------------------------------------------------
+
+KEY_PREFIX = "eit"  # organisation keys: eit_<prefix>_<secret>
+TOKEN_PREFIX = "eitp"  # noqa: S105 - personal tokens: eitp_<prefix>_<secret>
+
+
+def key_digest(raw: str) -> str:
+    """The stored form of a key: SHA-256 of 256 random bits (no slow hash needed at that entropy)."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def credential_find(raw: str) -> ApiKey | PersonalToken | None:
+    """The active key or token this raw string is, or None (unknown, malformed, revoked or expired)."""
+    parts = raw.split("_")
+    if len(parts) != 3 or parts[0] not in (KEY_PREFIX, TOKEN_PREFIX):
+        return None
+    model, related = (ApiKey, ("organisation",)) if parts[0] == KEY_PREFIX else (PersonalToken, ("user",))
+    found = model.objects.select_related(*related).filter(prefix=parts[1]).first()
+    if found is None or not hmac.compare_digest(found.digest, key_digest(raw)):
+        return None
+    now = timezone.now()
+    if found.revoked_at is not None or (found.expires_at is not None and found.expires_at <= now):
+        return None
+    return found
+
+
+def principal_for_credential(credential: ApiKey | PersonalToken) -> Principal:
+    """What a key or token acts as: an organisation, a named person, or a researcher (ANONYMOUS if void)."""
+    if isinstance(credential, ApiKey):
+        return principal_for_organisation(credential.organisation, credential=credential.prefix)
+    user = credential.user
+    if not user.is_active:
+        return ANONYMOUS
+    if user.is_staff:
+        return principal_for_user(user, credential=credential.prefix)
+    if credential.organisation_id is None:
+        return ANONYMOUS
+    membership = Membership.objects.filter(user=user, organisation_id=credential.organisation_id, is_active=True)
+    found = membership.first()
+    return principal_for_membership(found, credential=credential.prefix) if found else ANONYMOUS
+
+
+def audit_events() -> QuerySet[AuditEvent]:
+    """The audit log, newest first."""
+    return AuditEvent.objects.select_related("organisation", "user")
