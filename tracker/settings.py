@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "partners",
     "campaigns",
     "detection",
+    "reports",
 ]
 
 MIDDLEWARE = [

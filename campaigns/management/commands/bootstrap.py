@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from campaigns.demo import demo_catalogue_load
 from campaigns.models import Technique
 from detection.demo import demo_sample_load
+from reports.services import demo_report_build
 
 
 class Command(BaseCommand):
@@ -36,6 +37,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo sample imported and scored: {sample.name}" if sample else "Demo sample already present."
             )
+            report = demo_report_build()
+            if report is not None:
+                self.stdout.write(f"Demo threat report built: {report.title} (admin: Threat reports).")
         user_model = get_user_model()
         if not user_model.objects.filter(is_superuser=True).exists():
             password = secrets.token_urlsafe(18)

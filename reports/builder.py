@@ -1,0 +1,562 @@
+"""Assemble a report's content (plain JSON data) from the selectors, for one scope, period and audience.
+
+Everything read here has passed the audience filter; a related object the audience may not see (a GREEN
+campaign's AMBER actor, say) is withheld, never named. The report's marking is the most restrictive
+marking among what it includes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Model
+from django.utils import timezone
+
+from campaigns import vocabularies as vocab
+from campaigns.models import Campaign, Election, Operation, ThreatActor
+
+from . import selectors
+from .models import Scope
+from .visibility import Audience
+
+WITHHELD = "(withheld)"
+ACCOUNT_TYPES = ("account", "page", "group", "channel")
+DOMAIN_TYPES = ("domain", "website")
+
+
+@dataclass
+class Markings:
+    """The markings of everything a report includes."""
+
+    seen: set[str] = field(default_factory=set)
+
+    def add(self, tlp: str) -> None:
+        self.seen.add(tlp)
+
+    @property
+    def most_restrictive(self) -> str:
+        return vocab.most_restrictive_tlp(self.seen)
+
+
+def _iso(day) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _change(obj, start: date, end: date) -> str:
+    if start <= obj.created_at.date() <= end:
+        return "new"
+    if start <= obj.updated_at.date() <= end:
+        return "updated"
+    return "active"
+
+
+def _fmt_day(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def scope_label(scope: str, obj: Model | None) -> str:
+    return "All elections and actors" if scope == Scope.GLOBAL else f"{Scope(scope).label}: {obj}"
+
+
+def report_title(scope: str, obj: Model | None, start: date, end: date) -> str:
+    subject = "Global threat report" if scope == Scope.GLOBAL else f"Threat report: {obj}"
+    return f"{subject}, {_fmt_day(start)} to {_fmt_day(end)}"
+
+
+class ReportBuilder:
+    """Builds the content of one report. Use `build()`."""
+
+    def __init__(self, *, scope: str, obj: Model | None, start: date, end: date, audience: Audience):
+        self.scope, self.obj, self.start, self.end, self.audience = scope, obj, start, end, audience
+        self.markings = Markings()
+        self.actor_ids = selectors.visible_ids(ThreatActor, audience)
+        self.operation_ids = selectors.visible_ids(Operation, audience)
+        self.election_ids = selectors.visible_ids(Election, audience)
+        self.narratives = selectors.visible_narratives(audience)
+        self.sources = selectors.visible_sources(audience)
+
+    def _actor(self, actor) -> dict | None:
+        if actor is None:
+            return None
+        if actor.pk not in self.actor_ids:
+            return {"id": None, "name": WITHHELD}
+        self.markings.add(actor.tlp)
+        return {
+            "id": actor.pk,
+            "name": actor.name,
+            "country": actor.country,
+            "tlp": actor.tlp,
+            "stix_uuid": str(actor.stix_uuid),
+        }
+
+    def _operation(self, operation) -> dict | None:
+        if operation is None:
+            return None
+        if operation.pk not in self.operation_ids:
+            return {"id": None, "name": WITHHELD}
+        self.markings.add(operation.tlp)
+        return {"id": operation.pk, "name": operation.name, "tlp": operation.tlp, "stix_uuid": str(operation.stix_uuid)}
+
+    def _source(self, source_id) -> dict | None:
+        source = self.sources.get(source_id)
+        if source is None:
+            return None
+        self.markings.add(source.tlp)
+        return {"title": source.title, "publisher": source.publisher, "url": source.url}
+
+    def build(self) -> dict:
+        campaigns = list(
+            selectors.campaigns_in_period(
+                scope=self.scope, obj=self.obj, start=self.start, end=self.end, audience=self.audience
+            )
+        )
+        campaign_ids = [c.pk for c in campaigns]
+        operations = selectors.operations_of_scope(scope=self.scope, obj=self.obj, campaign_ids=campaign_ids)
+        operation_ids = [pk for pk in operations.values_list("pk", flat=True) if pk in self.operation_ids]
+        period = dict(start=self.start, end=self.end, audience=self.audience)
+        claims = selectors.claims_in_period(
+            scope=self.scope, obj=self.obj, campaign_ids=campaign_ids, operation_ids=operation_ids, **period
+        )
+        takedowns = selectors.takedowns_in_period(
+            scope=self.scope, obj=self.obj, campaign_ids=campaign_ids, operation_ids=operation_ids, **period
+        )
+        assets = selectors.assets_of(campaign_ids=campaign_ids, operation_ids=operation_ids, **period)
+        groups = selectors.coordinated_groups_in_period(
+            scope=self.scope, campaign_ids=campaign_ids, start=self.start, end=self.end, audience=self.audience
+        )
+        campaign_rows = [self._campaign(c) for c in campaigns]
+        content = {
+            "schema": 1,
+            "scope": self._scope(),
+            "period": {"start": self.start.isoformat(), "end": self.end.isoformat()},
+            "audience": {"key": self.audience.key, "label": self.audience.label, "ceiling": self.audience.ceiling},
+            "generated_at": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "campaigns": campaign_rows,
+            "matrix": self._matrix(campaign_rows),
+            "tactics": self._tactics(campaigns),
+            "narratives": self._narratives(campaigns),
+            "claims": [self._claim(c) for c in claims],
+            "takedowns": self._takedowns(takedowns),
+            "groups": [self._group(g) for g in groups],
+            "indicators": self._indicators(assets),
+            "timeline": self._timeline(campaigns),
+        }
+        content["figures"] = self._figures(content)
+        content["marking"] = self.markings.most_restrictive
+        return content
+
+    def _scope(self) -> dict:
+        obj = self.obj
+        if obj is not None:
+            self.markings.add(obj.tlp)
+        return {
+            "kind": self.scope,
+            "id": obj.pk if obj else None,
+            "name": str(obj) if obj else "Global",
+            "label": scope_label(self.scope, obj),
+            "stix_uuid": str(obj.stix_uuid) if obj else None,
+        }
+
+    def _campaign(self, campaign) -> dict:
+        self.markings.add(campaign.tlp)
+        actor = self._actor(campaign.actor or (campaign.operation.actor if campaign.operation else None))
+        elections = []
+        for election in campaign.elections.all():
+            if election.pk in self.election_ids:
+                self.markings.add(election.tlp)
+                elections.append({"id": election.pk, "name": election.name, "day": _iso(election.election_day)})
+        sources = [s for s in (self._source(src.pk) for src in campaign.sources.all()) if s]
+        return {
+            "id": campaign.pk,
+            "stix_uuid": str(campaign.stix_uuid),
+            "name": campaign.name,
+            "change": _change(campaign, self.start, self.end),
+            "status": campaign.get_status_display(),
+            "tlp": campaign.tlp,
+            "actor": actor,
+            "operation": self._operation(campaign.operation),
+            "elections": elections,
+            "first_seen": _iso(campaign.first_seen),
+            "last_seen": _iso(campaign.last_seen),
+            "platforms": [str(p) for p in campaign.platforms.all()],
+            "tools": [str(t) for t in campaign.tools.all()],
+            "objective": campaign.objective,
+            "summary": campaign.summary,
+            "breakout_scale": campaign.breakout_scale,
+            "is_estimate": campaign.is_estimate,
+            "sources": sources,
+        }
+
+    def _matrix(self, campaign_rows: list[dict]) -> dict:
+        cells: Counter = Counter()
+        actors, elections = {}, {}
+        for row in campaign_rows:
+            actor = row["actor"]
+            if not actor or actor["id"] is None:
+                continue
+            actors[actor["id"]] = actor["name"]
+            for election in row["elections"]:
+                elections[election["id"]] = election["name"]
+                cells[actor["id"], election["id"]] += 1
+        actor_order = sorted(actors, key=actors.get)
+        election_order = sorted(elections, key=elections.get)
+        return {
+            "actors": [actors[a] for a in actor_order],
+            "elections": [elections[e] for e in election_order],
+            "cells": [[cells[a, e] for e in election_order] for a in actor_order],
+        }
+
+    def _tactics(self, campaigns) -> list[dict]:
+        uses = selectors.technique_uses_of(campaign_ids=[c.pk for c in campaigns])
+        per_technique: dict[str, dict] = {}
+        for use in uses:
+            technique = use.technique
+            if technique.framework != vocab.Framework.DISARM:
+                continue
+            tactic = technique.tactic_id or (technique.parent.tactic_id if technique.parent else "")
+            row = per_technique.setdefault(
+                technique.external_id,
+                {
+                    "external_id": technique.external_id,
+                    "name": technique.name,
+                    "tactic": tactic,
+                    "count": 0,
+                    "stix_id": technique.stix_id,
+                    "campaigns": [],
+                },
+            )
+            row["count"] += 1
+            row["campaigns"].append(str(use.campaign.stix_uuid))
+        by_tactic = defaultdict(list)
+        for row in per_technique.values():
+            by_tactic[row["tactic"]].append(row)
+        tactics = []
+        for tactic_id, info in sorted(vocab.DISARM_TACTICS.items(), key=lambda kv: (kv[1]["phase"], kv[0])):
+            techniques = sorted(by_tactic.pop(tactic_id, []), key=lambda r: (-r["count"], r["external_id"]))
+            tactics.append(
+                {
+                    "id": tactic_id,
+                    "name": info["name"],
+                    "phase": vocab.DISARM_PHASES[info["phase"]],
+                    "count": sum(t["count"] for t in techniques),
+                    "techniques": techniques,
+                }
+            )
+        leftover = [row for rows in by_tactic.values() for row in rows]
+        if leftover:
+            tactics.append(
+                {
+                    "id": "",
+                    "name": "Other or retired tactic",
+                    "phase": "",
+                    "count": len(leftover),
+                    "techniques": leftover,
+                }
+            )
+        return tactics
+
+    def _narratives(self, campaigns) -> list[dict]:
+        counts: Counter = Counter()
+        for campaign in campaigns:
+            for narrative in campaign.narratives.all():
+                if narrative.pk in self.narratives:
+                    counts[narrative.pk] += 1
+        rows = []
+        for pk, count in counts.items():
+            narrative = self.narratives[pk]
+            self.markings.add(narrative.tlp)
+            parent = self.narratives.get(narrative.parent_id)
+            rows.append(
+                {
+                    "id": pk,
+                    "stix_uuid": str(narrative.stix_uuid),
+                    "name": narrative.name,
+                    "tlp": narrative.tlp,
+                    "parent": parent.name if parent else None,
+                    "summary": narrative.summary,
+                    "five_ds": list(narrative.five_ds),
+                    "languages": list(narrative.languages),
+                    "campaigns": count,
+                }
+            )
+        return sorted(rows, key=lambda r: (-r["campaigns"], r["name"]))
+
+    def _claim(self, claim) -> dict:
+        self.markings.add(claim.tlp)
+        change = "added" if self.start <= claim.created_at.date() <= self.end else "changed"
+        if change == "changed" and not (self.start <= claim.updated_at.date() <= self.end):
+            change = "made"
+        campaign = claim.campaign if claim.campaign_id and claim.campaign.pk in self._campaign_ids() else None
+        return {
+            "id": claim.pk,
+            "stix_uuid": str(claim.stix_uuid),
+            "change": change,
+            "tlp": claim.tlp,
+            "claimant": claim.claimant,
+            "claimant_category": claim.get_claimant_category_display(),
+            "claimant_country": claim.claimant_country,
+            "claimed_on": _iso(claim.claimed_on),
+            "title": claim.title,
+            "actor": self._actor(claim.actor),
+            "campaign": campaign.name if campaign else None,
+            "operation": self._operation(claim.operation) if claim.operation_id else None,
+            "attribution_type": claim.get_attribution_type_display() if claim.attribution_type else "",
+            "likelihood": claim.get_likelihood_display() if claim.likelihood else "",
+            "confidence": claim.get_confidence_display() if claim.confidence else "",
+            "credibility": claim.get_credibility_display(),
+            "score_total": claim.score_total,
+            "source": self._source(claim.source_id),
+        }
+
+    def _campaign_ids(self) -> set[int]:
+        if not hasattr(self, "_visible_campaign_ids"):
+            self._visible_campaign_ids = selectors.visible_ids(Campaign, self.audience)
+        return self._visible_campaign_ids
+
+    def _takedowns(self, takedowns) -> dict:
+        rows = []
+        figures = ("accounts_removed", "pages_removed", "groups_removed", "instagram_accounts_removed", "followers")
+        totals = dict.fromkeys(figures, 0)
+        spend: Counter = Counter()
+        for takedown in takedowns:
+            self.markings.add(takedown.tlp)
+            row = {
+                "id": takedown.pk,
+                "stix_uuid": str(takedown.stix_uuid),
+                "tlp": takedown.tlp,
+                "platform": str(takedown.platform),
+                "announced_on": _iso(takedown.announced_on),
+                "actor": self._actor(takedown.actor),
+                "operation": self._operation(takedown.operation),
+                "campaign": takedown.campaign.name
+                if takedown.campaign_id and takedown.campaign_id in self._campaign_ids()
+                else None,
+                "ad_spend": str(takedown.ad_spend) if takedown.ad_spend is not None else None,
+                "ad_currency": takedown.ad_currency,
+                "origin_countries": list(takedown.origin_countries),
+                "target_countries": list(takedown.target_countries),
+                "notes": takedown.notes,
+                "source": self._source(takedown.source_id),
+            }
+            for name in figures:
+                value = getattr(takedown, name)
+                row[name] = value
+                totals[name] += value or 0
+            if takedown.ad_spend is not None:
+                spend[takedown.ad_currency or "USD"] += takedown.ad_spend
+            rows.append(row)
+        for name in figures:
+            if all(row[name] is None for row in rows):
+                totals[name] = None
+        totals["ad_spend"] = {currency: str(amount) for currency, amount in sorted(spend.items())}
+        return {"rows": rows, "totals": totals}
+
+    def _group(self, group) -> dict:
+        sample = group.run.sample
+        self.markings.add(sample.tlp)
+        campaign = group.campaign
+        if campaign is not None:
+            self.markings.add(campaign.tlp)
+        return {
+            "id": group.pk,
+            "run": group.run_id,
+            "number": group.number,
+            "status": group.get_status_display(),
+            "confirmed": group.status == "confirmed",
+            "size": group.size,
+            "score": round(float(group.score), 3),
+            "behaviours": list(group.behaviours),
+            "platforms": [vocab.Platform(p).label if p in vocab.Platform.values else p for p in sample.platforms or []],
+            "tlp": vocab.most_restrictive_tlp([sample.tlp] + ([campaign.tlp] if campaign else [])),
+            "campaign": campaign.name if campaign else None,
+            "first_activity": group.first_activity.isoformat() if group.first_activity else None,
+            "last_activity": group.last_activity.isoformat() if group.last_activity else None,
+        }
+
+    def _indicators(self, assets) -> dict:
+        accounts, domains, urls = [], [], []
+        for asset in assets:
+            self.markings.add(asset.tlp)
+            row = {
+                "id": asset.pk,
+                "tlp": asset.tlp,
+                "type": asset.get_asset_type_display(),
+                "platform": str(asset.platform) if asset.platform_id else "",
+                "identifier": asset.identifier,
+                "url": asset.url,
+                "first_seen": _iso(asset.first_seen),
+                "last_seen": _iso(asset.last_seen),
+                "followers": asset.followers,
+            }
+            (domains if asset.asset_type in DOMAIN_TYPES else accounts).append(row)
+            if asset.url:
+                urls.append({"url": asset.url, "tlp": asset.tlp, "type": row["type"], "identifier": asset.identifier})
+        return {"accounts": accounts, "domains": domains, "urls": urls}
+
+    def _timeline(self, campaigns) -> list[dict]:
+        """Campaigns active per month, over the span of the dated campaigns (at most the last 36 months)."""
+        dated = [c for c in campaigns if c.first_seen or c.last_seen]
+        if not dated:
+            return []
+        first = min((c.first_seen or c.last_seen) for c in dated)
+        last = max(max(c.last_seen or self.end, c.first_seen or self.end) for c in dated)
+        months = []
+        year, month = first.year, first.month
+        while (year, month) <= (last.year, last.month):
+            months.append((year, month))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        months = months[-36:]
+        rows = []
+        for year, month in months:
+            month_start = date(year, month, 1)
+            month_end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+            count = sum(
+                1
+                for c in dated
+                if (c.first_seen or c.last_seen) < month_end and (c.last_seen or self.end) >= month_start
+            )
+            rows.append({"month": f"{year:04d}-{month:02d}", "count": count})
+        return rows
+
+    def _figures(self, content: dict) -> dict:
+        campaigns = content["campaigns"]
+        actors = {c["actor"]["name"] for c in campaigns if c["actor"] and c["actor"]["id"] is not None}
+        elections = {e["name"] for c in campaigns for e in c["elections"]}
+        totals = content["takedowns"]["totals"]
+        return {
+            "campaigns": len(campaigns),
+            "new_campaigns": sum(1 for c in campaigns if c["change"] == "new"),
+            "updated_campaigns": sum(1 for c in campaigns if c["change"] == "updated"),
+            "actors": len(actors),
+            "elections": len(elections),
+            "platforms": sorted({p for c in campaigns for p in c["platforms"]}),
+            "techniques": sum(len(t["techniques"]) for t in content["tactics"]),
+            "narratives": len(content["narratives"]),
+            "claims": len(content["claims"]),
+            "takedowns": len(content["takedowns"]["rows"]),
+            "accounts_removed": (totals["accounts_removed"] or 0) + (totals["instagram_accounts_removed"] or 0),
+            "pages_removed": totals["pages_removed"] or 0,
+            "groups_removed": totals["groups_removed"] or 0,
+            "groups": len(content["groups"]),
+            "confirmed_groups": sum(1 for g in content["groups"] if g["confirmed"]),
+            "indicators": sum(len(v) for v in content["indicators"].values()),
+        }
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def summary_sentences(content: dict) -> list[str]:
+    """The report's summary in plain sentences, from its figures."""
+    f = content["figures"]
+    start, end = date.fromisoformat(content["period"]["start"]), date.fromisoformat(content["period"]["end"])
+    span = f"Between {_fmt_day(start)} and {_fmt_day(end)}"
+    sentences = []
+    if f["campaigns"]:
+        detail = []
+        if f["new_campaigns"]:
+            detail.append(f"{f['new_campaigns']:,} new")
+        if f["updated_campaigns"]:
+            detail.append(f"{f['updated_campaigns']:,} updated")
+        detail_text = f" ({', '.join(detail)})" if detail else ""
+        sentences.append(
+            f"{span}, the tracker recorded {_plural(f['campaigns'], 'campaign')}{detail_text} by "
+            f"{_plural(f['actors'], 'identified actor')} against {_plural(f['elections'], 'election')}."
+        )
+    else:
+        sentences.append(f"{span}, the tracker recorded no campaign activity in this scope.")
+    if f["platforms"]:
+        sentences.append(f"They ran on {_plural(len(f['platforms']), 'platform')}: {', '.join(f['platforms'])}.")
+    busiest = max(content["tactics"], key=lambda t: t["count"], default=None)
+    if busiest and busiest["count"]:
+        sentences.append(
+            f"{_plural(f['techniques'], 'DISARM technique')} were mapped; the most frequent tactic was "
+            f"{busiest['id']} {busiest['name']}."
+            if f["techniques"] != 1
+            else f"One DISARM technique was mapped, under {busiest['id']} {busiest['name']}."
+        )
+    if f["claims"]:
+        sentences.append(
+            f"{_plural(f['claims'], 'attribution claim')} were added, changed or made in the period."
+            if f["claims"] != 1
+            else "One attribution claim was added, changed or made in the period."
+        )
+    if f["takedowns"]:
+        removed = ", ".join(
+            _plural(n, label)
+            for n, label in (
+                (f["accounts_removed"], "account"),
+                (f["pages_removed"], "page"),
+                (f["groups_removed"], "group"),
+            )
+            if n
+        )
+        sentences.append(
+            f"Platforms announced {_plural(f['takedowns'], 'takedown')}"
+            + (f", removing {removed}." if removed else ".")
+        )
+    if f["groups"]:
+        sentences.append(
+            f"Scoring runs found {_plural(f['groups'], 'coordinated group')}, "
+            f"{f['confirmed_groups']:,} confirmed by a researcher."
+        )
+    else:
+        sentences.append("No coordinated groups were found by scoring runs in the period.")
+    if f["indicators"]:
+        sentences.append(f"The appendix lists {_plural(f['indicators'], 'indicator')}.")
+    return sentences
+
+
+def changes_since(content: dict, previous: dict | None, previous_meta: dict | None) -> dict:
+    """What changed since the previous report of the same scope and audience, from the two contents."""
+    if not previous:
+        return {"previous": None, "sentences": ["This is the first report of this scope for this audience."]}
+    before = {c["stix_uuid"]: c for c in previous.get("campaigns", [])}
+    now = {c["stix_uuid"]: c for c in content["campaigns"]}
+    added = [now[k]["name"] for k in now if k not in before]
+    dropped = [before[k]["name"] for k in before if k not in now]
+    changed = []
+    for key in now.keys() & before.keys():
+        fields = [
+            label
+            for name, label in (
+                ("status", "status"),
+                ("last_seen", "last seen"),
+                ("tlp", "marking"),
+                ("platforms", "platforms"),
+                ("name", "name"),
+            )
+            if now[key].get(name) != before[key].get(name)
+        ]
+        if fields:
+            changed.append({"name": now[key]["name"], "fields": fields})
+    sentences = []
+    if added:
+        sentences.append(f"{_plural(len(added), 'campaign')} appear that the previous report did not hold.")
+    if dropped:
+        sentences.append(f"{_plural(len(dropped), 'campaign')} of the previous report had no activity in this one.")
+    if changed:
+        sentences.append(f"{_plural(len(changed), 'campaign')} changed.")
+    old_claims = {c["stix_uuid"] for c in previous.get("claims", [])}
+    new_claims = [c for c in content["claims"] if c["stix_uuid"] not in old_claims]
+    if new_claims:
+        sentences.append(f"{_plural(len(new_claims), 'attribution claim')} are new since then.")
+    prev_figures = previous.get("figures", {})
+    delta = content["figures"]["accounts_removed"] - prev_figures.get("accounts_removed", 0)
+    if delta:
+        sentences.append(f"Accounts removed in takedowns: {delta:+,} against the previous report.")
+    delta = content["figures"]["groups"] - prev_figures.get("groups", 0)
+    if delta:
+        sentences.append(f"Coordinated groups: {delta:+,} against the previous report.")
+    if not sentences:
+        sentences.append("Nothing changed since the previous report.")
+    return {
+        "previous": previous_meta,
+        "sentences": sentences,
+        "added": added,
+        "dropped": dropped,
+        "changed": changed,
+    }

@@ -1,0 +1,211 @@
+"""Reads for the reports: the catalogue and the scoring results of a scope and period, and reports by audience."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.apps import apps
+from django.db.models import Model, Q, QuerySet
+
+from campaigns import vocabularies as vocab
+from campaigns.models import (
+    Asset,
+    AttributionClaim,
+    Campaign,
+    Election,
+    Narrative,
+    Operation,
+    Source,
+    Takedown,
+    TechniqueUse,
+    ThreatActor,
+)
+from partners.selectors import as_principal
+
+from .models import Report, ReportStatus, Scope, Subscription
+from .visibility import CEILING_LEVELS, Audience, audience_filter
+
+
+def changed_in(start: date, end: date) -> Q:
+    """Created or changed in the catalogue during the period."""
+    return Q(created_at__date__range=(start, end)) | Q(updated_at__date__range=(start, end))
+
+
+def scope_object_get(*, scope: str, object_id: int | None) -> Model | None:
+    """The election, actor or operation a report is about (None for a global report or a missing row)."""
+    model = {Scope.ELECTION: Election, Scope.ACTOR: ThreatActor, Scope.OPERATION: Operation}.get(scope)
+    if model is None:
+        return None
+    return model.objects.filter(pk=object_id).first()
+
+
+def campaigns_of_scope(*, scope: str, obj: Model | None) -> QuerySet[Campaign]:
+    """Every campaign of a scope, whatever its dates or marking."""
+    campaigns = Campaign.objects.all()
+    if scope == Scope.ELECTION:
+        campaigns = campaigns.filter(elections=obj)
+    elif scope == Scope.ACTOR:
+        campaigns = campaigns.filter(Q(actor=obj) | Q(operation__actor=obj))
+    elif scope == Scope.OPERATION:
+        campaigns = campaigns.filter(operation=obj)
+    return campaigns.distinct()
+
+
+def operations_of_scope(*, scope: str, obj: Model | None, campaign_ids) -> QuerySet[Operation]:
+    if scope == Scope.GLOBAL:
+        return Operation.objects.all()
+    if scope == Scope.ACTOR:
+        return Operation.objects.filter(actor=obj)
+    if scope == Scope.OPERATION:
+        return Operation.objects.filter(pk=obj.pk)
+    return Operation.objects.filter(campaigns__in=campaign_ids).distinct()
+
+
+def campaigns_in_period(*, scope: str, obj: Model | None, start: date, end: date, audience: Audience):
+    """Visible campaigns of a scope active in the period (by their dates) or added or changed in it."""
+    dated = Q(first_seen__isnull=False) | Q(last_seen__isnull=False)
+    overlaps = (Q(first_seen__lte=end) | Q(first_seen__isnull=True)) & (
+        Q(last_seen__gte=start) | Q(last_seen__isnull=True)
+    )
+    campaigns = campaigns_of_scope(scope=scope, obj=obj).filter((dated & overlaps) | changed_in(start, end))
+    return (
+        audience_filter(campaigns, audience)
+        .select_related("actor", "operation", "operation__actor")
+        .prefetch_related("elections", "platforms", "tools", "narratives", "sources")
+        .order_by("-first_seen", "name")
+    )
+
+
+def technique_uses_of(*, campaign_ids) -> QuerySet[TechniqueUse]:
+    return TechniqueUse.objects.filter(campaign_id__in=campaign_ids).select_related("technique", "technique__parent")
+
+
+def claims_in_period(*, scope: str, obj: Model | None, campaign_ids, operation_ids, start, end, audience):
+    about = Q(campaign_id__in=campaign_ids) | Q(operation_id__in=operation_ids)
+    if scope == Scope.ACTOR:
+        about |= Q(actor=obj)
+    claims = AttributionClaim.objects.filter(about).filter(Q(claimed_on__range=(start, end)) | changed_in(start, end))
+    return audience_filter(claims, audience).select_related("actor", "campaign", "operation", "source")
+
+
+def takedowns_in_period(*, scope: str, obj: Model | None, campaign_ids, operation_ids, start, end, audience):
+    about = Q(campaign_id__in=campaign_ids) | Q(operation_id__in=operation_ids)
+    if scope == Scope.ACTOR:
+        about |= Q(actor=obj)
+    takedowns = Takedown.objects.filter(about).filter(Q(announced_on__range=(start, end)) | changed_in(start, end))
+    return audience_filter(takedowns, audience).select_related("platform", "actor", "operation", "campaign", "source")
+
+
+def assets_of(*, campaign_ids, operation_ids, start, end, audience) -> QuerySet[Asset]:
+    """Assets of the report's campaigns, and assets of the scope's operations active or changed in the period."""
+    active = (Q(first_seen__lte=end) | Q(first_seen__isnull=True)) & (
+        Q(last_seen__gte=start) | Q(last_seen__isnull=True)
+    )
+    assets = Asset.objects.filter(
+        Q(campaign_id__in=campaign_ids) | (Q(operation_id__in=operation_ids) & (active | changed_in(start, end)))
+    )
+    return audience_filter(assets, audience).select_related("platform", "campaign", "operation")
+
+
+def visible_ids(model: type[Model], audience: Audience) -> set[int]:
+    """Primary keys of a marked model's rows the audience may see (to check related objects against)."""
+    return set(audience_filter(model.objects.all(), audience).values_list("pk", flat=True))
+
+
+def visible_narratives(audience: Audience) -> dict[int, Narrative]:
+    return {n.pk: n for n in audience_filter(Narrative.objects.select_related("parent"), audience)}
+
+
+def visible_sources(audience: Audience) -> dict[int, Source]:
+    return {s.pk: s for s in audience_filter(Source.objects.all(), audience)}
+
+
+def _detection_model(name: str) -> type[Model] | None:
+    try:
+        return apps.get_model("detection", name)
+    except LookupError:
+        return None
+
+
+def coordinated_groups_in_period(*, scope: str, campaign_ids, start, end, audience) -> list:
+    """Groups found by scoring runs finished in the period, not rejected, visible to the audience.
+
+    Empty until the scoring models exist; confirmed groups first, then by score.
+    """
+    group_model = _detection_model("CoordinatedGroup")
+    sample_model = _detection_model("Sample")
+    if group_model is None or sample_model is None:
+        return []
+    groups = group_model.objects.exclude(status="rejected").filter(
+        Q(run__finished_at__date__range=(start, end)) | Q(reviewed_at__date__range=(start, end))
+    )
+    if scope != Scope.GLOBAL:
+        groups = groups.filter(campaign_id__in=campaign_ids)
+    samples = audience_filter(sample_model.objects.all(), audience).values("pk")
+    groups = groups.filter(run__sample__in=samples)
+    campaigns = audience_filter(Campaign.objects.all(), audience).values("pk")
+    groups = groups.filter(Q(campaign__isnull=True) | Q(campaign__in=campaigns))
+    groups = groups.select_related("run", "run__sample", "campaign")
+    return sorted(groups, key=lambda g: (g.status != "confirmed", -g.score, g.run_id, g.number))
+
+
+def report_get(*, report_id: int) -> Report | None:
+    return Report.objects.filter(pk=report_id).select_related("audience_organisation").first()
+
+
+def report_previous(*, report: Report) -> Report | None:
+    """The latest earlier report of the same scope and audience."""
+    return (
+        Report.objects.filter(scope_key=report.scope_key, audience_key=report.audience_key)
+        .filter(period_start__lt=report.period_start)
+        .exclude(pk=report.pk)
+        .order_by("-period_end", "-period_start")
+        .first()
+    )
+
+
+def reports_visible_to(principal, *, published_only: bool = True) -> QuerySet[Report]:
+    """Reports a principal may list and download: researchers all; a partner the published reports made for its
+    organisation, and those made for a clearance within its own (whose marking is within it too).
+
+    `principal`: whatever `partners.selectors.as_principal` accepts (a Principal, a user, an Organisation, a
+    Membership, None). Use this, not `visible_to` on Report: a report's audience, not only its marking, decides.
+    """
+    principal = as_principal(principal)
+    reports = Report.objects.select_related("audience_organisation", "election", "actor", "operation")
+    if principal.is_researcher:
+        return reports
+    if not principal.is_authenticated:
+        return reports.none()
+    if published_only:
+        reports = reports.filter(status=ReportStatus.PUBLISHED)
+    levels = CEILING_LEVELS.get(principal.ceiling, (vocab.Tlp.CLEAR,))
+    visible = Q(audience_clearance__in=levels, tlp__in=levels)
+    if principal.organisation_id is not None:
+        visible |= Q(audience_organisation_id=principal.organisation_id)
+    return reports.filter(visible)
+
+
+def elections_under_way(*, start: date, end: date) -> QuerySet[Election]:
+    """Elections whose campaign or counting phase overlaps the period."""
+    phases = (vocab.ElectionPhaseType.CAMPAIGN, vocab.ElectionPhaseType.COUNTING)
+    return Election.objects.filter(
+        phases__phase__in=phases, phases__starts_on__lte=end, phases__ends_on__gte=start
+    ).distinct()
+
+
+def subscriptions_for(*, report: Report) -> list[Subscription]:
+    """Active subscriptions whose subscriber may see the report."""
+    subscriptions = Subscription.objects.filter(active=True).filter(Q(scope="") | Q(scope=report.scope))
+    subscriptions = subscriptions.select_related("organisation", "user")
+    chosen = []
+    for subscription in subscriptions:
+        if subscription.organisation_id is None:
+            if subscription.user.is_staff and subscription.user.is_active:
+                chosen.append(subscription)
+        elif report.audience_organisation_id:
+            if subscription.organisation_id == report.audience_organisation_id:
+                chosen.append(subscription)
+        elif reports_visible_to(subscription.organisation).filter(pk=report.pk).exists():
+            chosen.append(subscription)
+    return [s for s in chosen if s.address]

@@ -1,0 +1,47 @@
+"""Celery tasks of the reports: thin, take strings, safe to run twice (a build updates the same report)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from . import services
+
+DEFAULT_AUDIENCES = ["GREEN", "AMBER"]
+
+
+@shared_task(
+    name="reports.build_report", acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5
+)
+def build_report(scope: str, start: str, end: str, audience: str) -> int | None:
+    """Build (or rebuild in place) one report; a scope that no longer exists or is hidden is a no-op."""
+    try:
+        report = services.report_build_from(services.ReportRequest(scope, start, end, audience))
+    except services.ReportError:
+        return None
+    return report.pk
+
+
+def _today(today: str | None) -> date:
+    return date.fromisoformat(today) if today else timezone.localdate()
+
+
+@shared_task(name="reports.build_weekly_election_reports")
+def build_weekly_election_reports(today: str | None = None, audiences: list[str] | None = None) -> int:
+    """Enqueue the weekly report of each election under way (beat: Mondays)."""
+    plan = services.weekly_election_plan(today=_today(today), audiences=audiences or DEFAULT_AUDIENCES)
+    for request in plan:
+        build_report.delay(request.scope, request.start, request.end, request.audience)
+    return len(plan)
+
+
+@shared_task(name="reports.build_monthly_global_report")
+def build_monthly_global_report(today: str | None = None, audiences: list[str] | None = None) -> int:
+    """Enqueue the global report of the previous month (beat: the first of each month)."""
+    plan = services.monthly_global_plan(today=_today(today), audiences=audiences or DEFAULT_AUDIENCES)
+    for request in plan:
+        build_report.delay(request.scope, request.start, request.end, request.audience)
+    return len(plan)
