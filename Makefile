@@ -19,8 +19,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.runtime
-install-dev: $(VENV)/.dev
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+
+install: $(VENV)/.runtime node_modules/.package-lock.json
+install-dev: $(VENV)/.dev node_modules/.package-lock.json
 
 migrate: install
 	mkdir -p var

@@ -3,14 +3,27 @@ import csv
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from campaigns.models import Campaign, Technique
 from detection.engine.readers import FORMATS
 
-from . import services
-from .models import ImportStatus, Post, RejectedRow, Sample, SampleImport, SocialAccount
+from . import scoring, selectors, services
+from .models import (
+    CoordinatedGroup,
+    GroupStatus,
+    ImportStatus,
+    Post,
+    RejectedRow,
+    RunShard,
+    RunStatus,
+    Sample,
+    SampleImport,
+    ScoringRun,
+    SocialAccount,
+)
 
 
 class _Echo:
@@ -256,3 +269,240 @@ class RejectedRowAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class RunShardInline(admin.TabularInline):
+    model = RunShard
+    extra = 0
+    can_delete = False
+    fields = ["shard", "status", "attempts", "started_at", "finished_at", "seconds"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(ScoringRun)
+class ScoringRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "sample",
+        "status",
+        "run_progress",
+        "group_count",
+        "flagged_count",
+        "engine_version",
+        "requested_by",
+        "created_at",
+    ]
+    list_filter = ["status", ("sample", admin.RelatedOnlyFieldListFilter), "engine_version"]
+    list_select_related = ["sample", "requested_by"]
+    search_fields = ["sample__name"]
+    readonly_fields = [
+        "sample",
+        "status",
+        "run_progress",
+        "error",
+        "params",
+        "engine_version",
+        "n_shards",
+        "shards_done",
+        "summary",
+        "timings",
+        "result_hash",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "group_links",
+    ]
+    exclude = []
+    inlines = [RunShardInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Progress")
+    def run_progress(self, obj: ScoringRun) -> str:
+        percent = round(obj.progress * 100)
+        refresh = ""
+        if obj.status not in (RunStatus.DONE, RunStatus.FAILED):
+            refresh = format_html("<script>setTimeout(function () {{ location.reload(); }}, 2000);</script>")
+        return format_html(
+            '<progress value="{}" max="100"></progress> {}% <span class="run-status">{}</span> ({}/{} shards){}',
+            percent,
+            percent,
+            obj.get_status_display(),
+            obj.shards_done,
+            obj.n_shards,
+            refresh,
+        )
+
+    @admin.display(description="Groups")
+    def group_count(self, obj: ScoringRun) -> int:
+        return obj.summary.get("groups", 0)
+
+    @admin.display(description="Flagged accounts")
+    def flagged_count(self, obj: ScoringRun) -> int:
+        return obj.summary.get("flagged_accounts", 0)
+
+    @admin.display(description="Groups found")
+    def group_links(self, obj: ScoringRun) -> str:
+        url = reverse("admin:detection_coordinatedgroup_changelist") + f"?run__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} groups, best first</a>', url, obj.groups.count())
+
+
+class ScoreRangeFilter(admin.SimpleListFilter):
+    title = "score"
+    parameter_name = "score"
+    RANGES = {"0.9": (0.9, 1.01), "0.7": (0.7, 0.9), "0.5": (0.5, 0.7), "0": (0.0, 0.5)}
+
+    def lookups(self, request, model_admin):
+        return [("0.9", "0.9 and above"), ("0.7", "0.7 to 0.9"), ("0.5", "0.5 to 0.7"), ("0", "below 0.5")]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.RANGES:
+            low, high = self.RANGES[self.value()]
+            return queryset.filter(score__gte=low, score__lt=high)
+        return queryset
+
+
+class BehaviourFilter(admin.SimpleListFilter):
+    title = "behaviour"
+    parameter_name = "behaviour"
+
+    def lookups(self, request, model_admin):
+        from detection.engine import BEHAVIOURS
+
+        return [(b, b) for b in BEHAVIOURS]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(edges__behaviour=self.value()).distinct()
+        return queryset
+
+
+@admin.register(CoordinatedGroup)
+class CoordinatedGroupAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "run", "score", "size", "behaviour_list", "first_activity", "status", "campaign"]
+    list_filter = [
+        "status",
+        ScoreRangeFilter,
+        BehaviourFilter,
+        ("run__sample", admin.RelatedOnlyFieldListFilter),
+        ("campaign", admin.RelatedOnlyFieldListFilter),
+        "run",
+    ]
+    list_select_related = ["run__sample", "campaign"]
+    search_fields = ["reasons", "members__account__account_id", "members__account__handle"]
+    change_form_template = "admin/detection/coordinatedgroup/triage.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Behaviours")
+    def behaviour_list(self, obj: CoordinatedGroup) -> str:
+        return ", ".join(obj.behaviours)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/review/",
+                self.admin_site.admin_view(self.review_view),
+                name="detection_coordinatedgroup_review",
+            ),
+            path(
+                "<int:pk>/attach/",
+                self.admin_site.admin_view(self.attach_view),
+                name="detection_coordinatedgroup_attach",
+            ),
+        ] + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        group = selectors.group_detail(group_id=int(object_id)) if str(object_id).isdigit() else None
+        if group is None:
+            return super().change_view(request, object_id, form_url, extra_context)
+        context = {
+            "group": group,
+            "members": group.members.all(),
+            "network": selectors.group_network(group=group),
+            "evidence": selectors.group_evidence(group=group),
+            "timeline": _timeline_bars(selectors.group_timeline(group=group)),
+            "suggestions": scoring.technique_suggestions(group=group),
+            "campaigns": Campaign.objects.order_by("name").only("pk", "name"),
+            "statuses": GroupStatus.choices,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def review_view(self, request: HttpRequest, pk: int):
+        group = get_object_or_404(CoordinatedGroup, pk=pk)
+        if request.method == "POST" and self.has_view_permission(request, group):
+            try:
+                scoring.group_review(
+                    group=group,
+                    status=request.POST.get("status", ""),
+                    note=request.POST.get("note", ""),
+                    reviewer=request.user,
+                )
+                messages.success(request, f"Group {group.number} marked {group.get_status_display().lower()}.")
+            except ValueError as exc:
+                messages.error(request, str(exc))
+        return redirect("admin:detection_coordinatedgroup_change", pk)
+
+    def attach_view(self, request: HttpRequest, pk: int):
+        group = get_object_or_404(CoordinatedGroup.objects.select_related("run__sample"), pk=pk)
+        if request.method == "POST" and self.has_view_permission(request, group):
+            campaign = Campaign.objects.filter(pk=request.POST.get("campaign") or 0).first()
+            techniques = list(Technique.objects.filter(pk__in=request.POST.getlist("techniques")))
+            if campaign is None:
+                messages.error(request, "Choose a campaign.")
+            else:
+                try:
+                    created = scoring.group_attach_to_campaign(
+                        group=group, campaign=campaign, techniques=techniques, reviewer=request.user
+                    )
+                    messages.success(
+                        request, f"Attached to {campaign}: {created} new assets, {len(techniques)} techniques."
+                    )
+                except ValueError as exc:
+                    messages.error(request, str(exc))
+        return redirect("admin:detection_coordinatedgroup_change", pk)
+
+
+def _timeline_bars(rows: list[dict], width: int = 720, height: int = 120) -> dict:
+    """Bar geometry for the timeline picture (posts per hour), computed here so the template only draws."""
+    if not rows:
+        return {"bars": [], "width": width, "height": height}
+    peak = max(r["posts"] for r in rows)
+    start, end = rows[0]["hour"], rows[-1]["hour"]
+    hours = max(1, int((end - start).total_seconds() // 3600) + 1)
+    bar_width = max(1.0, width / hours)
+    bars = [
+        {
+            "x": round((r["hour"] - start).total_seconds() / 3600 * bar_width, 1),
+            "y": round(height - r["posts"] / peak * (height - 14), 1),
+            "h": round(r["posts"] / peak * (height - 14), 1),
+            "w": round(max(1.0, bar_width - 1), 1),
+            "label": f"{r['hour']:%Y-%m-%d %H:00} UTC: {r['posts']} posts",
+        }
+        for r in rows
+    ]
+    return {"bars": bars, "width": width, "height": height, "start": start, "end": end, "peak": peak}
+
+
+@admin.action(description="Score the selected samples")
+def score_samples(modeladmin, request, queryset):
+    for sample in queryset:
+        run = scoring.scoring_run_start(sample=sample, requested_by=request.user)
+        url = reverse("admin:detection_scoringrun_change", args=[run.pk])
+        messages.info(request, format_html('Scoring {}: <a href="{}">run {}</a>', sample.name, url, run.pk))
+
+
+SampleAdmin.actions = [score_samples]

@@ -43,3 +43,14 @@ def redis_url() -> str:
     except redis.exceptions.RedisError as exc:
         require(False, f"Redis at {url} does not answer: {exc}")
     return url
+
+
+@pytest.fixture
+def celery_in_process():
+    """Run tasks in the test's own process (Celery's eager mode), whatever broker the environment names."""
+    from tracker.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

@@ -121,6 +121,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Front-end libraries come from npm (package.json, pinned; `make` runs npm ci) and are served from node_modules.
+NODE_MODULES = Path(env("NODE_MODULES", default=str(BASE_DIR / "node_modules")))
+STATICFILES_DIRS = [("vendor/cytoscape", NODE_MODULES / "cytoscape" / "dist")]
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
@@ -157,7 +160,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="tracker@localhost")
 
 # Celery. With no broker, tasks run in-process, so the product works with nothing else installed.
 BROKER_URL = env("CELERY_BROKER_URL", default="")
-CELERY_BROKER_URL = BROKER_URL or "memory://"
+CELERY_BROKER_URL = BROKER_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=BROKER_URL) or None
 CELERY_TASK_ALWAYS_EAGER = not BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
