@@ -43,6 +43,10 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "django_celery_beat",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "partners",
     "campaigns",
     "detection",
@@ -189,6 +193,45 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "score-runs-watchdog": {"task": "detection.tasks.score_runs_watchdog", "schedule": 60.0},
+}
+
+# Partner API (partners/api): keys in the Authorization header, JSON only, cursor pages, per-organisation rates.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "partners.api.authentication.KeyAuthentication",
+        "partners.api.authentication.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["partners.api.permissions.HasPrincipal"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "partners.api.pagination.CursorPages",
+    "DEFAULT_THROTTLE_CLASSES": ["partners.api.throttling.OrganisationRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_METADATA_CLASS": None,
+    "EXCEPTION_HANDLER": "partners.api.exceptions.error_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+PARTNER_API_RATE = env("PARTNER_API_RATE", default="1200/minute")  # per organisation (or person, or researcher)
+PARTNER_API_ANONYMOUS_RATE = env("PARTNER_API_ANONYMOUS_RATE", default="60/minute")  # per address
+PARTNER_API_UPLOAD_MAX_BYTES = env.int("PARTNER_API_UPLOAD_MAX_BYTES", default=2 * 1024**3)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Election-interference tracker: partner API",
+    "DESCRIPTION": "Read the catalogue and your samples within your TLP 2.0 clearance; submit samples; "
+    "export STIX 2.1. Authenticate with `Authorization: Bearer <key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"Tlp": "campaigns.vocabularies.Tlp"},
 }
 
 LOGGING = {

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -10,5 +10,6 @@ admin.site.index_title = "Catalogue and findings"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("partners.api.urls", namespace="api")),
     path("", views.home, name="home"),
 ]

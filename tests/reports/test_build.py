@@ -1,0 +1,124 @@
+import json
+import time
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from reports import services
+from reports.models import Report, ReportStatus, Scope
+from reports.visibility import Audience
+
+from .conftest import pdf_text, pdf_to_pngs, read
+
+pytestmark = pytest.mark.django_db
+
+GREEN = Audience(clearance="GREEN")
+
+
+def last_30_days() -> tuple[date, date]:
+    today = timezone.localdate()
+    return today - timedelta(days=29), today
+
+
+def test_demo_report_as_html_and_pdf(demo_catalogue, scoring_group):
+    start, end = last_30_days()
+    began = time.perf_counter()
+    report = services.report_build(scope=Scope.GLOBAL, object_id=None, start=start, end=end, audience=GREEN)
+    seconds = time.perf_counter() - began
+    print(f"demo report built and rendered in {seconds:.2f} s")
+
+    content = report.content
+    assert report.tlp == "GREEN"  # CLEAR catalogue, GREEN scoring sample: the most restrictive of the two
+    assert content["figures"]["campaigns"] == Campaign.objects.count() == 7
+    assert content["figures"]["actors"] == 4
+    assert content["matrix"]["cells"] and sum(map(sum, content["matrix"]["cells"])) >= 7
+    assert {t["id"] for t in content["tactics"] if t["count"]} == {"TA02", "TA14"}
+    assert content["takedowns"]["totals"]["accounts_removed"] == 7704
+    assert content["groups"][0]["confirmed"] and content["groups"][0]["size"] == 24
+    assert content["narratives"][0]["name"] == "A DPP government brings economic harm to Taiwan"
+    assert "Between" in report.summary and "7 campaigns" in report.summary
+
+    html = read(report.html_file)
+    for heading in (
+        "Summary",
+        "New and updated campaigns",
+        "Actors and elections",
+        "DISARM tactics and techniques",
+        "Narratives",
+        "Attribution claims added or changed",
+        "Takedowns",
+        "Coordinated groups",
+        "What changed since the previous report",
+        "Appendix: indicators",
+    ):
+        assert f"<h2>{heading}</h2>" in html
+    assert html.count('src="data:image/png;base64,') == 3
+    assert "7,704" in html
+
+    pages = pdf_text(report.pdf_file.path)
+    assert len(pages) >= 4
+    assert "Global threat report" in pages[0] and "Threat report".upper() in pages[0].upper()
+    for number, page in enumerate(pages, start=1):
+        assert "TLP:GREEN" in page, f"page {number} has no marking banner"
+        assert f"Page {number} of {len(pages)}" in page
+    pngs = pdf_to_pngs(report.pdf_file.path, "demo-global")
+    assert len(pngs) == len(pages)
+
+
+def test_building_twice_updates_one_report(demo_catalogue):
+    start, end = last_30_days()
+    first = services.report_build(
+        scope=Scope.GLOBAL, object_id=None, start=start, end=end, audience=GREEN, rerender=False
+    )
+    Campaign.objects.filter(name__startswith="Cuban").update(status="active")
+    second = services.report_build(
+        scope=Scope.GLOBAL, object_id=None, start=start, end=end, audience=GREEN, rerender=False
+    )
+    assert second.pk == first.pk
+    assert Report.objects.count() == 1
+    statuses = {c["name"]: c["status"] for c in Report.objects.get().content["campaigns"]}
+    assert statuses["Cuban efforts to influence the US 2022 midterm elections"] == "Active"
+
+
+def test_edited_summary_survives_a_rebuild_and_a_published_report_stays(demo_catalogue):
+    start, end = last_30_days()
+    kwargs = dict(scope=Scope.GLOBAL, object_id=None, start=start, end=end, audience=GREEN)
+    report = services.report_build(**kwargs, rerender=False)
+    services.report_summary_update(report=report, summary="An editor's summary.")
+    report = services.report_build(**kwargs)
+    assert report.summary == "An editor's summary."
+    assert "An editor&#x27;s summary." in read(report.html_file)
+    services.report_publish(report=report)
+    built_at = Report.objects.get().built_at
+    services.report_build(**kwargs, rerender=False)
+    assert Report.objects.get().built_at == built_at
+    assert Report.objects.get().status == ReportStatus.PUBLISHED
+
+
+def test_previous_report_of_the_same_scope_gives_what_changed(demo_catalogue):
+    election = Campaign.objects.get(name__startswith="PRC information campaigns").elections.first()
+    audience = Audience(clearance="GREEN")
+    kwargs = dict(scope=Scope.ELECTION, object_id=election.pk, audience=audience, rerender=False)
+    services.report_build(**kwargs, start=date(2023, 11, 1), end=date(2023, 11, 30))
+    december = services.report_build(**kwargs, start=date(2023, 12, 1), end=date(2023, 12, 31))
+    changes = december.content["changes"]
+    assert changes["previous"]["start"] == "2023-11-01"
+    assert "PRC economic sanctions against Taiwan before the 2024 elections" in changes["added"]
+
+
+def test_build_report_command(demo_catalogue, capsys):
+    call_command("build_report", "--scope", "global", "--period", "2024-01-01..2024-01-31", "--audience", "GREEN")
+    out = capsys.readouterr().out
+    assert "Global threat report, 1 January 2024 to 31 January 2024" in out
+    report = Report.objects.get()
+    assert json.loads(read(report.json_file))["marking"] == report.tlp
+    for bad in (["--scope", "planet:1"], ["--scope", "election:99999"], ["--period", "2024-02-01..2024-01-01"]):
+        args = {"--scope": "global", "--period": "2024-01-01..2024-01-31"}
+        args.update(dict(zip(bad[::2], bad[1::2], strict=True)))
+        with pytest.raises(CommandError):
+            call_command("build_report", *[x for pair in args.items() for x in pair])
+    with pytest.raises(CommandError):
+        call_command("build_report", "--scope", "global", "--period", "2024-01-01..2024-01-31", "--audience", "RED")
