@@ -429,6 +429,8 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
         if group is None:
             return super().change_view(request, object_id, form_url, extra_context)
         context = {
+            "title": f"Group {group.number} of run {group.run_id}",
+            "subtitle": None,
             "group": group,
             "members": group.members.all(),
             "network": selectors.group_network(group=group),

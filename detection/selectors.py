@@ -187,7 +187,7 @@ def group_network(*, group: CoordinatedGroup) -> dict:
             "weight": e.weight,
             "expected": round(e.expected, 3),
             "q_value": e.q_value,
-            "median_dt": e.median_dt,
+            "median_dt": None if e.median_dt is None else round(e.median_dt, 1),
         }
         for e in group.edges.all()
     ]

@@ -18,14 +18,17 @@
     wheelSensitivity: 0.3,
     style: [
       { selector: "node", style: {
-        "label": "data(label)", "font-size": 9, "width": "mapData(score, 0, 1, 10, 30)",
-        "height": "mapData(score, 0, 1, 10, 30)", "background-color": "#417690" } },
+        "label": "data(label)", "font-size": 8, "width": "mapData(score, 0, 1, 8, 22)",
+        "height": "mapData(score, 0, 1, 8, 22)", "background-color": "#417690", "text-valign": "bottom",
+        "text-margin-y": 3 } },
       { selector: "node[?flagged]", style: { "border-width": 2, "border-color": "#b71c1c" } },
       { selector: "edge", style: {
-        "width": "mapData(weight, 1, 20, 1, 6)", "line-color": function (e) { return colours[e.data("behaviour")] || "#999"; },
-        "opacity": 0.7, "curve-style": "bezier" } }
+        "width": "mapData(weight, 1, 200, 1, 5)", "line-color": function (e) { return colours[e.data("behaviour")] || "#999"; },
+        "opacity": 0.35, "curve-style": "haystack" } }
     ],
-    layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 8000 }
+    layout: data.nodes.length > 40
+      ? { name: "cose", animate: false, randomize: false, nodeRepulsion: 400000, idealEdgeLength: 120 }
+      : { name: "circle", animate: false, padding: 30 }
   });
   function show(evt, text) {
     tip.textContent = text;
