@@ -68,12 +68,37 @@ def run(
 
 def finalise(partials: list[PartialEdges], arrays: PostArrays, params: EngineParams) -> EngineResult:
     """Merge the shards' matches, test significance, find groups and score accounts and groups."""
+    edges = merge_edges(partials, arrays, params)
+    kept = [
+        KeptEdges(
+            behaviour=e.behaviour,
+            a=e.a,
+            b=e.b,
+            weight=e.weight,
+            p_value=e.p_value,
+            first_a=e.details.first_a,
+            first_b=e.details.first_b,
+            pair_edge=e.details.pair_edge,
+            pair_post_a=e.details.pair_post_a,
+            pair_post_b=e.details.pair_post_b,
+        )
+        for e in edges.values()
+    ]
+    ma, mb, mw = multiplex([k.a for k in kept], [k.b for k in kept], [k.weight for k in kept])
+    groups = find_groups(ma, mb, mw, arrays.n_accounts, params.seed, params.louvain_resolution)
+    scores = score(arrays, kept, groups, params)
+    result = EngineResult(params=params, arrays=arrays, edges=edges, groups=groups, scores=scores)
+    result.summary = _summary(result)
+    return result
+
+
+def merge_edges(partials: list[PartialEdges], arrays: PostArrays, params: EngineParams) -> dict[str, BehaviourEdges]:
+    """Merge the shards' matches into the kept edges of every behaviour, with significance and evidence."""
     _check_partials(partials, arrays)
     edges: dict[str, BehaviourEdges] = {}
-    kept: list[KeptEdges] = []
     for behaviour in params.behaviours:
         parts = [p.matched.get(behaviour, np.zeros(0, np.int64)) for p in partials]
-        matched = sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        matched = parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
         stats = edge_stats(matched, arrays.account, arrays.n_accounts)
         crowd = np.zeros(arrays.n_accounts, dtype=np.int64)
         for p in partials:
@@ -83,8 +108,7 @@ def finalise(partials: list[PartialEdges], arrays: PostArrays, params: EnginePar
         activity = table.activity if table is not None and table.activity is not None else crowd * 0
         keep, expected, p_value, q_value = select_edges(stats, activity, crowd, params)
         a, b = stats.a[keep], stats.b[keep]
-        details = edge_details(arrays, behaviour, params, a, b)
-        edge = BehaviourEdges(
+        edges[behaviour] = BehaviourEdges(
             behaviour=behaviour,
             a=a,
             b=b,
@@ -93,31 +117,11 @@ def finalise(partials: list[PartialEdges], arrays: PostArrays, params: EnginePar
             expected=expected[keep],
             p_value=p_value[keep],
             q_value=q_value[keep],
-            details=details,
+            details=edge_details(arrays, behaviour, params, a, b),
             n_candidates=len(stats.a),
             n_coaction_pairs=sum(p.n_pairs.get(behaviour, 0) for p in partials),
         )
-        edges[behaviour] = edge
-        kept.append(
-            KeptEdges(
-                behaviour=behaviour,
-                a=a,
-                b=b,
-                weight=edge.weight,
-                p_value=edge.p_value,
-                first_a=details.first_a,
-                first_b=details.first_b,
-                pair_edge=details.pair_edge,
-                pair_post_a=details.pair_post_a,
-                pair_post_b=details.pair_post_b,
-            )
-        )
-    ma, mb, mw = multiplex([k.a for k in kept], [k.b for k in kept], [k.weight for k in kept])
-    groups = find_groups(ma, mb, mw, arrays.n_accounts, params.seed, params.louvain_resolution)
-    scores = score(arrays, kept, groups, params)
-    result = EngineResult(params=params, arrays=arrays, edges=edges, groups=groups, scores=scores)
-    result.summary = _summary(result)
-    return result
+    return edges
 
 
 def _check_partials(partials: list[PartialEdges], arrays: PostArrays) -> None:

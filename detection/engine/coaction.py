@@ -102,5 +102,8 @@ def matched_keys(
         pa, pb, ua, ub = pa[other], pb[other], ua[other], ub[other]
         n_pairs += len(pa)
         parts.append(sorted_unique(np.concatenate([pa * n_acc + ub, pb * n_acc + ua])))
-    matched = sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    if not parts:
+        matched = np.zeros(0, dtype=np.int64)
+    else:
+        matched = parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
     return matched, crowd, n_pairs

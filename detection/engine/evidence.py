@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.engine.arrays import PostArrays
+from detection.engine.arrays import PostArrays, sorted_unique
 from detection.engine.coaction import behaviour_pairs
 from detection.engine.params import EngineParams
 
@@ -36,7 +36,7 @@ def edge_details(arrays: PostArrays, behaviour: str, params: EngineParams, a: np
     involved = np.zeros(n_acc, dtype=bool)
     involved[a] = True
     involved[b] = True
-    parts_e, parts_pa, parts_pb = [], [], []
+    parts_pa, parts_pb = [], []
     if n_edges:
         for pa, pb in behaviour_pairs(arrays, behaviour, params, account_mask=involved):
             ua, ub = arrays.account[pa], arrays.account[pb]
@@ -45,20 +45,19 @@ def edge_details(arrays: PostArrays, behaviour: str, params: EngineParams, a: np
             key = np.minimum(ua, ub) * n_acc + np.maximum(ua, ub)
             idx = np.searchsorted(edge_keys, key)
             hit = (idx < n_edges) & (edge_keys[np.minimum(idx, n_edges - 1)] == key)
-            parts_e.append(idx[hit])
             parts_pa.append(pa[hit])
             parts_pb.append(pb[hit])
-    e = np.concatenate(parts_e) if parts_e else np.zeros(0, np.int64)
     pa = np.concatenate(parts_pa) if parts_pa else np.zeros(0, np.int64)
     pb = np.concatenate(parts_pb) if parts_pb else np.zeros(0, np.int64)
-    # A pair of posts sharing two objects (two URLs) is one pair of posts.
+    # A pair of posts sharing two objects (two URLs) is one pair of posts; the posts determine the edge.
+    n_posts = arrays.n_posts
+    pair_key = sorted_unique(pa * n_posts + pb)
+    pa, pb = pair_key // n_posts, pair_key % n_posts
+    e = np.searchsorted(edge_keys, arrays.account[pa] * n_acc + arrays.account[pb])
     dt = arrays.time[pb] - arrays.time[pa]
-    order = np.lexsort((pb, pa, np.abs(dt), e))
+    # Stable: ties in (edge, |dt|) stay in (post a, post b) order.
+    order = np.lexsort((np.abs(dt), e))
     e, pa, pb, dt = e[order], pa[order], pb[order], dt[order]
-    if len(e):
-        fresh = np.ones(len(e), dtype=bool)
-        fresh[1:] = (e[1:] != e[:-1]) | (pa[1:] != pa[:-1]) | (pb[1:] != pb[:-1])
-        e, pa, pb, dt = e[fresh], pa[fresh], pb[fresh], dt[fresh]
     n_pairs = np.bincount(e, minlength=n_edges)
     first_a = np.bincount(e[dt > 0], minlength=n_edges)
     first_b = np.bincount(e[dt < 0], minlength=n_edges)

@@ -111,7 +111,9 @@ def render(result: EngineResult) -> dict[str, str]:
             edge_rows,
         ),  # fmt: skip
         "evidence.csv": _csv(["source", "target", "behaviour", "source_post", "target_post", "lag_s"], evidence_rows),
-        "groups.csv": _csv(["group_id", "size", "score", "flagged", "leader", "reasons", "members"], group_rows),
+        "groups.csv": _csv(
+            ["group_id", "size", "score", "flagged_members", "leader", "reasons", "members"], group_rows
+        ),
         "accounts.csv": _csv(
             ["account_id", "platform", "score", "flagged", "group_id", "lead", "follow", "reasons"], account_rows
         ),

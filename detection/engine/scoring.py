@@ -230,14 +230,12 @@ def _creation_bursts(arrays: PostArrays, groups: list[np.ndarray]) -> np.ndarray
             created[i] = rec.created_at.timestamp()
     span = CREATION_BURST_DAYS * 86400
     for members in groups:
-        c = np.sort(created[members][~np.isnan(created[members])])
+        known = members[~np.isnan(created[members])]
+        c = np.sort(created[known])
         if len(c) <= CREATION_BURST_MIN:
             continue
-        for m in members.tolist():
-            if np.isnan(created[m]):
-                continue
-            near = np.searchsorted(c, created[m] + span, "right") - np.searchsorted(c, created[m] - span, "left")
-            out[m] = near - 1 >= max(CREATION_BURST_MIN, CREATION_BURST_SHARE * (len(members) - 1))
+        near = np.searchsorted(c, created[known] + span, "right") - np.searchsorted(c, created[known] - span, "left")
+        out[known] = near - 1 >= max(CREATION_BURST_MIN, CREATION_BURST_SHARE * (len(members) - 1))
     return out
 
 

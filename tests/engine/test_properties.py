@@ -36,22 +36,24 @@ def build(rows):
 
 
 PARAMS = EngineParams(window_s=60, min_weight=1, text_min_chars=10)
+SIGNIFICANCE = EngineParams(window_s=60, text_min_chars=10, min_support=1, alpha=0.5)
+modes = st.sampled_from([PARAMS, SIGNIFICANCE])
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows, st.randoms(use_true_random=False))
-def test_row_order_changes_nothing(data, rnd: random.Random):
+@given(rows, st.randoms(use_true_random=False), modes)
+def test_row_order_changes_nothing(data, rnd: random.Random, params):
     posts = build(data)
     shuffled = list(posts)
     rnd.shuffle(shuffled)
-    assert render(run(posts, params=PARAMS)) == render(run(shuffled, params=PARAMS))
+    assert render(run(posts, params=params)) == render(run(shuffled, params=params))
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows)
-def test_no_self_edges_and_every_edge_backed_by_evidence(data):
+@given(rows, modes)
+def test_no_self_edges_and_every_edge_backed_by_evidence(data, params):
     posts = build(data)
-    result = run(posts, params=PARAMS)
+    result = run(posts, params=params)
     arrays = result.arrays
     for behaviour, e in result.edges.items():
         assert np.all(e.a < e.b), behaviour

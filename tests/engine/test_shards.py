@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detection.engine import EngineParams, PartialEdges, build_arrays, finalise, render, run, shard_edges, shard_of
-from tests.engine.test_properties import PARAMS, build, rows
+from tests.engine.test_properties import build, modes, rows
 
 
 def test_shard_of_is_stable_and_in_range():
@@ -19,12 +19,12 @@ def test_shard_of_is_stable_and_in_range():
 
 
 @settings(max_examples=25, deadline=None)
-@given(rows, st.integers(2, 6))
-def test_finalising_shards_equals_one_run(data, k):
+@given(rows, st.integers(2, 6), modes)
+def test_finalising_shards_equals_one_run(data, k, params):
     posts = build(data)
-    arrays = build_arrays(posts, params=PARAMS)
-    single = render(run(arrays, params=PARAMS))
-    sharded = finalise([shard_edges(arrays, PARAMS, i, k) for i in range(k)], arrays, PARAMS)
+    arrays = build_arrays(posts, params=params)
+    single = render(run(arrays, params=params))
+    sharded = finalise([shard_edges(arrays, params, i, k) for i in range(k)], arrays, params)
     assert render(sharded) == single
 
 
