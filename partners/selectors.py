@@ -15,7 +15,6 @@ from enum import StrEnum
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
-from django.utils import timezone
 
 from campaigns.vocabularies import TLP_RESTRICTIVENESS, Tlp, most_restrictive_tlp
 
@@ -136,7 +135,8 @@ def _label(model: type[Model] | str) -> str:
     return model if isinstance(model, str) else model._meta.label_lower
 
 
-def _ladder(ceiling: str) -> list[str]:
+def tlp_ladder(ceiling: str) -> list[str]:
+    """The levels a ceiling opens by itself: CLEAR up to the ceiling (never AMBER+STRICT or RED)."""
     rank = TLP_RESTRICTIVENESS[Tlp(ceiling)] if ceiling in CEILINGS else 0
     return [t.value for t in CEILINGS if TLP_RESTRICTIVENESS[t] <= rank]
 
@@ -154,7 +154,7 @@ def _marked_q(principal: Principal, model: type[Model]) -> Q:
     named_person = Q(Exists(shares.filter(user_id=principal.user_id))) if principal.user_id else nothing
     audience = owner | named_organisation | named_person
     below_red = [Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT]
-    allowed = Q(tlp__in=_ladder(principal.ceiling)) | (Q(tlp__in=below_red) & audience)
+    allowed = Q(tlp__in=tlp_ladder(principal.ceiling)) | (Q(tlp__in=below_red) & audience)
     allowed |= Q(tlp=Tlp.RED) & named_person
     if _label(model) in AUDIENCE_ONLY_MODELS:
         allowed &= audience
@@ -217,17 +217,14 @@ def key_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def credential_find(raw: str) -> ApiKey | PersonalToken | None:
-    """The active key or token this raw string is, or None (unknown, malformed, revoked or expired)."""
+def credential_lookup(raw: str) -> ApiKey | PersonalToken | None:
+    """The key or token this raw string is (active or not: the caller checks), or None if unknown."""
     parts = raw.split("_")
     if len(parts) != 3 or parts[0] not in (KEY_PREFIX, TOKEN_PREFIX):
         return None
     model, related = (ApiKey, ("organisation",)) if parts[0] == KEY_PREFIX else (PersonalToken, ("user",))
     found = model.objects.select_related(*related).filter(prefix=parts[1]).first()
     if found is None or not hmac.compare_digest(found.digest, key_digest(raw)):
-        return None
-    now = timezone.now()
-    if found.revoked_at is not None or (found.expires_at is not None and found.expires_at <= now):
         return None
     return found
 

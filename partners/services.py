@@ -7,11 +7,16 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
 from campaigns.vocabularies import most_restrictive_tlp
+from detection import services as detection_services
+from detection.models import Sample, SampleImport
 
 from .models import (
     CEILINGS,
@@ -232,3 +237,87 @@ def audit_reads(*, principal: Principal, objects: Iterable, path: str, address: 
         object_ids=[o.pk if len(types) == 1 else f"{o._meta.label_lower}:{o.pk}" for o in sensitive],
         tlp=most_restrictive_tlp(o.tlp for o in sensitive),
     )
+
+
+def _submission_check(upload) -> None:
+    if upload.size is not None and upload.size > settings.PARTNER_API_UPLOAD_MAX_BYTES:
+        raise ValidationError({"file": f"Files are limited to {settings.PARTNER_API_UPLOAD_MAX_BYTES} bytes."})
+
+
+def sample_submit(
+    *,
+    principal: Principal,
+    name: str,
+    file,
+    description: str = "",
+    tlp: str = "AMBER",
+    collection_method: str = "other",
+    format: str = "",  # noqa: A002 - the name users know
+    platform: str = "",
+    user=None,
+    address: str | None = None,
+) -> tuple[Sample, SampleImport]:
+    """A partner's new sample, owned by its organisation, with its first file queued for import.
+
+    Sample names are unique across organisations; a clash gets a random suffix rather than an error, so
+    that a submission never tells whether another organisation's sample of that name exists.
+    """
+    _submission_check(file)
+    owner = Organisation.objects.get(pk=principal.organisation_id) if principal.organisation_id else None
+    with transaction.atomic():
+        unique = name
+        while Sample.objects.filter(name=unique).exists():
+            unique = f"{name} ({secrets.token_hex(3)})"
+        sample = detection_services.sample_create(
+            name=unique,
+            tlp=tlp,
+            created_by=user,
+            owner=owner,
+            description=description,
+            collection_method=collection_method,
+        )
+        job = detection_services.sample_import_create(
+            sample=sample, upload=file, format=format, platform=platform, created_by=user
+        )
+        detection_services.sample_import_enqueue(job=job)
+        audit_record(
+            action=AuditAction.SUBMIT,
+            organisation_id=principal.organisation_id,
+            user_id=principal.user_id,
+            credential=principal.credential,
+            address=address,
+            object_type="detection.sample",
+            object_ids=[sample.pk],
+            tlp=tlp,
+        )
+    return sample, job
+
+
+def sample_file_add(
+    *,
+    principal: Principal,
+    sample: Sample,
+    file,
+    format: str = "",  # noqa: A002
+    platform: str = "",
+    user=None,
+    address: str | None = None,
+) -> SampleImport:
+    """Another file for a sample the caller's organisation owns, queued for import."""
+    _submission_check(file)
+    with transaction.atomic():
+        job = detection_services.sample_import_create(
+            sample=sample, upload=file, format=format, platform=platform, created_by=user
+        )
+        detection_services.sample_import_enqueue(job=job)
+        audit_record(
+            action=AuditAction.SUBMIT,
+            organisation_id=principal.organisation_id,
+            user_id=principal.user_id,
+            credential=principal.credential,
+            address=address,
+            object_type="detection.sampleimport",
+            object_ids=[job.pk],
+            tlp=sample.tlp,
+        )
+    return job
