@@ -26,7 +26,8 @@ def tlp_marking(tlp: str) -> stix2.v21.MarkingDefinition:
 
 
 def _uuid5(*parts: str) -> str:
-    return str(uuid.uuid5(TRACKER_NAMESPACE, "/".join(parts)))
+    """A stable id in UUIDv4 form (as STIX asks for SDOs), drawn from a hash: a rebuild keeps the same ids."""
+    return str(uuid.UUID(bytes=uuid.uuid5(TRACKER_NAMESPACE, "/".join(parts)).bytes, version=4))
 
 
 def report_bundle(*, content: dict, title: str, summary: str, marking: str, report_key: str) -> dict:

@@ -22,6 +22,12 @@ def media_root(settings, tmp_path) -> Path:
 
 
 @pytest.fixture
+def no_pdf(monkeypatch):
+    """Skip WeasyPrint where a test is not about the PDF (it is the slow part of a build)."""
+    monkeypatch.setattr("reports.render.report_pdf", lambda html: b"%PDF-1.7 stand-in")
+
+
+@pytest.fixture
 def eager_tasks():
     """Tasks run in the test's process, whatever broker the environment names."""
     from tracker.celery import app

@@ -153,6 +153,7 @@ def build(audience: Audience, today):
     )
 
 
+@pytest.mark.slow
 def test_green_report_holds_no_amber_or_red_canary(planted):
     report = build(Audience(clearance="GREEN"), planted["today"])
     assert report.tlp == "GREEN"
@@ -171,6 +172,7 @@ def test_green_report_holds_no_amber_or_red_canary(planted):
     assert campaign["actor"]["name"] == "(withheld)" and campaign["operation"]["name"] == "(withheld)"
 
 
+@pytest.mark.slow
 def test_amber_report_holds_amber_but_never_red_or_strict(planted):
     report = build(Audience(clearance="AMBER"), planted["today"])
     assert report.tlp == AMBER
@@ -181,6 +183,7 @@ def test_amber_report_holds_amber_but_never_red_or_strict(planted):
             assert _squash(planted_string) not in squashed, f"{planted_string} leaked into the {kind}"
 
 
+@pytest.mark.slow
 def test_organisation_report_holds_its_own_amber_strict_objects_only(planted):
     strict = _squash(canary(STRICT, "Campaign"))
     own = build(Audience(organisation=planted["owner"]), planted["today"])
@@ -204,7 +207,7 @@ def test_a_scope_hidden_from_the_audience_is_refused(planted):
         )
 
 
-def test_reports_visible_to_partners(planted):
+def test_reports_visible_to_partners(planted, no_pdf):
     today = planted["today"]
     green = build(Audience(clearance="GREEN"), today)
     amber = build(Audience(clearance="AMBER"), today)

@@ -23,6 +23,7 @@ def last_30_days() -> tuple[date, date]:
     return today - timedelta(days=29), today
 
 
+@pytest.mark.slow
 def test_demo_report_as_html_and_pdf(demo_catalogue, scoring_group):
     start, end = last_30_days()
     began = time.perf_counter()
@@ -83,7 +84,7 @@ def test_building_twice_updates_one_report(demo_catalogue):
     assert statuses["Cuban efforts to influence the US 2022 midterm elections"] == "Active"
 
 
-def test_edited_summary_survives_a_rebuild_and_a_published_report_stays(demo_catalogue):
+def test_edited_summary_survives_a_rebuild_and_a_published_report_stays(demo_catalogue, no_pdf):
     start, end = last_30_days()
     kwargs = dict(scope=Scope.GLOBAL, object_id=None, start=start, end=end, audience=GREEN)
     report = services.report_build(**kwargs, rerender=False)
@@ -109,7 +110,7 @@ def test_previous_report_of_the_same_scope_gives_what_changed(demo_catalogue):
     assert "PRC economic sanctions against Taiwan before the 2024 elections" in changes["added"]
 
 
-def test_build_report_command(demo_catalogue, capsys):
+def test_build_report_command(demo_catalogue, capsys, no_pdf):
     call_command("build_report", "--scope", "global", "--period", "2024-01-01..2024-01-31", "--audience", "GREEN")
     out = capsys.readouterr().out
     assert "Global threat report, 1 January 2024 to 31 January 2024" in out
