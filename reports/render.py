@@ -33,6 +33,21 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def matrix_view(matrix: dict) -> dict:
+    """The actors x elections matrix the way it reads best: the longer list down the rows."""
+    actors, elections, cells = matrix["actors"], matrix["elections"], matrix["cells"]
+    view = {"max": max((n for row in cells for n in row), default=0)}
+    if len(elections) > len(actors):
+        columns = [[row[j] for row in cells] for j in range(len(elections))]
+        view.update(corner="Election", columns=actors, rows=list(zip(elections, columns, strict=True)))
+        view["explain"] = "election targeted (rows) and actor (columns)"
+    else:
+        view.update(corner="Actor", columns=elections, rows=list(zip(actors, cells, strict=True)))
+        view["explain"] = "actor (rows) and election targeted (columns)"
+    view["head_width"] = 40 if len(view["columns"]) <= 4 else 28
+    return view
+
+
 def report_html(report) -> str:
     """The report as one HTML document (charts inlined; every value from the data is escaped)."""
     content = report.content
@@ -52,8 +67,7 @@ def report_html(report) -> str:
         "marking_colour": TLP_COLOURS[marking],
         "marking_note": TLP_NOTES[marking],
         "charts": {name: _data_uri(png) for name, png in charts.report_charts(content).items()},
-        "matrix_rows": dict(enumerate(matrix["cells"])),
-        "matrix_max": max((n for row in matrix["cells"] for n in row), default=0),
+        "matrix": matrix_view(matrix),
         "tactic_max": max((t["count"] for t in tactics), default=0),
         "technique_max": max((x["count"] for t in tactics for x in t["techniques"]), default=0),
     }

@@ -29,11 +29,6 @@ def heat(count: int, maximum: int) -> int:
 
 
 @register.filter
-def get(mapping, key):
-    return mapping.get(key) if mapping else None
-
-
-@register.filter
 def thousands(value) -> str:
     """12345 as '12,345'; a missing figure as a dash."""
     if value is None or value == "":
