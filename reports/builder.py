@@ -517,7 +517,8 @@ def changes_since(content: dict, previous: dict | None, previous_meta: dict | No
     before = {c["stix_uuid"]: c for c in previous.get("campaigns", [])}
     now = {c["stix_uuid"]: c for c in content["campaigns"]}
     added = [now[k]["name"] for k in now if k not in before]
-    dropped = [before[k]["name"] for k in before if k not in now]
+    # Only counted: an object of the previous report may since have been marked above this audience's clearance.
+    dropped = len(before.keys() - now.keys())
     changed = []
     for key in now.keys() & before.keys():
         fields = [
@@ -537,7 +538,7 @@ def changes_since(content: dict, previous: dict | None, previous_meta: dict | No
     if added:
         sentences.append(f"{_plural(len(added), 'campaign')} appear that the previous report did not hold.")
     if dropped:
-        sentences.append(f"{_plural(len(dropped), 'campaign')} of the previous report had no activity in this one.")
+        sentences.append(f"{_plural(dropped, 'campaign')} of the previous report are not in this one.")
     if changed:
         sentences.append(f"{_plural(len(changed), 'campaign')} changed.")
     old_claims = {c["stix_uuid"] for c in previous.get("claims", [])}

@@ -218,3 +218,23 @@ def test_reports_visible_to_partners(planted, no_pdf):
     assert set(selectors.reports_visible_to(planted["other"])) == {green}
     assert not selectors.reports_visible_to(None).exists()
     assert vocab.Tlp(green.tlp) == vocab.Tlp.GREEN
+
+
+def test_what_changed_never_names_an_object_since_marked_above_the_audience(db, no_pdf):
+    from datetime import date
+
+    from campaigns.models import Campaign
+
+    election = ElectionFactory(name="Visible election", tlp="GREEN")
+    campaign = CampaignFactory(
+        name=canary(AMBER, "Later"), tlp="GREEN", first_seen=date(2024, 1, 1), last_seen=date(2024, 1, 31)
+    )
+    campaign.elections.set([election])
+    kwargs = dict(scope=Scope.ELECTION, object_id=election.pk, audience=Audience(clearance="GREEN"))
+    first = services.report_build(**kwargs, start=date(2024, 1, 1), end=date(2024, 1, 7))
+    assert _squash(canary(AMBER, "Later")) in _squash(read(first.json_file))
+    Campaign.objects.filter(pk=campaign.pk).update(tlp=AMBER)
+    second = services.report_build(**kwargs, start=date(2024, 1, 8), end=date(2024, 1, 14))
+    assert second.content["changes"]["dropped"] == 1
+    for field in (second.html_file, second.json_file, second.stix_file):
+        assert _squash(canary(AMBER, "Later")) not in _squash(read(field))
