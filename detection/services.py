@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,6 +170,55 @@ def sample_import_run(*, import_id: int, progress: Callable[[int, int], None] | 
     return job
 
 
+class _BatchWriter:
+    """Commits batches in order, on a thread of its own when the database allows it.
+
+    On PostgreSQL, outside an open transaction, a writer thread with its own connection commits batch k while
+    the reader parses batch k+1, so reading and writing overlap. Batches still commit one at a time and in
+    file order, each with the job's checkpoint, so resuming works exactly as in the sequential case.
+    """
+
+    def __init__(self, job: SampleImport, progress):
+        self.job, self.progress = job, progress
+        self.threaded = _is_postgres() and not connection.in_atomic_block
+        self.failure: BaseException | None = None
+        if self.threaded:
+            self.queue: queue.Queue = queue.Queue(maxsize=1)
+            self.thread = threading.Thread(target=self._run, name=f"import-{job.pk}-writer", daemon=True)
+            self.thread.start()
+
+    def _write(self, batch: _Batch, bytes_done: int) -> None:
+        _commit(self.job, batch, bytes_done)
+        if self.progress:
+            self.progress(bytes_done, self.job.rows_done)
+
+    def _run(self) -> None:
+        try:
+            while (item := self.queue.get()) is not None:
+                if self.failure is None:
+                    try:
+                        self._write(*item)
+                    except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, which re-raises
+                        self.failure = exc
+        finally:
+            connection.close()
+
+    def put(self, batch: _Batch, bytes_done: int) -> None:
+        if not self.threaded:
+            self._write(batch, bytes_done)
+            return
+        if self.failure is not None:
+            raise self.failure
+        self.queue.put((batch, bytes_done))
+
+    def close(self) -> None:
+        if self.threaded:
+            self.queue.put(None)
+            self.thread.join()
+            if self.failure is not None:
+                raise self.failure
+
+
 def _consume(job: SampleImport, fmt: str, records: Iterable, raw: _CountingReader, progress) -> None:
     if job.format != fmt:
         job.format = fmt
@@ -175,22 +226,23 @@ def _consume(job: SampleImport, fmt: str, records: Iterable, raw: _CountingReade
     account_rows = fmt in ACCOUNT_FORMATS
     skip = job.rows_done
     batch = _Batch()
-    for record in records:
-        is_row = isinstance(record, RowError) or (isinstance(record, AccountRecord) == account_rows)
-        if is_row and skip:
-            skip -= 1
-            continue
-        if not is_row and skip:
-            continue  # an extra account record of a row already committed
-        _add(batch, record, is_row)
-        if batch.rows >= BATCH_ROWS:
-            _commit(job, batch, raw.count)
-            if progress:
-                progress(raw.count, job.rows_done)
-            batch = _Batch()
-    _commit(job, batch, raw.count)
-    if progress:
-        progress(raw.count, job.rows_done)
+    writer = _BatchWriter(job, progress)
+    try:
+        for record in records:
+            is_row = isinstance(record, RowError) or (isinstance(record, AccountRecord) == account_rows)
+            if is_row and skip:
+                skip -= 1
+                continue
+            if not is_row and skip:
+                continue  # an extra account record of a row already committed
+            _add(batch, record, is_row)
+            if batch.rows >= BATCH_ROWS:
+                writer.put(batch, raw.count)
+                batch = _Batch()
+        writer.put(batch, raw.count)
+    finally:
+        writer.close()
+    job.refresh_from_db()
 
 
 def _post_values(record: PostRecord) -> dict:

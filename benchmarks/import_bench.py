@@ -1,0 +1,147 @@
+"""Import speed: our sample import into PostgreSQL against coordination-network-toolkit's loader into SQLite.
+
+Generates N canonical rows (and the same rows in the toolkit's CSV layout), then runs, each in its own
+process: `manage.py import_sample` against a fresh PostgreSQL database, and the toolkit's own
+`preprocess_csv_files` (pip-installed into benchmarks/.peers/cnt-venv). Prints rows per second, peak memory
+(the process's max RSS) and the ratio. It prints figures; it asserts nothing.
+
+    .venv/bin/python benchmarks/import_bench.py [--rows 1000000]
+        [--database-url postgres://postgres@127.0.0.1:5432/tracker_bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.engine_vs_toolkit import ensure_toolkit  # noqa: E402
+
+WORDS = (
+    "vote election taiwan 台灣 選舉 民主 ballot fraud rigged truth media people government news war peace "
+    "economy china russia america freedom"
+).split()
+
+
+def write_rows(n: int, canonical: Path, toolkit: Path, seed: int = 1) -> None:
+    """N posts by N/8 accounts over one day: text, some reshares, links, hashtags and mentions."""
+    rng = random.Random(seed)
+    start = 1_705_104_000  # 2024-01-13 00:00 UTC
+    n_accounts = max(10, n // 8)
+    with canonical.open("w", encoding="utf-8", newline="") as c, toolkit.open("w", encoding="utf-8", newline="") as t:
+        out_c, out_t = csv.writer(c, lineterminator="\n"), csv.writer(t, lineterminator="\n")
+        out_c.writerow(
+            [
+                "platform",
+                "post_id",
+                "account_id",
+                "created_at",
+                "text",
+                "reshare_of",
+                "reply_to",
+                "urls",
+                "hashtags",
+                "mentions",
+                "media_hashes",
+                "lang",
+            ]
+        )
+        out_t.writerow(["message_id", "user_id", "username", "repost_id", "reply_id", "message", "timestamp", "urls"])
+        for i in range(n):
+            account = f"u{rng.randrange(n_accounts)}"
+            stamp = start + rng.randrange(86_400)
+            text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 14)))
+            reshare = str(rng.randrange(i)) if i and rng.random() < 0.3 else ""
+            url = (
+                f"https://news{rng.randrange(500)}.example/a/{rng.randrange(n)}?utm_source=x"
+                if rng.random() < 0.3
+                else ""
+            )
+            tags = f"#tag{rng.randrange(200)}" if rng.random() < 0.4 else ""
+            mention = f"@u{rng.randrange(n_accounts)}" if rng.random() < 0.2 else ""
+            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+            out_c.writerow(["x", i, account, created, text, reshare, "", url, tags, mention, "", "en"])
+            out_t.writerow([i, account, account, reshare, "", text, stamp, url])
+
+
+def measured(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB, and the output of a child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{command[:3]} failed:\n{output[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, output
+
+
+def fresh_database(url: str) -> None:
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/tracker_bench")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as folder:
+        canonical, toolkit_csv = Path(folder) / "rows.csv", Path(folder) / "toolkit.csv"
+        started = time.perf_counter()
+        write_rows(args.rows, canonical, toolkit_csv)
+        print(
+            f"generated {args.rows:,} rows ({canonical.stat().st_size / 1e6:.0f} MB) in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+
+        fresh_database(args.database_url)
+        env = {**os.environ, "DATABASE_URL": args.database_url, "DJANGO_ENV": "local"}
+        env.pop("CELERY_BROKER_URL", None)
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
+        ours_s, ours_mb, output = measured(
+            [sys.executable, "manage.py", "import_sample", str(canonical), "--name", "bench", "--no-progress"], env
+        )
+        print(output.strip().splitlines()[-1])
+        again_s, _, _ = measured(
+            [sys.executable, "manage.py", "import_sample", str(canonical), "--name", "bench", "--no-progress"], env
+        )
+
+        python = ensure_toolkit()
+        db = Path(folder) / "toolkit.db"
+        driver = (
+            "import sys; from coordination_network_toolkit.preprocess import preprocess_csv_files; "
+            "preprocess_csv_files(sys.argv[1], [sys.argv[2]])"
+        )
+        peer_s, peer_mb, _ = measured([str(python), "-c", driver, str(db), str(toolkit_csv)])
+
+    rows = args.rows
+    print()
+    print(f"{'loader':<44} {'seconds':>8} {'rows/s':>10} {'peak MB':>8}")
+    print(f"{'ours: import_sample -> PostgreSQL (first)':<44} {ours_s:>8.1f} {rows / ours_s:>10,.0f} {ours_mb:>8.0f}")
+    print(f"{'ours: the same file again (no change)':<44} {again_s:>8.1f} {rows / again_s:>10,.0f} {'':>8}")
+    print(
+        f"{'coordination-network-toolkit 1.5.2 -> SQLite':<44} {peer_s:>8.1f} {rows / peer_s:>10,.0f} {peer_mb:>8.0f}"
+    )
+    print(f"ratio (ours / toolkit, rows per second): {peer_s / ours_s:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
