@@ -27,10 +27,29 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.engine_vs_toolkit import ensure_toolkit  # noqa: E402
 
-WORDS = (
-    "vote election taiwan 台灣 選舉 民主 ballot fraud rigged truth media people government news war peace "
-    "economy china russia america freedom"
-).split()
+WORDS = [
+    "vote",
+    "election",
+    "taiwan",
+    "台灣",
+    "選舉",
+    "民主",
+    "ballot",
+    "fraud",
+    "rigged",
+    "truth",
+    "media",
+    "people",
+    "government",
+    "news",
+    "war",
+    "peace",
+    "economy",
+    "china",
+    "russia",
+    "america",
+    "freedom",
+]
 
 
 def write_rows(n: int, canonical: Path, toolkit: Path, seed: int = 1) -> None:
