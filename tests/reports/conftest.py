@@ -100,3 +100,20 @@ def pdf_to_pngs(path: Path, prefix: str, resolution: int = 60) -> list[Path]:
 def read(field) -> str:
     """A rendered file's text."""
     return Path(field.path).read_text(encoding="utf-8")
+
+
+def overflowing_boxes(html: str) -> list[tuple[int, str, float]]:
+    """Boxes that stick out past the right edge of a PDF page's content area: (page, box type, points)."""
+    from weasyprint import HTML
+
+    found = []
+    for number, page in enumerate(HTML(string=html).render().pages, start=1):
+        page_box = page._page_box
+        right = page_box.content_box_x() + page_box.width
+        for box in page_box.descendants():
+            if box is page_box or type(box).__name__.startswith("Margin"):
+                continue
+            excess = box.position_x + box.margin_width() - right
+            if excess > 1:
+                found.append((number, type(box).__name__, round(excess, 1)))
+    return found

@@ -6,12 +6,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import Asset, Campaign, Election, Platform
 from reports import services
 from reports.models import Report, ReportStatus, Scope
 from reports.visibility import Audience
 
-from .conftest import pdf_text, pdf_to_pngs, read
+from .conftest import overflowing_boxes, pdf_text, pdf_to_pngs, read
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +67,41 @@ def test_demo_report_as_html_and_pdf(demo_catalogue, scoring_group):
         assert f"Page {number} of {len(pages)}" in page
     pngs = pdf_to_pngs(report.pdf_file.path, "demo-global")
     assert len(pngs) == len(pages)
+    assert overflowing_boxes(html) == []
+
+
+@pytest.mark.slow
+def test_long_hostile_and_cjk_content_stays_inside_the_page(demo_catalogue):
+    campaign = Campaign.objects.get(name__startswith="PRC information campaigns")
+    facebook = Platform.objects.get(code="facebook")
+    for i in range(12):
+        Asset.objects.create(
+            asset_type="account",
+            platform=facebook,
+            campaign=campaign,
+            followers=1234 * i,
+            identifier=f"台灣真相_{i}_<b>x</b>_" + "averyveryverylonghandlewithoutanybreakpoints" * 2,
+            url=f"https://www.facebook.com/profile.php?id=1000{i}&ref=" + "q" * 150,
+        )
+    for i in range(9):
+        election = Election.objects.create(
+            name=f"Municipal election number {i} of a country with a long name",
+            country="FR",
+            election_type="local",
+            election_day=date(2024, 3, i + 1),
+        )
+        campaign.elections.add(election)
+    narrative = campaign.narratives.get()
+    narrative.summary = "民進黨執政導致台灣經濟受損 <script>alert(1)</script> " + "長" * 300
+    narrative.save()
+    start, end = last_30_days()
+    report = services.report_build(scope=Scope.GLOBAL, object_id=None, start=start, end=end, audience=GREEN)
+    html = read(report.html_file)
+    assert "<script>alert(1)</script>" not in html and "台灣真相_0" in html
+    assert overflowing_boxes(html) == []
+    pages = pdf_text(report.pdf_file.path)
+    assert all("TLP:CLEAR" in page for page in pages)
+    pdf_to_pngs(report.pdf_file.path, "stress-global")
 
 
 def test_building_twice_updates_one_report(demo_catalogue):
