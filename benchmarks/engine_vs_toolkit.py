@@ -14,6 +14,7 @@ import argparse
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -127,18 +128,24 @@ def run_toolkit(
     out = workdir / f"{case.label}-{case.behaviour}-{case.window:g}.csv"
     command = TOOLKIT_COMMAND[case.behaviour][0]
     started = time.perf_counter()
+    # Its own session, so that a timeout ends the toolkit's worker processes too, not only its parent.
+    proc = subprocess.Popen(
+        [str(python), "-c", DRIVER, str(rows), str(db), command, str(case.window), str(case.min_weight), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        proc = subprocess.run(
-            [str(python), "-c", DRIVER, str(rows), str(db), command, str(case.window), str(case.min_weight), str(out)],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=timeout,
-        )
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {"load_s": 0.0, "compute_s": float(timeout or 0), "peak_mb": float("nan"), "timed_out": True}, None
+    if proc.returncode:
+        raise RuntimeError(f"the toolkit failed on {case.label} {case.behaviour}: {stderr[-2000:]}")
     wall = time.perf_counter() - started
-    figures = json.loads(proc.stdout.rsplit("RESULT ", 1)[1])
+    figures = json.loads(stdout.rsplit("RESULT ", 1)[1])
     figures["wall_s"] = wall
     with out.open(encoding="utf-8") as f:
         edges = {frozenset((row["source"], row["target"])) for row in csv.DictReader(f)}
