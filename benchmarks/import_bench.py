@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO))
 from benchmarks.engine_vs_toolkit import ensure_toolkit  # noqa: E402
 
 WORDS = (
-    "vote election taiwan 台灣 選舉 民主 ballot fraud rigged truth media people government news war peace economy china "
-    "russia america freedom"
+    "vote election taiwan 台灣 選舉 民主 ballot fraud rigged truth media people government news war peace "
+    "economy china russia america freedom"
 ).split(" ")
 
 
