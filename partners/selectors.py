@@ -219,7 +219,7 @@ def key_digest(raw: str) -> str:
 
 def credential_lookup(raw: str) -> ApiKey | PersonalToken | None:
     """The key or token this raw string is (active or not: the caller checks), or None if unknown."""
-    parts = raw.split("_")
+    parts = raw.split("_", 2)  # the secret itself may contain "_"
     if len(parts) != 3 or parts[0] not in (KEY_PREFIX, TOKEN_PREFIX):
         return None
     model, related = (ApiKey, ("organisation",)) if parts[0] == KEY_PREFIX else (PersonalToken, ("user",))

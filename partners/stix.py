@@ -401,12 +401,13 @@ def catalogue_graph(principal: Principal, *, flavour: str = "oasis", techniques:
         owner = sid("campaign", asset.campaign) if asset.campaign_id else sid("intrusion-set", asset.operation)
         graph.relate(owner, "uses", sid("channel", asset), [asset.tlp])
 
+    visible_sources = set(visible(c.Source.objects.all()).values_list("pk", flat=True))
     for claim in visible(c.AttributionClaim.objects.select_related("actor", "campaign", "operation", "source")):
         claimant_class = "individual" if claim.claimant_category == "influential_individual" else "organization"
         claimant = _identity(graph, f"claimant:{claim.claimant}", claim.claimant, claimant_class)
         inputs = [claim.tlp]
         refs = []
-        if claim.source_id and visible(c.Source.objects.filter(pk=claim.source_id)).exists():
+        if claim.source_id in visible_sources:
             refs = _references([claim.source])
         target = None
         if claim.campaign_id:
