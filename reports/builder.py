@@ -449,6 +449,11 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def _and(items) -> str:
+    items = list(items)
+    return " and ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
+
+
 def summary_sentences(content: dict) -> list[str]:
     """The report's summary in plain sentences, from its figures."""
     f = content["figures"]
@@ -469,7 +474,7 @@ def summary_sentences(content: dict) -> list[str]:
     else:
         sentences.append(f"{span}, the tracker recorded no campaign activity in this scope.")
     if f["platforms"]:
-        sentences.append(f"They ran on {_plural(len(f['platforms']), 'platform')}: {', '.join(f['platforms'])}.")
+        sentences.append(f"They ran on {_plural(len(f['platforms']), 'platform')}: {_and(f['platforms'])}.")
     busiest = max(content["tactics"], key=lambda t: t["count"], default=None)
     if busiest and busiest["count"]:
         sentences.append(
@@ -485,7 +490,7 @@ def summary_sentences(content: dict) -> list[str]:
             else "One attribution claim was added, changed or made in the period."
         )
     if f["takedowns"]:
-        removed = ", ".join(
+        removed = _and(
             _plural(n, label)
             for n, label in (
                 (f["accounts_removed"], "account"),
@@ -499,10 +504,9 @@ def summary_sentences(content: dict) -> list[str]:
             + (f", removing {removed}." if removed else ".")
         )
     if f["groups"]:
-        sentences.append(
-            f"Scoring runs found {_plural(f['groups'], 'coordinated group')}, "
-            f"{f['confirmed_groups']:,} confirmed by a researcher."
-        )
+        confirmed = f"{f['confirmed_groups']:,} confirmed" if f["confirmed_groups"] else "none confirmed yet"
+        groups = _plural(f["groups"], "coordinated group")
+        sentences.append(f"Scoring runs found {groups} ({confirmed} by a researcher).")
     else:
         sentences.append("No coordinated groups were found by scoring runs in the period.")
     if f["indicators"]:
