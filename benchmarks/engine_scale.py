@@ -24,8 +24,6 @@ sys.path.insert(0, str(REPO))
 
 def measure(sample: Path, accounts: Path, out: Path, min_weight: int) -> None:
     """Inside the measured process: read, score, write; print stage times, peak RSS and the flagged set."""
-    import resource
-
     from detection.engine import EngineParams, build_arrays, run, write_outputs
     from detection.engine.arrays import SEP
     from detection.engine.readers import read_sample
@@ -50,7 +48,7 @@ def measure(sample: Path, accounts: Path, out: Path, min_weight: int) -> None:
     stages["total"] = time.perf_counter() - start
     keys = arrays.account_keys
     flagged = [keys[i].split(SEP, 1)[1] for i in result.flagged.nonzero()[0].tolist()]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     # What a fixed minimum weight (the peers' rule) keeps on the same sample: every account in an edge.
     fixed_params = EngineParams(min_weight=min_weight, behaviours=("co-reshare", "co-link", "co-hashtag", "same-text"))
     fixed = run(arrays, params=fixed_params)
@@ -70,6 +68,16 @@ def measure(sample: Path, accounts: Path, out: Path, min_weight: int) -> None:
         "behaviours": result.summary["behaviours"],
     }
     print("RESULT " + json.dumps(summary))
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM); ru_maxrss would include the parent's peak, kept across exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def precision_recall(found: set[str], truth: set[str]) -> tuple[float, float]:

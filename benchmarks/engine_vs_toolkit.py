@@ -68,7 +68,10 @@ elif command == "co_similar_tweet":
     cn.compute_co_similar_tweet(db, window, n_threads=2, min_edge_weight=min_weight)
 done = time.perf_counter()
 output_gephi_csv(db, command, out)
-peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+# VmHWM, not ru_maxrss: the latter keeps the benchmark's own peak across exec. Pool workers are forked
+# from this process and report through RUSAGE_CHILDREN.
+hwm = [int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")][0]
+peak = max(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print("RESULT " + json.dumps({"load_s": loaded - start, "compute_s": done - loaded, "peak_mb": peak / 1024}))
 """
 
@@ -171,8 +174,7 @@ def run_engine(path: Path, behaviours: list[str], window: float, min_weight: int
 
 def engine_one(path: str, behaviours: str, window: str, min_weight: str) -> None:
     """Inside the engine's subprocess: read, build, run, print figures and edges."""
-    import resource
-
+    from benchmarks.engine_scale import peak_rss_mb
     from detection.engine import EngineParams, build_arrays, run, shard_edges
     from detection.engine.api import merge_edges
     from detection.engine.arrays import SEP
@@ -202,7 +204,7 @@ def engine_one(path: str, behaviours: str, window: str, min_weight: str) -> None
         ]
         for name, e in kept.items()
     }
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     figures = {"load_s": loaded - start, "compute_s": edges_done - loaded, "run_s": done - edges_done}
     print("RESULT " + json.dumps({**figures, "peak_mb": peak, "edges": edges}))
 
@@ -243,10 +245,11 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         sample_path = None
         if args.synthetic:
-            from benchmarks.generate_sample import generate, write_sample
-
             sample_path = workdir / f"synthetic-{args.synthetic}.csv"
-            write_sample(generate(args.synthetic, seed=1), sample_path)
+            # In a child process, so that this one stays small: memory figures of later children start here.
+            generator = [sys.executable, str(REPO / "benchmarks" / "generate_sample.py")]
+            subprocess.run([*generator, "--posts", str(args.synthetic), "--seed", "1", "--out", str(sample_path)],
+                           check=True, capture_output=True)  # fmt: skip
             for b in args.behaviours.split(","):
                 cases.append(Case(f"synthetic-{args.synthetic}", sample_path, b.strip(), args.window, args.min_weight))
         print(

@@ -160,11 +160,12 @@ def score(arrays: PostArrays, kept: list[KeptEdges], groups: list[np.ndarray], p
     account_score = sum(WEIGHTS[name] * value for name, value in signals.items())
     account_score = np.round(np.clip(account_score, 0, 1), 6)
 
+    how = "beyond chance" if params.min_weight is None else f"at least {params.min_weight} times"
     reasons: list[str] = []
     for i in range(n):
         parts = []
         if n_partners[i]:
-            parts.append(f"co-acts beyond chance with {int(n_partners[i])} accounts in {', '.join(behaviours_of[i])}")
+            parts.append(f"co-acts {how} with {int(n_partners[i])} accounts in {', '.join(behaviours_of[i])}")
             parts.append(f"kept edge weight {int(total_w[i])}")
             parts.append(f"median lag {median_dt[i]:g} s")
             if lead[i] + follow[i]:
