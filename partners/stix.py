@@ -27,6 +27,7 @@ EPOCH = "2022-10-01T00:00:00.000Z"
 TLP_1_CREATED = "2017-01-20T00:00:00.000Z"
 FLAVOURS = ("oasis", "opencti")
 FRAMEWORK_SOURCES = {Framework.DISARM: "DISARM", Framework.META_KILL_CHAIN: "Meta Online Operations Kill Chain"}
+CUSTOM_TYPES = ("narrative", "channel")
 ACTOR_TYPES = {"state": "nation-state", "agency": "nation-state", "state_media": "nation-state"}
 
 
@@ -124,7 +125,7 @@ class StixGraph:
     def add(self, obj: dict, tlp: str, record: Model | None = None) -> dict:
         obj.setdefault("spec_version", "2.1")
         obj["object_marking_refs"] = [marking_id(tlp, self.flavour)]
-        if obj["type"] in ("narrative", "channel"):
+        if obj["type"] in CUSTOM_TYPES:
             obj["extensions"] = {CUSTOM_SDO_EXTENSION: {"extension_type": "new-sdo"}}
         self.objects[obj["id"]] = {k: v for k, v in obj.items() if v not in (None, "", [])}
         self.markings[obj["id"]] = tlp
@@ -160,8 +161,11 @@ class StixGraph:
             self.links.setdefault(end, set()).update({rel_id, source, target})
         return obj
 
-    def bundle(self, ids: Iterable[str] | None = None, *, neighbours: bool = True) -> dict:
-        """A bundle of these objects (all when None), their relationships and neighbours, and the markings."""
+    def bundle(self, ids: Iterable[str] | None = None, *, neighbours: bool = True, custom_types: bool = True) -> dict:
+        """A bundle of these objects (all when None), their relationships and neighbours, and the markings.
+
+        Without custom_types, OpenCTI's narrative and channel objects (and their relationships) are left out,
+        for consumers that know only the standard types (MISP)."""
         chosen = set(self.objects) if ids is None else {i for i in ids if i in self.objects}
         if neighbours:
             for object_id in list(chosen):
@@ -172,10 +176,18 @@ class StixGraph:
             ref = self.objects[object_id].get("created_by_ref")
             if ref:
                 chosen.add(ref)
+        if not custom_types:
+            custom = {i for i in chosen if i.split("--")[0] in CUSTOM_TYPES}
+            chosen = {
+                i
+                for i in chosen - custom
+                if self.objects.get(i, {}).get("source_ref") not in custom
+                and self.objects.get(i, {}).get("target_ref") not in custom
+            }
         objects = [self.objects[i] for i in sorted(chosen) if i in self.objects]
         levels = sorted({self.markings[i] for i in chosen if i in self.markings}, key=lambda t: list(Tlp).index(t))
         extra = [marking_definition(t, self.flavour) for t in levels]
-        if any(o["type"] in ("narrative", "channel") for o in objects):
+        if any(o["type"] in CUSTOM_TYPES for o in objects):
             extra.append(custom_sdo_extension())
         return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": extra + objects}
 
@@ -511,12 +523,14 @@ def stix_ids_of(records: Iterable[Model]) -> list[str]:
     return ids
 
 
-def export_bundle(principal: Principal, records: Iterable[Model] | None = None, *, flavour: str = "oasis"):
+def export_bundle(
+    principal: Principal, records: Iterable[Model] | None = None, *, flavour: str = "oasis", custom_types: bool = True
+):
     """A bundle of these (already visible) records with their visible neighbours, or of everything visible.
 
     Returns the bundle and the records it was built from (for the audit log)."""
     records = list(records) if records is not None else None
     technique_ids = [r.pk for r in records or [] if isinstance(r, c.Technique)]
     graph = catalogue_graph(principal, flavour=flavour, techniques=technique_ids)
-    bundle = graph.bundle(None if records is None else stix_ids_of(records))
+    bundle = graph.bundle(None if records is None else stix_ids_of(records), custom_types=custom_types)
     return bundle, graph.exported_records(bundle)

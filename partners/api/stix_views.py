@@ -29,6 +29,14 @@ MARKINGS = OpenApiParameter(
 )
 
 
+OPENCTI_TYPES = OpenApiParameter(
+    "opencti_types",
+    OpenApiTypes.BOOL,
+    description="Include OpenCTI's narrative and channel objects (default true; false for MISP).",
+)
+PARAMETERS = [MARKINGS, OPENCTI_TYPES]
+
+
 def _flavour(request) -> str:
     flavour = request.query_params.get("markings", "oasis")
     return flavour if flavour in FLAVOURS else "oasis"
@@ -36,7 +44,8 @@ def _flavour(request) -> str:
 
 def stix_response(request, records) -> Response:
     principal = principal_of(request)
-    bundle, exported = export_bundle(principal, records, flavour=_flavour(request))
+    custom_types = request.query_params.get("opencti_types", "true").lower() not in ("false", "0", "no")
+    bundle, exported = export_bundle(principal, records, flavour=_flavour(request), custom_types=custom_types)
     services.audit_reads(
         principal=principal,
         objects=exported,
@@ -50,12 +59,12 @@ def stix_response(request, records) -> Response:
 class StixExportMixin:
     """Adds `<item>/stix/` (one object and its visible neighbours) and `stix/` (the filtered list) to a viewset."""
 
-    @extend_schema(summary="STIX 2.1 bundle of this object", parameters=[MARKINGS], responses=BUNDLE)
+    @extend_schema(summary="STIX 2.1 bundle of this object", parameters=PARAMETERS, responses=BUNDLE)
     @action(detail=True, methods=["get"], url_path="stix", url_name="stix")
     def stix_one(self, request, pk=None):
         return stix_response(request, [self.get_object()])
 
-    @extend_schema(summary="STIX 2.1 bundle of the objects this query lists", parameters=[MARKINGS], responses=BUNDLE)
+    @extend_schema(summary="STIX 2.1 bundle of the objects this query lists", parameters=PARAMETERS, responses=BUNDLE)
     @action(detail=False, methods=["get"], url_path="stix", url_name="stix-query", pagination_class=None)
     def stix_query(self, request):
         records = list(self.filter_queryset(self.get_queryset())[:QUERY_EXPORT_LIMIT])
@@ -65,6 +74,6 @@ class StixExportMixin:
 class StixCatalogueView(APIView):
     """Everything the caller may see, as one STIX 2.1 bundle."""
 
-    @extend_schema(summary="STIX 2.1 bundle of everything you may see", parameters=[MARKINGS], responses=BUNDLE)
+    @extend_schema(summary="STIX 2.1 bundle of everything you may see", parameters=PARAMETERS, responses=BUNDLE)
     def get(self, request):
         return stix_response(request, None)
