@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CampaignsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "campaigns"
     verbose_name = "Catalogue"
+
+    def ready(self) -> None:
+        from .services import vocabulary_rows_ensure
+
+        # After every migrate, and after a flush, which empties the tables the data migration filled.
+        post_migrate.connect(vocabulary_rows_ensure, sender=self, dispatch_uid="campaigns-vocabulary-rows")

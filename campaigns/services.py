@@ -17,6 +17,15 @@ from .frameworks import FrameworkRelease
 from .models import AttributionClaim, Campaign, Platform, Source, Takedown, Technique, ThreatActor
 
 
+def vocabulary_rows_ensure(**kwargs) -> None:
+    """The rows of the platform and interference-tool tables, one per controlled value (idempotent)."""
+    from .models import InterferenceTool
+
+    Platform.objects.bulk_create([Platform(code=c) for c in vocab.Platform.values], ignore_conflicts=True)
+    InterferenceTool.objects.bulk_create([InterferenceTool(code=c) for c in vocab.InterferenceTool.values],
+                                         ignore_conflicts=True)
+
+
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split(".") if part.isdigit())
 

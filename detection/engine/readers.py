@@ -280,8 +280,8 @@ def _url_forms(url: str) -> tuple[str, str]:
     if scheme_end <= 0 or not normalised.isascii():
         return normalised, url_domain(normalised)
     # A normalised URL with an authority is "scheme://[userinfo@]host[:port]/...": cut the host out directly.
-    host = normalised[scheme_end + 3 :].partition("/")[0].partition("?")[0].rpartition("@")[2].partition(":")[0]
-    if not host.replace(".", "").replace("-", "").isalnum() or not host.islower():
+    host, _, port = normalised[scheme_end + 3 :].partition("/")[0].partition("?")[0].rpartition("@")[2].partition(":")
+    if not host.replace(".", "").replace("-", "").isalnum() or not host.islower() or not (port.isdigit() or not port):
         return normalised, url_domain(normalised)
     return normalised, host[4:] if host.startswith("www.") else host
 
