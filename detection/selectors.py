@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Prefetch, QuerySet
 
 from detection.engine.arrays import SEP
@@ -14,25 +16,7 @@ from detection.engine.records import AccountRecord, PostRecord
 from .models import AccountScore, CoordinatedGroup, CoordinationEdge, EdgeEvidence, Post, ScoringRun, SocialAccount
 
 CHUNK = 10_000
-_POST_FIELDS = (
-    "pk",
-    "platform",
-    "post_id",
-    "account__account_id",
-    "account__handle",
-    "created_at",
-    "text",
-    "reshare_of",
-    "reply_to",
-    "quote_of",
-    "urls",
-    "normalised_urls",
-    "domains",
-    "hashtags",
-    "mentions",
-    "media_hashes",
-    "lang",
-)
+_LIST_COLUMNS = ("urls", "normalised_urls", "domains", "hashtags", "mentions", "media_hashes")
 
 
 @dataclass
@@ -45,30 +29,41 @@ class SampleContents:
     account_pk: dict[str, int]  # engine account key -> SocialAccount.pk
 
 
+def _json_list(text: str) -> tuple[str, ...]:
+    return () if text == "[]" else tuple(json.loads(text))
+
+
+def _rows(sql: str, params: list, name: str):
+    """Rows of a query, streamed (a server-side cursor on PostgreSQL) without the ORM's per-row converters."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.connection.cursor(name=name) as server_side:
+                server_side.itersize = CHUNK
+                server_side.execute(sql, params)
+                yield from server_side
+        else:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(CHUNK):
+                yield from rows
+
+
 def sample_contents(*, sample_id: int) -> SampleContents:
-    """Everything the engine needs from a sample, read in chunks."""
+    """Everything the engine needs from a sample, streamed from the database."""
     contents = SampleContents(posts=[], accounts=[], post_pk={}, account_pk={})
-    rows = Post.objects.filter(samples__pk=sample_id).order_by().values_list(*_POST_FIELDS)
-    for row in rows.iterator(chunk_size=CHUNK):
-        (
-            pk,
-            platform,
-            post_id,
-            account_id,
-            handle,
-            created_at,
-            text,
-            reshare_of,
-            reply_to,
-            quote_of,
-            urls,
-            normalised_urls,
-            domains,
-            hashtags,
-            mentions,
-            media_hashes,
-            lang,
-        ) = row
+    as_text = "::text" if connection.vendor == "postgresql" else ""
+    lists = ", ".join(f"p.{c}{as_text}" for c in _LIST_COLUMNS)
+    posts_sql = (
+        "SELECT p.id, p.platform, p.post_id, a.account_id, a.handle, p.created_at, p.text, p.reshare_of, "  # noqa: S608
+        f"p.reply_to, p.quote_of, p.lang, {lists} FROM detection_post p "
+        "JOIN detection_samplepost sp ON sp.post_id = p.id JOIN detection_socialaccount a ON a.id = p.account_id "
+        "WHERE sp.sample_id = %s"
+    )
+    parse_time = connection.ops.convert_datetimefield_value if connection.vendor != "postgresql" else None
+    for row in _rows(posts_sql, [sample_id], f"sample_posts_{sample_id}"):
+        pk, platform, post_id, account_id, handle, created_at, text, reshare_of, reply_to, quote_of, lang = row[:11]
+        if parse_time is not None:
+            created_at = parse_time(created_at, None, connection)
+        urls, normalised_urls, domains, hashtags, mentions, media_hashes = (_json_list(v) for v in row[11:])
         contents.posts.append(
             PostRecord(
                 platform=platform,
@@ -79,12 +74,12 @@ def sample_contents(*, sample_id: int) -> SampleContents:
                 reshare_of=reshare_of,
                 reply_to=reply_to,
                 quote_of=quote_of,
-                urls=tuple(urls),
-                normalised_urls=tuple(normalised_urls),
-                domains=tuple(domains),
-                hashtags=tuple(hashtags),
-                mentions=tuple(mentions),
-                media_hashes=tuple(media_hashes),
+                urls=urls,
+                normalised_urls=normalised_urls,
+                domains=domains,
+                hashtags=hashtags,
+                mentions=mentions,
+                media_hashes=media_hashes,
                 lang=lang,
                 handle=handle,
             )

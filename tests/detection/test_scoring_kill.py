@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -20,7 +21,7 @@ from .helpers import generated_sample
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-VISIBILITY_TIMEOUT = 60
+VISIBILITY_TIMEOUT = 90
 
 
 def isolated_broker(redis_url: str) -> str:
@@ -31,7 +32,7 @@ def isolated_broker(redis_url: str) -> str:
     return url
 
 
-def start_worker(env: dict, name: str) -> subprocess.Popen:
+def start_worker(env: dict, name: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [
             sys.executable,
@@ -84,14 +85,17 @@ def start_run(env: dict, sample_name: str) -> ScoringRun:
     return ScoringRun.objects.get(pk=run_id)
 
 
-def wait_for(run: ScoringRun, condition, timeout: float) -> ScoringRun:
+def wait_for(run: ScoringRun, condition, timeout: float, logs: tuple[Path, ...] = ()) -> ScoringRun:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run.refresh_from_db()
         if condition(run):
             return run
         time.sleep(0.2)
-    raise AssertionError(f"run {run.pk} stuck: {run.status}, {run.shards_done}/{run.n_shards} shards, {run.error}")
+    tails = "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs if log.exists())
+    raise AssertionError(
+        f"run {run.pk} stuck: {run.status}, {run.shards_done}/{run.n_shards} shards, {run.error}\n{tails}"
+    )
 
 
 def test_a_killed_worker_loses_no_shard_and_changes_no_result(tmp_path, redis_url):
@@ -108,10 +112,11 @@ def test_a_killed_worker_loses_no_shard_and_changes_no_result(tmp_path, redis_ur
         "CELERY_TASK_TIME_LIMIT": str(VISIBILITY_TIMEOUT - 5),
         "CELERY_RESTORE_INTERVAL": "2",
     }
-    first = start_worker(env, "doomed")
+    logs = (tmp_path / "doomed.log", tmp_path / "fresh.log")
+    first = start_worker(env, "doomed", logs[0])
     try:
         run = start_run(env, sample.name)
-        run = wait_for(run, lambda r: r.shards_done >= r.n_shards // 2 or r.status in ("done", "failed"), 300)
+        run = wait_for(run, lambda r: r.shards_done >= r.n_shards // 2 or r.status in ("done", "failed"), 300, logs)
         assert run.status == "scoring", f"the run must still be scoring when the worker dies, not {run.status}"
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
@@ -119,16 +124,16 @@ def test_a_killed_worker_loses_no_shard_and_changes_no_result(tmp_path, redis_ur
     finally:
         stop(first, signal.SIGKILL)
 
-    second = start_worker(env, "fresh")
+    second = start_worker(env, "fresh", logs[1])
     try:
-        run = wait_for(run, lambda r: r.status in ("done", "failed"), 4 * VISIBILITY_TIMEOUT + 120)
+        run = wait_for(run, lambda r: r.status in ("done", "failed"), 4 * VISIBILITY_TIMEOUT + 120, logs)
         assert run.status == "done", run.error
         assert run.shards_done == run.n_shards
         assert 0 < killed_at < run.n_shards
         assert all(s.status == "done" for s in RunShard.objects.filter(run=run))
 
         reference = start_run(env, sample.name)
-        reference = wait_for(reference, lambda r: r.status in ("done", "failed"), 300)
+        reference = wait_for(reference, lambda r: r.status in ("done", "failed"), 300, logs)
         assert reference.status == "done", reference.error
     finally:
         stop(second)
