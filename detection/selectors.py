@@ -120,6 +120,27 @@ def result_fingerprint(
     return digest.hexdigest()
 
 
+def engine_result_fingerprint(result) -> str:
+    """The fingerprint of an engine result itself, to compare the single-process engine with a stored run."""
+    keys = result.arrays.account_keys
+    scores = result.scores
+    groups = [
+        (i, float(scores.group_score[i - 1]), [keys[a] for a in members.tolist()])
+        for i, members in enumerate(result.groups, start=1)
+    ]
+    accounts = [
+        (keys[i], float(scores.account_score[i]), int(scores.account_group[i]))
+        for i in range(len(keys))
+        if scores.account_score[i] > 0
+    ]
+    edges = [
+        (behaviour, keys[a], keys[b], int(w))
+        for behaviour, e in result.edges.items()
+        for a, b, w in zip(e.a.tolist(), e.b.tolist(), e.weight.tolist(), strict=True)
+    ]
+    return result_fingerprint(groups, accounts, edges)
+
+
 def run_result_fingerprint(*, run: ScoringRun) -> str:
     """The fingerprint of what the database holds for a run (compare two runs, or a run with the engine)."""
 

@@ -22,31 +22,10 @@ from .helpers import generated_sample
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def engine_fingerprint(result) -> str:
-    """The fingerprint of an engine result computed directly, to compare with what a run stored."""
-    keys = result.arrays.account_keys
-    scores = result.scores
-    groups = [
-        (i, float(scores.group_score[i - 1]), [keys[a] for a in members.tolist()])
-        for i, members in enumerate(result.groups, start=1)
-    ]
-    accounts = [
-        (keys[i], float(scores.account_score[i]), int(scores.account_group[i]))
-        for i in range(len(keys))
-        if scores.account_score[i] > 0
-    ]
-    edges = [
-        (behaviour, keys[a], keys[b], int(w))
-        for behaviour, e in result.edges.items()
-        for a, b, w in zip(e.a.tolist(), e.b.tolist(), e.weight.tolist(), strict=True)
-    ]
-    return selectors.result_fingerprint(groups, accounts, edges)
-
-
 def test_distributed_runs_equal_the_single_process_engine(tmp_path, celery_in_process):
     sample, planted = generated_sample(tmp_path, 6_000)
     contents = selectors.sample_contents(sample_id=sample.pk)
-    expected = engine_fingerprint(engine_run(contents.posts, contents.accounts, EngineParams()))
+    expected = selectors.engine_result_fingerprint(engine_run(contents.posts, contents.accounts, EngineParams()))
     hashes = set()
     for n_shards in (1, 3, 7):
         run = scoring.scoring_run_start(sample=sample, n_shards=n_shards)
