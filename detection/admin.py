@@ -31,23 +31,15 @@ class _Echo:
         return value
 
 
+IMPORT_COLUMNS = ["format", "status", "progress_bar", *SampleImport.COUNTERS[:5], "created_at"]
+
+
 class SampleImportInline(admin.TabularInline):
     model = SampleImport
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = [
-        "original_name",
-        "format",
-        "status",
-        "progress_bar",
-        "rows_done",
-        "inserted",
-        "updated",
-        "unchanged",
-        "rejected",
-        "created_at",
-    ]
+    fields = ["original_name", *IMPORT_COLUMNS]
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -110,18 +102,7 @@ class SampleImportForm(forms.ModelForm):
 
 @admin.register(SampleImport)
 class SampleImportAdmin(admin.ModelAdmin):
-    list_display = [
-        "__str__",
-        "format",
-        "status",
-        "progress_bar",
-        "rows_done",
-        "inserted",
-        "updated",
-        "unchanged",
-        "rejected",
-        "created_at",
-    ]
+    list_display = ["__str__", *IMPORT_COLUMNS]
     list_filter = ["status", "format"]
     list_select_related = ["sample"]
     search_fields = ["original_name", "sample__name"]

@@ -159,6 +159,8 @@ class SampleImport(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    COUNTERS = ("rows_done", "inserted", "updated", "unchanged", "rejected", "duplicates", "accounts_seen")
+
     class Meta:
         ordering = ["-created_at"]
 

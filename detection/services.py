@@ -351,18 +351,7 @@ def _commit(job: SampleImport, batch: _Batch, bytes_done: int) -> None:
                 job.rejected += counts.rejected
                 job.duplicates += counts.duplicates
                 job.accounts_seen += counts.accounts
-                job.save(
-                    update_fields=[
-                        "rows_done",
-                        "bytes_done",
-                        "inserted",
-                        "updated",
-                        "unchanged",
-                        "rejected",
-                        "duplicates",
-                        "accounts_seen",
-                    ]
-                )
+                job.save(update_fields=[*SampleImport.COUNTERS, "bytes_done"])
             return
         except IntegrityError:
             # Another import inserted some of the same keys between our read and our write; read again.

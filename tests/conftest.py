@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,34 @@ def celery_in_process():
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     yield app
     app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+def celery_worker(env: dict, name: str, log: Path | None = None) -> subprocess.Popen:
+    """A real Celery worker process with one child, in a process group of its own so a test can kill it whole."""
+    output = log.open("w") if log else subprocess.DEVNULL
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tracker",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+        ],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from detection.models import RunShard, ScoringRun
-from tests.conftest import REPO, require
+from tests.conftest import REPO, celery_worker, require
 
 from .helpers import generated_sample
 
@@ -30,33 +30,6 @@ def isolated_broker(redis_url: str) -> str:
     url = urlunsplit((parts.scheme, parts.netloc, "/13", "", ""))
     redis.Redis.from_url(url).flushdb()
     return url
-
-
-def start_worker(env: dict, name: str, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tracker",
-            "worker",
-            "--loglevel",
-            "WARNING",
-            "--concurrency",
-            "1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"{name}-{os.getpid()}@%h",
-        ],
-        cwd=REPO,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
@@ -113,7 +86,7 @@ def test_a_killed_worker_loses_no_shard_and_changes_no_result(tmp_path, redis_ur
         "CELERY_RESTORE_INTERVAL": "2",
     }
     logs = (tmp_path / "doomed.log", tmp_path / "fresh.log")
-    first = start_worker(env, "doomed", logs[0])
+    first = celery_worker(env, "doomed", logs[0])
     try:
         run = start_run(env, sample.name)
         run = wait_for(run, lambda r: r.shards_done >= r.n_shards // 2 or r.status in ("done", "failed"), 300, logs)
@@ -124,7 +97,7 @@ def test_a_killed_worker_loses_no_shard_and_changes_no_result(tmp_path, redis_ur
     finally:
         stop(first, signal.SIGKILL)
 
-    second = start_worker(env, "fresh", logs[1])
+    second = celery_worker(env, "fresh", logs[1])
     try:
         run = wait_for(run, lambda r: r.status in ("done", "failed"), 4 * VISIBILITY_TIMEOUT + 120, logs)
         assert run.status == "done", run.error

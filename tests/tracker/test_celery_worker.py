@@ -3,45 +3,21 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import celery_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture
-def worker(redis_url):
+def worker(redis_url, tmp_path):
     env = {**os.environ, "CELERY_BROKER_URL": redis_url}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tracker",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "1",
-            "--pool",
-            "prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"roundtrip-{os.getpid()}@%h",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    log = tmp_path / "worker.log"
+    process = celery_worker(env, "roundtrip", log)
+    process.log = log
     yield process
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -59,7 +35,6 @@ def test_a_task_round_trips_through_a_worker_process(worker, settings):
     try:
         assert result.get(timeout=60) == payload
     except Exception:
-        worker.terminate()
-        print(worker.communicate(timeout=20)[0])
+        print(worker.log.read_text()[-3000:])
         raise
     assert worker.poll() is None
