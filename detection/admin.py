@@ -368,7 +368,7 @@ class BehaviourFilter(admin.SimpleListFilter):
 
 @admin.register(CoordinatedGroup)
 class CoordinatedGroupAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "run", "score", "size", "behaviour_list", "first_activity", "status", "campaign"]
+    list_display = ["__str__", "run", "rounded_score", "size", "behaviour_list", "first_activity", "status", "campaign"]
     list_filter = [
         "status",
         ScoreRangeFilter,
@@ -386,6 +386,10 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description="Score", ordering="score")
+    def rounded_score(self, obj: CoordinatedGroup) -> str:
+        return f"{obj.score:.3f}"
 
     @admin.display(description="Behaviours")
     def behaviour_list(self, obj: CoordinatedGroup) -> str:

@@ -15,7 +15,7 @@ def demo_sample_load(*, n_posts: int = 20_000, seed: int = 20240113) -> Sample |
     """Import and score the demo sample where it is missing. Returns None when it was already there."""
     if Sample.objects.filter(name=DEMO_SAMPLE).exists():
         return None
-    generated = generate(n_posts, seed=seed)
+    generated = generate(n_posts, seed=seed, group_size=15, posts_per_member=20)
     sample = services.sample_create(
         name=DEMO_SAMPLE,
         tlp="GREEN",
