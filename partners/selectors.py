@@ -60,23 +60,31 @@ def clearance_ceiling(*, organisation_id: int) -> str:
     return ceiling if ceiling in CEILINGS else Tlp.CLEAR
 
 
-def principal_for_organisation(organisation: Organisation, *, credential: str = "") -> Principal:
+def _loaded_ceiling(organisation: Organisation) -> str:
+    """The ceiling of an organisation fetched just now with select_related("clearance")."""
+    clearance = organisation._state.fields_cache.get("clearance")
+    return clearance.ceiling if clearance is not None and clearance.ceiling in CEILINGS else Tlp.CLEAR
+
+
+def principal_for_organisation(
+    organisation: Organisation, *, credential: str = "", ceiling: str | None = None
+) -> Principal:
     """The organisation as a whole (what its API keys act as): its ceiling, its own and shared objects."""
     return Principal(
         kind=PrincipalKind.ORGANISATION,
         organisation_id=organisation.pk,
-        ceiling=clearance_ceiling(organisation_id=organisation.pk),
+        ceiling=ceiling or clearance_ceiling(organisation_id=organisation.pk),
         credential=credential,
     )
 
 
-def principal_for_membership(membership: Membership, *, credential: str = "") -> Principal:
+def principal_for_membership(membership: Membership, *, credential: str = "", ceiling: str | None = None) -> Principal:
     """A named person within their organisation: the organisation's view plus what is shared with them."""
     return Principal(
         kind=PrincipalKind.PERSON,
         organisation_id=membership.organisation_id,
         user_id=membership.user_id,
-        ceiling=clearance_ceiling(organisation_id=membership.organisation_id),
+        ceiling=ceiling or clearance_ceiling(organisation_id=membership.organisation_id),
         credential=credential,
     )
 
@@ -222,7 +230,7 @@ def credential_lookup(raw: str) -> ApiKey | PersonalToken | None:
     parts = raw.split("_", 2)  # the secret itself may contain "_"
     if len(parts) != 3 or parts[0] not in (KEY_PREFIX, TOKEN_PREFIX):
         return None
-    model, related = (ApiKey, ("organisation",)) if parts[0] == KEY_PREFIX else (PersonalToken, ("user",))
+    model, related = (ApiKey, ("organisation__clearance",)) if parts[0] == KEY_PREFIX else (PersonalToken, ("user",))
     found = model.objects.select_related(*related).filter(prefix=parts[1]).first()
     if found is None or not hmac.compare_digest(found.digest, key_digest(raw)):
         return None
@@ -232,7 +240,10 @@ def credential_lookup(raw: str) -> ApiKey | PersonalToken | None:
 def principal_for_credential(credential: ApiKey | PersonalToken) -> Principal:
     """What a key or token acts as: an organisation, a named person, or a researcher (ANONYMOUS if void)."""
     if isinstance(credential, ApiKey):
-        return principal_for_organisation(credential.organisation, credential=credential.prefix)
+        organisation = credential.organisation
+        return principal_for_organisation(
+            organisation, credential=credential.prefix, ceiling=_loaded_ceiling(organisation)
+        )
     user = credential.user
     if not user.is_active:
         return ANONYMOUS
@@ -240,9 +251,11 @@ def principal_for_credential(credential: ApiKey | PersonalToken) -> Principal:
         return principal_for_user(user, credential=credential.prefix)
     if credential.organisation_id is None:
         return ANONYMOUS
-    membership = Membership.objects.filter(user=user, organisation_id=credential.organisation_id, is_active=True)
-    found = membership.first()
-    return principal_for_membership(found, credential=credential.prefix) if found else ANONYMOUS
+    membership = Membership.objects.select_related("organisation__clearance")
+    found = membership.filter(user=user, organisation_id=credential.organisation_id, is_active=True).first()
+    if found is None:
+        return ANONYMOUS
+    return principal_for_membership(found, credential=credential.prefix, ceiling=_loaded_ceiling(found.organisation))
 
 
 def audit_events() -> QuerySet[AuditEvent]:
