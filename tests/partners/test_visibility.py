@@ -202,24 +202,28 @@ def test_visible_to_agrees_with_the_oracle(people_world, objects, ceilings, who,
     clearances = [Clearance(organisation=o, ceiling=c) for o, c in zip(orgs, ceilings, strict=True)]
     with transaction.atomic():
         Clearance.objects.bulk_create(clearances)
-        shares = []
         made = {"source": [], "campaign": [], "sample": [], "import": []}
         for n, spec in enumerate(objects):
             owner = orgs[spec.owner] if spec.owner is not None else None
             if spec.kind == "source":
-                obj = Source.objects.create(title=f"s{n}", tlp=spec.tlp)
+                obj = Source(title=f"s{n}", tlp=spec.tlp)
             elif spec.kind == "campaign":
-                obj = Campaign.objects.create(name=f"c{n}", actor=actor, tlp=spec.tlp, owner=owner)
+                obj = Campaign(name=f"c{n}", actor=actor, tlp=spec.tlp, owner=owner)
             else:
-                obj = Sample.objects.create(name=f"x{n}", tlp=spec.tlp, owner=owner)
-            content_type = ContentType.objects.get_for_model(obj)
-            target = {"content_type": content_type, "object_id": obj.pk}
-            shares += [Share(**target, organisation=orgs[o]) for o in spec.org_shares]
-            shares += [Share(**target, user=people[p]) for p in spec.person_shares]
+                obj = Sample(name=f"x{n}", tlp=spec.tlp, owner=owner)
             made[spec.kind].append((n, obj, spec))
-            if spec.kind == "sample" and spec.imports:
-                made["import"].append((n, SampleImport.objects.create(sample=obj), spec))
-
+        for label, model in (("source", Source), ("campaign", Campaign), ("sample", Sample)):
+            model.objects.bulk_create([obj for _, obj, _ in made[label]])
+        shares, imports = [], []
+        for label in ("source", "campaign", "sample"):
+            for n, obj, spec in made[label]:
+                target = {"content_type": ContentType.objects.get_for_model(obj), "object_id": obj.pk}
+                shares += [Share(**target, organisation=orgs[o]) for o in spec.org_shares]
+                shares += [Share(**target, user=people[p]) for p in spec.person_shares]
+                if label == "sample" and spec.imports:
+                    imports.append((n, SampleImport(sample=obj), spec))
+        SampleImport.objects.bulk_create([job for _, job, _ in imports])
+        made["import"] = imports
         Share.objects.bulk_create(shares)
         kind, index = who
         principal = {
