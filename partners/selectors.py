@@ -129,6 +129,14 @@ DERIVED_MODELS: dict[str, tuple[str, ...]] = {
     "campaigns.techniqueuse": ("campaign", "source"),
     "detection.sampleimport": ("sample",),
     "detection.rejectedrow": ("sample_import",),
+    # scoring results: what a run found carries the marking (and the audience) of its sample
+    "detection.scoringrun": ("sample",),
+    "detection.runshard": ("run",),
+    "detection.runarrays": ("run",),
+    "detection.coordinatedgroup": ("run",),
+    "detection.accountscore": ("run", "group"),
+    "detection.coordinationedge": ("run", "group"),
+    "detection.edgeevidence": ("edge",),
 }
 # Marked models shown only to their owner organisation and named recipients, whatever the clearance.
 AUDIENCE_ONLY_MODELS: set[str] = {"detection.sample"}

@@ -246,3 +246,28 @@ def test_the_property_test_ran_enough_examples():
     if EXAMPLES["count"] == 0:
         pytest.skip("the property test was not selected")
     assert EXAMPLES["count"] >= 1000
+
+
+def test_every_registered_parent_path_is_a_foreign_key_of_its_model():
+    from django.apps import apps
+
+    from partners.selectors import DERIVED_MODELS
+
+    for label, parents in DERIVED_MODELS.items():
+        model = apps.get_model(label)
+        for path in parents:
+            assert model._meta.get_field(path).many_to_one or model._meta.get_field(path).one_to_one, (label, path)
+
+
+def test_scoring_results_follow_their_sample(orgs):
+    from detection.models import CoordinatedGroup, ScoringRun
+
+    a, b = orgs
+    own = Sample.objects.create(name="own", owner=a, tlp="AMBER")
+    other = Sample.objects.create(name="other", owner=b, tlp="AMBER")
+    for sample in (own, other):
+        run = ScoringRun.objects.create(sample=sample, engine_version="t")
+        CoordinatedGroup.objects.create(run=run, number=1, score=0.9, size=3)
+    pa = principal_for_organisation(a)
+    assert list(visible_to(pa, ScoringRun.objects.values_list("sample__name", flat=True))) == ["own"]
+    assert list(visible_to(pa, CoordinatedGroup.objects.values_list("run__sample__name", flat=True))) == ["own"]
