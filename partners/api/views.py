@@ -39,9 +39,15 @@ class PartnerReadViewSet(viewsets.ReadOnlyModelViewSet):
         return visible_to(principal, queryset)
 
     def audit(self, objects, *, export: bool = False) -> None:
+        """Log the AMBER-or-above records read, the related ones shown with them included."""
+        read = list(objects)
+        for obj in objects:
+            for name in self.visible_prefetch:
+                value = getattr(obj, name, None)
+                read += list(value.all()) if hasattr(value, "all") else [value] if value is not None else []
         services.audit_reads(
             principal=principal_of(self.request),
-            objects=objects,
+            objects=read,
             path=self.request.get_full_path(),
             address=client_address(self.request),
             export=export,

@@ -198,3 +198,10 @@ def test_keys_are_stored_as_digests_only(world):
     stored = ApiKey.objects.get(pk=key.pk)
     assert raw not in {stored.digest, stored.prefix} and len(stored.digest) == 64
     assert raw.split("_", 2)[2] not in stored.digest
+
+
+def test_related_records_shown_with_a_read_are_audited_too(world):
+    green_campaign = world.objects[("campaign", "GREEN")]
+    world.client("red_person").get(f"/api/v1/campaigns/{green_campaign.pk}/")
+    event = AuditEvent.objects.filter(action=AuditAction.READ).latest("pk")
+    assert event.tlp == "RED" and f"campaigns.threatactor:{world.objects[('actor', 'RED')].pk}" in event.object_ids
