@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         sample = generate(args.posts, seed=11)
         posts_path, accounts_path = write_sample(sample, Path(folder) / "scale.csv")[:2]
         print(f"generated {len(sample.posts):,} posts in {time.perf_counter() - started:.1f} s")
+        del sample  # a forked child's peak memory would count the parent's
         for path in (posts_path, accounts_path):
             seconds, peak, output = measured(
                 [sys.executable, "manage.py", "import_sample", str(path), "--name", "scale", "--no-progress"], env

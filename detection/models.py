@@ -240,14 +240,24 @@ class ScoringRun(models.Model):
 
 
 class RunArrays(models.Model):
-    """The engine's arrays of a run's sample, built once and read by every shard task (pickled)."""
+    """The engine's arrays of a run's sample (pickled), built once and read by every shard task.
 
-    run = models.OneToOneField(ScoringRun, on_delete=models.CASCADE, primary_key=True, related_name="arrays")
+    Stored in parts, so that a million posts (several hundred MB) never makes one oversized value, and kept in
+    the database, so that workers on any host can read them.
+    """
+
+    PART_BYTES = 64 * 1024 * 1024
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="array_parts")
+    part = models.PositiveIntegerField()
     data = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "part"]
+        constraints = [models.UniqueConstraint(fields=["run", "part"], name="run_arrays_part_unique")]
 
     def __str__(self) -> str:
-        return f"Arrays of {self.run}"
+        return f"Arrays of {self.run}, part {self.part}"
 
 
 class ShardStatus(models.TextChoices):

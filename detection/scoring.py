@@ -9,6 +9,7 @@ done.
 
 from __future__ import annotations
 
+import functools
 import io
 import pickle  # noqa: S403 - arrays written by our own workers into our own database
 import time
@@ -17,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -104,6 +105,22 @@ def _fail(run_id: int, error: str) -> None:
     )
 
 
+def _fails_run(step):
+    """A step that raises marks its run failed with the error (lost database connections are retried instead)."""
+
+    @functools.wraps(step)
+    def wrapper(*, run_id: int, **kwargs):
+        try:
+            return step(run_id=run_id, **kwargs)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            _fail(run_id, f"{step.__name__} failed: {type(exc).__name__}: {exc}")
+            raise
+
+    return wrapper
+
+
 def _timing(run_id: int, step: str, seconds: float) -> None:
     with transaction.atomic():
         run = ScoringRun.objects.select_for_update().get(pk=run_id)
@@ -111,6 +128,7 @@ def _timing(run_id: int, step: str, seconds: float) -> None:
         run.save(update_fields=["timings"])
 
 
+@_fails_run
 def scoring_run_prepare(*, run_id: int) -> None:
     """Read the sample once into engine arrays, store them, and enqueue every shard that is not done."""
     run = ScoringRun.objects.filter(pk=run_id).first()
@@ -119,7 +137,7 @@ def scoring_run_prepare(*, run_id: int) -> None:
     ScoringRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         status=RunStatus.PREPARING, started_at=timezone.now()
     )
-    if not RunArrays.objects.filter(run_id=run_id).exists():
+    if not RunArrays.objects.filter(run_id=run_id, part=0).exists():
         started = time.perf_counter()
         contents = selectors.sample_contents(sample_id=run.sample_id)
         if not contents.posts:
@@ -130,7 +148,11 @@ def scoring_run_prepare(*, run_id: int) -> None:
             {"arrays": arrays, "post_pk": contents.post_pk, "account_pk": contents.account_pk},
             protocol=pickle.HIGHEST_PROTOCOL,
         )
-        RunArrays.objects.get_or_create(run_id=run_id, defaults={"data": payload})
+        size = RunArrays.PART_BYTES
+        with transaction.atomic():
+            RunArrays.objects.filter(run_id=run_id).delete()
+            for start in range(0, len(payload), size):
+                RunArrays.objects.create(run_id=run_id, part=start // size, data=payload[start : start + size])
         _timing(run_id, "prepare", time.perf_counter() - started)
     with transaction.atomic():
         ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING).update(status=RunStatus.SCORING)
@@ -143,10 +165,11 @@ def scoring_run_prepare(*, run_id: int) -> None:
 
 
 def _load_arrays(run_id: int) -> dict:
-    data = RunArrays.objects.values_list("data", flat=True).get(run_id=run_id)
-    return pickle.loads(bytes(data))  # noqa: S301 - written by scoring_run_prepare
+    parts = RunArrays.objects.filter(run_id=run_id).order_by("part").values_list("data", flat=True)
+    return pickle.loads(b"".join(bytes(part) for part in parts.iterator(chunk_size=1)))  # noqa: S301 - ours
 
 
+@_fails_run
 def scoring_shard_run(*, run_id: int, shard: int) -> None:
     """Compute one shard's partial edges. A shard started MAX_ATTEMPTS times without finishing is quarantined."""
     with transaction.atomic():
@@ -194,6 +217,7 @@ def _claim_reduce(run_id: int) -> None:
             transaction.on_commit(lambda: _enqueue_reduce(run_id))
 
 
+@_fails_run
 def scoring_run_reduce(*, run_id: int) -> None:
     """Merge the shards' partial edges, find groups and scores, and store them with the run, all at once."""
     run = ScoringRun.objects.filter(pk=run_id).first()

@@ -156,3 +156,14 @@ def test_unknown_parameters_are_refused(tmp_path):
 
 def test_account_keys_use_the_engine_separator():
     assert SEP not in "x"
+
+
+def test_a_step_that_raises_marks_the_run_failed(tmp_path, celery_in_process):
+    sample, _ = generated_sample(tmp_path, 500)
+    run = ScoringRun.objects.create(sample=sample, params={"window_s": -1}, engine_version="test", n_shards=1)
+    RunShard.objects.create(run=run, shard=0)
+    with pytest.raises(ValueError):
+        scoring.scoring_run_prepare(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert "scoring_run_prepare failed: ValueError" in run.error
