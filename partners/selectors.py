@@ -18,7 +18,7 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from campaigns.vocabularies import TLP_RESTRICTIVENESS, Tlp, most_restrictive_tlp
 
-from .models import CEILINGS, ApiKey, AuditEvent, Clearance, Membership, Organisation, PersonalToken, Share
+from .models import CEILINGS, ApiKey, Clearance, Membership, Organisation, PersonalToken, Share
 
 
 class PrincipalKind(StrEnum):
@@ -264,8 +264,3 @@ def principal_for_credential(credential: ApiKey | PersonalToken) -> Principal:
     if found is None:
         return ANONYMOUS
     return principal_for_membership(found, credential=credential.prefix, ceiling=_loaded_ceiling(found.organisation))
-
-
-def audit_events() -> QuerySet[AuditEvent]:
-    """The audit log, newest first."""
-    return AuditEvent.objects.select_related("organisation", "user")

@@ -50,7 +50,7 @@ def levels_for(principal: Principal) -> list[str]:
     return levels
 
 
-def _collection(request, tlp: str) -> dict:
+def _collection(tlp: str) -> dict:
     return {
         "id": collection_id(tlp),
         "title": f"TLP:{tlp}",
@@ -180,7 +180,7 @@ class CollectionsView(TaxiiView):
         tags=["taxii"],
     )
     def get(self, request):
-        return Response({"collections": [_collection(request, t) for t in levels_for(principal_of(request))]})
+        return Response({"collections": [_collection(t) for t in levels_for(principal_of(request))]})
 
 
 class CollectionView(TaxiiView):
@@ -188,7 +188,7 @@ class CollectionView(TaxiiView):
         operation_id="taxii_collection", summary="A TAXII 2.1 collection", responses=COLLECTION, tags=["taxii"]
     )
     def get(self, request, collection):
-        return Response(_collection(request, self.collection(request, collection)))
+        return Response(_collection(self.collection(request, collection)))
 
 
 def _page(request, objects: list[dict]) -> tuple[list[dict], bool, str | None]:
