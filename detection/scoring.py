@@ -144,15 +144,15 @@ def scoring_run_prepare(*, run_id: int) -> None:
             _fail(run_id, "The sample holds no posts: import a file into it first.")
             return
         arrays = build_arrays(contents.posts, contents.accounts, engine_params(run.params))
-        payload = pickle.dumps(
-            {"arrays": arrays, "post_pk": contents.post_pk, "account_pk": contents.account_pk},
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
+        loaded = {"arrays": arrays, "post_pk": contents.post_pk, "account_pk": contents.account_pk}
+        payload = pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL)
         size = RunArrays.PART_BYTES
         with transaction.atomic():
             RunArrays.objects.filter(run_id=run_id).delete()
             for start in range(0, len(payload), size):
                 RunArrays.objects.create(run_id=run_id, part=start // size, data=payload[start : start + size])
+        _loaded.clear()
+        _loaded[run_id] = loaded
         _timing(run_id, "prepare", time.perf_counter() - started)
     with transaction.atomic():
         ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING).update(status=RunStatus.SCORING)
@@ -164,9 +164,17 @@ def scoring_run_prepare(*, run_id: int) -> None:
         _claim_reduce(run_id)
 
 
+# The arrays of the last run this worker process loaded: its next shards of the same run skip the reload.
+_loaded: dict[int, dict] = {}
+
+
 def _load_arrays(run_id: int) -> dict:
-    parts = RunArrays.objects.filter(run_id=run_id).order_by("part").values_list("data", flat=True)
-    return pickle.loads(b"".join(bytes(part) for part in parts.iterator(chunk_size=1)))  # noqa: S301 - ours
+    if run_id not in _loaded:
+        parts = RunArrays.objects.filter(run_id=run_id).order_by("part").values_list("data", flat=True)
+        data = pickle.loads(b"".join(bytes(part) for part in parts.iterator(chunk_size=1)))  # noqa: S301 - ours
+        _loaded.clear()
+        _loaded[run_id] = data
+    return _loaded[run_id]
 
 
 @_fails_run
@@ -247,6 +255,7 @@ def scoring_run_reduce(*, run_id: int) -> None:
         locked.save()
     RunArrays.objects.filter(run_id=run_id).delete()
     RunShard.objects.filter(run_id=run_id).update(partial=None)
+    _loaded.pop(run_id, None)
 
 
 def _utc(epoch: float) -> datetime:
