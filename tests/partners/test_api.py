@@ -156,7 +156,7 @@ CSV = (
 )
 
 
-def test_sample_submission_answers_202_with_the_job_url(world, django_capture_on_commit_callbacks):
+def test_sample_submission_answers_202_with_the_job_url(world, django_capture_on_commit_callbacks, celery_in_process):
     client = world.client("amber_a")
     upload = SimpleUploadedFile("posts.csv", CSV.encode(), content_type="text/csv")
     with django_capture_on_commit_callbacks(execute=True):
