@@ -1065,6 +1065,10 @@ def _read_cnt(
 _TRUE = frozenset({"true", "1", "yes", "t", "y"})
 
 
+# Field names reported in the archive's account errors: id, creation date, followers, following, posts.
+_ARCHIVE_ACCOUNT_FIELDS = ("userid", "account_creation_date", "follower_count", "following_count", "posts")
+
+
 def _read_twitter_io(
     rows: Iterator[tuple[int, list[str]] | RowError], index: dict[str, int], platform: str | None, limits: ReadLimits
 ) -> Iterator[Record]:
@@ -1155,7 +1159,7 @@ def _read_twitter_io(
                     following,
                     "",
                     description,
-                    ("userid", "account_creation_date", "follower_count", "following_count", "posts"),
+                    _ARCHIVE_ACCOUNT_FIELDS,
                 )
         except _Bad as bad:
             yield RowError(line, bad.field, bad.reason, _raw(row[:-1]))
@@ -1199,7 +1203,7 @@ def _read_twitter_io_users(
                 following,
                 "",
                 description,
-                ("userid", "account_creation_date", "follower_count", "following_count", "posts"),
+                _ARCHIVE_ACCOUNT_FIELDS,
             )
         except _Bad as bad:
             yield RowError(line, bad.field, bad.reason, _raw(row[:-1]))
