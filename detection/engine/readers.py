@@ -1069,6 +1069,15 @@ _TRUE = frozenset({"true", "1", "yes", "t", "y"})
 _ARCHIVE_ACCOUNT_FIELDS = ("userid", "account_creation_date", "follower_count", "following_count", "posts")
 
 
+def _archive_account(
+    line: int, uid: str, screen: str, display: str, created: str, followers: str, following: str, description: str
+) -> AccountRecord:
+    """An account of the X/Twitter archive (from the tweets file's user columns or the users file)."""
+    return _build_account(
+        line, "x", uid, screen, display, created, followers, following, "", description, _ARCHIVE_ACCOUNT_FIELDS
+    )
+
+
 def _read_twitter_io(
     rows: Iterator[tuple[int, list[str]] | RowError], index: dict[str, int], platform: str | None, limits: ReadLimits
 ) -> Iterator[Record]:
@@ -1148,19 +1157,7 @@ def _read_twitter_io(
             )
             account = None
             if uid not in seen:
-                account = _build_account(
-                    line,
-                    "x",
-                    uid,
-                    screen,
-                    display,
-                    created,
-                    followers,
-                    following,
-                    "",
-                    description,
-                    _ARCHIVE_ACCOUNT_FIELDS,
-                )
+                account = _archive_account(line, uid, screen, display, created, followers, following, description)
         except _Bad as bad:
             yield RowError(line, bad.field, bad.reason, _raw(row[:-1]))
             continue
@@ -1192,19 +1189,7 @@ def _read_twitter_io_users(
         row.append("")
         uid, screen, display, created, followers, following, description = pick(row)
         try:
-            yield _build_account(
-                line,
-                "x",
-                uid,
-                screen,
-                display,
-                created,
-                followers,
-                following,
-                "",
-                description,
-                _ARCHIVE_ACCOUNT_FIELDS,
-            )
+            yield _archive_account(line, uid, screen, display, created, followers, following, description)
         except _Bad as bad:
             yield RowError(line, bad.field, bad.reason, _raw(row[:-1]))
 
