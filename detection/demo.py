@@ -3,7 +3,7 @@
 import tempfile
 from pathlib import Path
 
-from benchmarks.generate_sample import generate, write_sample
+from detection.engine.synthetic import generate, write_sample
 
 from . import scoring, services
 from .models import CollectionMethod, Sample

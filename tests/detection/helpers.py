@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from benchmarks.generate_sample import generate, write_sample
 from detection import services
+from detection.engine.synthetic import generate, write_sample
 from detection.models import Sample
 
 

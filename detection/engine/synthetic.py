@@ -1,0 +1,248 @@
+"""Synthetic samples with planted coordinated groups (the ground truth), Zipf-popular objects and organic noise.
+
+    python benchmarks/generate_sample.py --posts 100000 --seed 1 --out var/sample.csv [--jsonl] [--span 86400]
+
+Writes the posts in the canonical CSV (or JSONL) layout, the accounts beside them (`*.accounts.csv`) and the
+planted groups (`*.truth.json`). `generate()` returns the same as records, for scripts and the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from detection.engine.records import AccountRecord, PostRecord
+
+WORDS = (  # noqa: SIM905
+    "vote election ballot candidate party minister reform tax border energy war peace truth media lies fraud "
+    "rigged count poll debate rally freedom people nation future jobs prices crisis scandal secret leak report "
+    "today tomorrow always never everyone nobody must should will cannot believe share watch read listen now "
+    "選舉 投票 政府 自由 民主 中國 台灣 真相 謊言 新聞 經濟 和平 戰爭 人民 未來"
+).split()
+FIRST_NAMES = "anna boris chen david elena farid greta hugo irina jan kai lena mika nora oleg pavel qin rosa".split()  # noqa: SIM905
+
+
+@dataclass
+class Sample:
+    """Generated posts and accounts, and the planted groups as lists of account ids."""
+
+    posts: list[PostRecord]
+    accounts: list[AccountRecord]
+    groups: list[list[str]] = field(default_factory=list)
+
+    @property
+    def planted(self) -> set[str]:
+        return {a for g in self.groups for a in g}
+
+
+def _zipf_choice(rng: np.random.Generator, n_items: int, size: int, exponent: float) -> np.ndarray:
+    weights = 1.0 / np.arange(1, n_items + 1) ** exponent
+    return rng.choice(n_items, size=size, p=weights / weights.sum())
+
+
+def _text(rng: np.random.Generator, n_words: int, chinese: bool) -> str:
+    pool = WORDS[-16:] if chinese else WORDS[:-16]
+    words = [pool[i] for i in rng.integers(0, len(pool), n_words)]
+    return ("" if chinese else " ").join(words) + f" {int(rng.integers(0, 10**9))}"
+
+
+def generate(
+    n_posts: int,
+    seed: int = 0,
+    span_s: float = 86400.0,
+    group_share: float = 0.05,
+    group_size: int = 25,
+    group_window_s: float = 20.0,
+    posts_per_member: int = 50,
+    start: datetime = datetime(2024, 1, 13, tzinfo=UTC),
+    platform: str = "x",
+) -> Sample:
+    """A sample of about n_posts posts over span_s seconds; group_share of them come from planted groups."""
+    rng = np.random.default_rng(seed)
+    t0 = start.timestamp()
+    n_group_posts = int(n_posts * group_share)
+    n_groups = max(1, round(n_group_posts / (group_size * posts_per_member))) if group_share > 0 else 0
+    n_organic = n_posts - n_group_posts
+    n_org_accounts = max(10, n_organic // 8)
+    n_objects = max(10, n_posts // 4)  # posts one can reshare or reply to, Zipf-popular
+    n_urls, n_tags, n_media = max(10, n_posts // 10), max(10, n_posts // 200), max(10, n_posts // 50)
+
+    accounts: list[AccountRecord] = []
+    org_ids = [f"u{i:07d}" for i in range(n_org_accounts)]
+    created = rng.uniform(t0 - 10 * 365 * 86400, t0 - 86400, n_org_accounts)
+    for i, aid in enumerate(org_ids):
+        handle = f"{FIRST_NAMES[i % len(FIRST_NAMES)]}_{WORDS[i % 40]}"
+        accounts.append(
+            AccountRecord(platform=platform, account_id=aid, handle=handle, created_at=_dt(created[i]), line=i + 2)
+        )
+
+    posts: list[PostRecord] = []
+    # Organic activity: heavy-tailed per account, uniform in time (dense), Zipf-popular objects.
+    authors = _zipf_choice(rng, n_org_accounts, n_organic, 0.8)
+    times = t0 + rng.uniform(0, span_s, n_organic)
+    kind = rng.random(n_organic)
+    targets = _zipf_choice(rng, n_objects, n_organic, 1.1)
+    urls = _zipf_choice(rng, n_urls, n_organic, 1.0)
+    tags = _zipf_choice(rng, n_tags, n_organic, 1.1)
+    media = _zipf_choice(rng, n_media, n_organic, 1.0)
+    mentions = _zipf_choice(rng, n_org_accounts, n_organic, 1.0)
+    extras = rng.random((n_organic, 5))
+    n_words = rng.integers(6, 16, n_organic)
+    chinese = rng.random(n_organic) < 0.2
+    for i in range(n_organic):
+        pid = f"p{i:08d}"
+        aid = org_ids[authors[i]]
+        when = _dt(times[i])
+        if kind[i] < 0.45:
+            posts.append(PostRecord(platform=platform, post_id=pid, account_id=aid, created_at=when,
+                                    reshare_of=f"o{targets[i]:07d}"))  # fmt: skip
+            continue
+        posts.append(_original(platform, pid, aid, when, _text(rng, int(n_words[i]), bool(chinese[i])),
+                               reply=f"o{targets[i]:07d}" if kind[i] > 0.92 else "",
+                               url=int(urls[i]) if extras[i, 0] < 0.3 else None,
+                               tag=int(tags[i]) if extras[i, 1] < 0.3 else None,
+                               mention=org_ids[mentions[i]] if extras[i, 2] < 0.15 else "",
+                               media=int(media[i]) if extras[i, 3] < 0.05 else None))  # fmt: skip
+
+    # Planted groups: accounts created in a burst, acting together within group_window_s of a trigger.
+    groups: list[list[str]] = []
+    serial = n_organic
+    for g in range(n_groups):
+        burst = t0 - rng.uniform(30, 400) * 86400
+        members = [f"g{g:03d}m{m:02d}" for m in range(group_size)]
+        groups.append(members)
+        for m, aid in enumerate(members):
+            handle = f"{FIRST_NAMES[(g + m) % len(FIRST_NAMES)]}{int(rng.integers(1000, 99999))}"
+            born = _dt(burst + rng.uniform(0, 2 * 86400))
+            accounts.append(
+                AccountRecord(platform=platform, account_id=aid, handle=handle, created_at=born, line=len(accounts) + 2)
+            )
+        n_events = max(1, round(posts_per_member / 0.8))
+        for _ in range(n_events):
+            trigger = t0 + rng.uniform(0, max(span_s - group_window_s, 1))
+            reshare = rng.random() < 0.5
+            target = f"o{int(_zipf_choice(rng, n_objects, 1, 1.1)[0]):07d}"
+            template = _text(rng, int(rng.integers(8, 16)), bool(rng.random() < 0.2))
+            url = int(rng.integers(0, n_urls)) if rng.random() < 0.7 else None
+            tag = int(rng.integers(0, n_tags)) if rng.random() < 0.7 else None
+            for aid in members:
+                if rng.random() >= 0.8:
+                    continue
+                pid = f"p{serial:08d}"
+                serial += 1
+                when = _dt(trigger + rng.uniform(0, group_window_s))
+                if reshare:
+                    posts.append(PostRecord(platform=platform, post_id=pid, account_id=aid, created_at=when,
+                                            reshare_of=target))  # fmt: skip
+                else:
+                    text = template + (" " + WORDS[int(rng.integers(0, 40))] if rng.random() < 0.5 else "")
+                    posts.append(_original(platform, pid, aid, when, text, url=url, tag=tag))
+    return Sample(posts=posts, accounts=accounts, groups=groups)
+
+
+def _dt(ts: float) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=round(float(ts), 3))
+
+
+def _original(
+    platform: str,
+    pid: str,
+    aid: str,
+    when: datetime,
+    text: str,
+    reply: str = "",
+    url: int | None = None,
+    tag: int | None = None,
+    mention: str = "",
+    media: int | None = None,
+) -> PostRecord:
+    link = () if url is None else (f"https://site{url % 997}.example/a/{url}",)
+    tags = () if tag is None else (f"tag{tag}",)
+    return PostRecord(
+        platform=platform,
+        post_id=pid,
+        account_id=aid,
+        created_at=when,
+        text=text + "".join(f" #{t}" for t in tags) + (f" @{mention}" if mention else ""),
+        reply_to=reply,
+        urls=link,
+        normalised_urls=link,
+        domains=tuple(f"site{url % 997}.example" for _ in link),
+        hashtags=tags,
+        mentions=(mention,) if mention else (),
+        media_hashes=() if media is None else (f"m{media:06x}",),
+    )
+
+
+POST_COLUMNS = ["platform", "post_id", "account_id", "created_at", "text", "reshare_of", "reply_to", "urls",
+                "hashtags", "mentions", "media_hashes", "lang"]  # fmt: skip
+
+
+def _post_row(p: PostRecord) -> dict:
+    return {
+        "platform": p.platform,
+        "post_id": p.post_id,
+        "account_id": p.account_id,
+        "created_at": p.created_at.isoformat().replace("+00:00", "Z"),
+        "text": p.text,
+        "reshare_of": p.reshare_of,
+        "reply_to": p.reply_to,
+        "urls": " ".join(p.urls),
+        "hashtags": " ".join(p.hashtags),
+        "mentions": " ".join(p.mentions),
+        "media_hashes": " ".join(p.media_hashes),
+        "lang": p.lang,
+    }
+
+
+def write_sample(sample: Sample, out: Path, jsonl: bool = False) -> list[Path]:
+    """Write posts (canonical CSV or JSONL), accounts (canonical accounts CSV) and the truth (JSON)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as f:
+        if jsonl:
+            for p in sample.posts:
+                row = _post_row(p)
+                for key in ("urls", "hashtags", "mentions", "media_hashes"):
+                    row[key] = row[key].split()
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            writer = csv.DictWriter(f, POST_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(_post_row(p) for p in sample.posts)
+    stem = out.with_suffix("")
+    accounts_path = Path(f"{stem}.accounts.csv")
+    with accounts_path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["platform", "account_id", "handle", "created_at"])
+        for a in sample.accounts:
+            created = a.created_at.isoformat().replace("+00:00", "Z") if a.created_at else ""
+            writer.writerow([a.platform, a.account_id, a.handle, created])
+    truth_path = Path(f"{stem}.truth.json")
+    truth_path.write_text(json.dumps({"groups": sample.groups}, indent=1) + "\n", encoding="utf-8")
+    return [out, accounts_path, truth_path]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--span", type=float, default=86400.0, help="seconds covered by the sample")
+    parser.add_argument("--group-share", type=float, default=0.05)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--jsonl", action="store_true")
+    args = parser.parse_args(argv)
+    sample = generate(args.posts, seed=args.seed, span_s=args.span, group_share=args.group_share)
+    for path in write_sample(sample, args.out, jsonl=args.jsonl):
+        print(path)
+    print(f"{len(sample.posts)} posts, {len(sample.accounts)} accounts, {len(sample.groups)} planted groups")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
