@@ -60,7 +60,6 @@ _TRACKING_SEARCH = re.compile(
 _URL_IN_TEXT_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION_RE = re.compile(r"(?<![\w@])@\w+")
 _RETWEET_PREFIX_RE = re.compile(r"^rt\s+@\w+:?\s*")
-_SPACE_RE = re.compile(r"\s+")
 
 
 def clean_text(value: str) -> str:
@@ -193,8 +192,14 @@ def normalise_mention(name: str) -> str:
 
 def normalise_text(text: str) -> str:
     """Text for identical/near-duplicate matching: NFKC, case-folded, without URLs, @mentions or "RT @x:"."""
-    text = unicodedata.normalize("NFKC", clean_text(text)).casefold()
-    text = _URL_IN_TEXT_RE.sub(" ", text)
-    text = _RETWEET_PREFIX_RE.sub("", text.lstrip())
-    text = _MENTION_RE.sub(" ", text)
-    return _SPACE_RE.sub(" ", text).strip()
+    text = clean_text(text)
+    text = text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
+    # Each pattern runs only where its anchor occurs: most posts carry no URL, mention or "RT" prefix.
+    if "http" in text or "www." in text:
+        text = _URL_IN_TEXT_RE.sub(" ", text)
+    text = text.lstrip()
+    if text.startswith("rt"):
+        text = _RETWEET_PREFIX_RE.sub("", text)
+    if "@" in text:
+        text = _MENTION_RE.sub(" ", text)
+    return " ".join(text.split())  # str.split() and re's \s agree on what whitespace is

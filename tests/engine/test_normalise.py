@@ -203,3 +203,27 @@ def test_fast_path_equals_the_general_path(url: str) -> None:
     from detection.engine.normalise import _normalise_any
 
     assert normalise_url(url) == _normalise_any(clean_text(url).strip())
+
+
+def _normalise_text_by_definition(text: str) -> str:
+    """normalise_text as its docstring defines it, every pattern applied: the oracle for its fast paths."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", clean_text(text)).casefold()
+    text = re.sub(r"(?:https?://|www\.)\S+", " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"^rt\s+@\w+:?\s*", "", text.lstrip())
+    text = re.sub(r"(?<![\w@])@\w+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["RT", "rt", " @a_1:", "@Bob", "a@b.c", "HTTPS://X.y/z", "www.", "Www.Q", "ＦＵＬＬ", "ß"])
+        | st.text(max_size=6),
+        max_size=8,
+    ).map("".join)
+)
+def test_normalise_text_fast_paths_match_the_definition(text: str) -> None:
+    assert normalise_text(text) == _normalise_text_by_definition(text)
