@@ -180,6 +180,7 @@ class AuditAction(models.TextChoices):
     READ = "read", "Read"
     EXPORT = "export", "Export"
     SUBMIT = "submit", "Sample submitted"
+    SCORE = "score", "Scoring run started"
     KEY_CREATED = "key_created", "Key created"
     KEY_NEW_ADDRESS = "key_new_address", "Key used from a new address"
     KEY_REVOKED = "key_revoked", "Key revoked"

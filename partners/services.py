@@ -15,8 +15,9 @@ from django.db.models import Model
 from django.utils import timezone
 
 from campaigns.vocabularies import most_restrictive_tlp
+from detection import scoring as detection_scoring
 from detection import services as detection_services
-from detection.models import Sample, SampleImport
+from detection.models import RunStatus, Sample, SampleImport, ScoringRun
 
 from .models import (
     CEILINGS,
@@ -321,3 +322,31 @@ def sample_file_add(
             tlp=sample.tlp,
         )
     return job
+
+
+class RunUnfinished(Exception):
+    """A sample is scored one run at a time through the API: its previous run has not finished."""
+
+
+def sample_score(
+    *, principal: Principal, sample: Sample, params: dict, user=None, address: str | None = None
+) -> ScoringRun:
+    """A scoring run of a sample the caller may score, recorded and queued (see detection.scoring)."""
+    with transaction.atomic():
+        Sample.objects.select_for_update().filter(pk=sample.pk).first()
+        finished = [RunStatus.DONE, RunStatus.FAILED]
+        unfinished = ScoringRun.objects.filter(sample=sample).exclude(status__in=finished).values_list("pk", flat=True)
+        if unfinished:
+            raise RunUnfinished(f"Run {unfinished[0]} of this sample has not finished yet.")
+        run = detection_scoring.scoring_run_start(sample=sample, params=params, requested_by=user)
+        audit_record(
+            action=AuditAction.SCORE,
+            organisation_id=principal.organisation_id,
+            user_id=principal.user_id,
+            credential=principal.credential,
+            address=address,
+            object_type="detection.scoringrun",
+            object_ids=[run.pk],
+            tlp=sample.tlp,
+        )
+    return run

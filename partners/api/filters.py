@@ -2,10 +2,13 @@
 so a hidden id and a missing id give the same answer (400, not a valid choice)."""
 
 import django_filters as df
+from django.db import connection
 
 from campaigns import models as c
 from detection import models as d
+from detection.engine import BEHAVIOURS
 from partners.selectors import visible_to
+from reports import models as r
 
 from .authentication import principal_of
 
@@ -122,3 +125,51 @@ class SampleImportFilterSet(df.FilterSet):
     class Meta:
         model = d.SampleImport
         fields = ["sample", "status"]
+
+
+class ScoringRunFilterSet(df.FilterSet):
+    sample = df.ModelChoiceFilter(queryset=visible(d.Sample))
+
+    class Meta:
+        model = d.ScoringRun
+        fields = ["sample", "status"]
+
+
+class CoordinatedGroupFilterSet(df.FilterSet):
+    run = df.ModelChoiceFilter(queryset=visible(d.ScoringRun))
+    sample = df.ModelChoiceFilter(field_name="run__sample", queryset=visible(d.Sample))
+    min_score = df.NumberFilter(field_name="score", lookup_expr="gte")
+    min_size = df.NumberFilter(field_name="size", lookup_expr="gte")
+    behaviour = df.ChoiceFilter(choices=[(b, b) for b in BEHAVIOURS], method="filter_behaviour")
+    campaign = df.ModelChoiceFilter(queryset=visible(c.Campaign))
+
+    class Meta:
+        model = d.CoordinatedGroup
+        fields = ["run", "sample", "status", "min_score", "min_size", "behaviour", "campaign"]
+
+    def filter_behaviour(self, queryset, name, value):
+        if connection.features.supports_json_field_contains:
+            return queryset.filter(behaviours__contains=[value])
+        return queryset.filter(behaviours__icontains=f'"{value}"')  # SQLite: no JSON containment
+
+
+class AccountScoreFilterSet(df.FilterSet):
+    run = df.ModelChoiceFilter(queryset=visible(d.ScoringRun))
+    group = df.ModelChoiceFilter(queryset=visible(d.CoordinatedGroup))
+    min_score = df.NumberFilter(field_name="score", lookup_expr="gte")
+    platform = df.ChoiceFilter(field_name="account__platform", choices=d.Platform.choices)
+
+    class Meta:
+        model = d.AccountScore
+        fields = ["run", "group", "flagged", "min_score", "platform"]
+
+
+class ReportFilterSet(df.FilterSet):
+    election = df.ModelChoiceFilter(queryset=visible(c.Election))
+    actor = df.ModelChoiceFilter(queryset=visible(c.ThreatActor))
+    operation = df.ModelChoiceFilter(queryset=visible(c.Operation))
+    period_end = df.DateFromToRangeFilter()
+
+    class Meta:
+        model = r.Report
+        fields = ["scope", "status", "tlp", "election", "actor", "operation", "period_end"]

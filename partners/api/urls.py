@@ -1,4 +1,4 @@
-"""Routes of the partner API under /api/v1/. Scoring results will be one `router.register` each."""
+"""Routes of the partner API under /api/v1/: one `router.register` per collection, then STIX and TAXII."""
 
 from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -29,6 +29,10 @@ router.register("claims", _with_stix(views.AttributionClaimViewSet, "claims"), b
 router.register("takedowns", _with_stix(views.TakedownViewSet, "takedowns"), basename="takedown")
 router.register("samples", views.SampleViewSet, basename="sample")
 router.register("imports", views.SampleImportViewSet, basename="import")
+router.register("runs", views.ScoringRunViewSet, basename="run")
+router.register("groups", views.CoordinatedGroupViewSet, basename="group")
+router.register("account-scores", views.AccountScoreViewSet, basename="account-score")
+router.register("reports", views.ReportViewSet, basename="report")
 
 taxii_patterns = [
     path("", taxii.DiscoveryView.as_view(), name="taxii-discovery"),

@@ -1,20 +1,25 @@
 """Read endpoints of the partner API and sample submission. Every queryset goes through visible_to."""
 
 from django.db.models import Prefetch
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import MultiPartParser
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from campaigns import models as c
 from detection import models as d
 from partners import services
 from partners.selectors import visible_to
+from reports import models as r
+from reports.selectors import reports_visible_to
 
 from . import filters, serializers
 from .authentication import client_address, principal_of
+from .pagination import CursorPages
 from .permissions import CanSubmitSamples, HasPrincipal
 
 
@@ -28,6 +33,9 @@ class PartnerReadViewSet(viewsets.ReadOnlyModelViewSet):
     prefetch_querysets: dict = {}  # optional base querysets for some of those relations
     select_public: tuple[str, ...] = ()  # relations to unmarked reference data (platforms, techniques)
 
+    def visible_rows(self, principal):
+        return visible_to(principal, self.model._default_manager.all())
+
     def get_queryset(self):
         principal = principal_of(self.request)
         prefetches = []
@@ -35,8 +43,7 @@ class PartnerReadViewSet(viewsets.ReadOnlyModelViewSet):
             field = self.model._meta.get_field(name)
             base = self.prefetch_querysets.get(name, field.related_model._default_manager.all())
             prefetches.append(Prefetch(name, queryset=visible_to(principal, base)))
-        queryset = self.model._default_manager.select_related(*self.select_public).prefetch_related(*prefetches)
-        return visible_to(principal, queryset)
+        return self.visible_rows(principal).select_related(*self.select_public).prefetch_related(*prefetches)
 
     def audit(self, objects, *, export: bool = False) -> None:
         """Log the AMBER-or-above records read, the related ones shown with them included."""
@@ -187,12 +194,9 @@ class SampleViewSet(PartnerReadViewSet):
     ordering_fields = ["name", "created_at"]
 
     def get_permissions(self):
-        if self.action in ("create", "imports") and self.request.method == "POST":
+        if self.action in ("create", "imports", "runs") and self.request.method == "POST":
             return [HasPrincipal(), CanSubmitSamples()]
         return super().get_permissions()
-
-    def get_parser_classes(self):
-        return [MultiPartParser]
 
     def _accepted(self, sample, job) -> Response:
         body = serializers.SubmissionSerializer({"sample": sample, "job": job}, context=self.get_serializer_context())
@@ -233,7 +237,7 @@ class SampleViewSet(PartnerReadViewSet):
             data = serializers.SampleImportSerializer(page, many=True, context=self.get_serializer_context()).data
             return self.get_paginated_response(data)
         principal = principal_of(request)
-        if not principal.is_researcher and sample.owner_id != principal.organisation_id:
+        if not _may_submit_to(principal, sample):
             raise PermissionDenied("Only the owner organisation adds files to a sample.")
         form = serializers.SampleImportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -245,6 +249,204 @@ class SampleViewSet(PartnerReadViewSet):
             **form.validated_data,
         )
         return self._accepted(sample, job)
+
+    @extend_schema(
+        methods=["GET"], summary="The scoring runs of a sample", responses=serializers.ScoringRunSerializer(many=True)
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Score one of your samples (202 with the run's URL)",
+        request=serializers.ScoringRunRequestSerializer,
+        responses={
+            202: serializers.ScoringRunSerializer,
+            403: OpenApiResponse(description="Not your sample"),
+            409: OpenApiResponse(description="The sample's previous run has not finished"),
+        },
+    )
+    @action(detail=True, methods=["get", "post"], filterset_class=None, search_fields=[], ordering_fields=[])
+    def runs(self, request, pk=None):
+        sample = self.get_object()
+        principal = principal_of(request)
+        context = self.get_serializer_context()
+        if request.method == "GET":
+            runs = visible_to(principal, d.ScoringRun.objects.filter(sample=sample).select_related("sample"))
+            page = self.paginate_queryset(runs.order_by("-pk"))
+            return self.get_paginated_response(serializers.ScoringRunSerializer(page, many=True, context=context).data)
+        if not _may_submit_to(principal, sample):
+            raise PermissionDenied("Only the owner organisation scores a sample.")
+        form = serializers.ScoringRunRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            run = services.sample_score(
+                principal=principal,
+                sample=sample,
+                params=form.validated_data,
+                user=_db_user(request),
+                address=client_address(request),
+            )
+        except services.RunUnfinished as exc:
+            raise Conflict(str(exc)) from exc
+        body = serializers.ScoringRunSerializer(run, context=context).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class StrongestEdgesFirst(CursorPages):
+    ordering = ("-weight", "-pk")
+
+
+class ResultReadViewSet(PartnerReadViewSet):
+    """Scoring results: they carry the marking of their run's sample, which is what the audit log records."""
+
+    def sample_of(self, obj) -> d.Sample:
+        return obj.run.sample
+
+    def audit(self, objects, *, export: bool = False) -> None:
+        super().audit([*objects, *{self.sample_of(o) for o in objects}], export=export)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Scoring runs of your samples and of those shared with you"),
+    retrieve=extend_schema(summary="A scoring run"),
+)
+class ScoringRunViewSet(ResultReadViewSet):
+    model = d.ScoringRun
+    serializer_class = serializers.ScoringRunSerializer
+    filterset_class = filters.ScoringRunFilterSet
+    visible_prefetch = ("sample",)
+    ordering_fields = ["created_at", "finished_at"]
+
+    def sample_of(self, obj) -> d.Sample:
+        return obj.sample
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Coordinated groups found by the runs you may see"),
+    retrieve=extend_schema(summary="A coordinated group"),
+)
+class CoordinatedGroupViewSet(ResultReadViewSet):
+    model = d.CoordinatedGroup
+    serializer_class = serializers.CoordinatedGroupSerializer
+    filterset_class = filters.CoordinatedGroupFilterSet
+    visible_prefetch = ("campaign",)
+    select_public = ("run__sample", "leader")
+    search_fields = ["reasons", "leader__handle"]
+    ordering_fields = ["score", "size", "first_activity", "last_activity"]
+
+    @extend_schema(
+        summary="The edges of a group, strongest first, each with up to 5 evidence post pairs",
+        responses=serializers.CoordinationEdgeSerializer(many=True),
+    )
+    @action(
+        detail=True,
+        filterset_class=None,
+        search_fields=[],
+        ordering_fields=[],
+        pagination_class=StrongestEdgesFirst,
+    )
+    def edges(self, request, pk=None):
+        group = self.get_object()
+        principal = principal_of(request)
+        evidence = d.EdgeEvidence.objects.select_related("post_source__account", "post_target__account")
+        evidence = visible_to(principal, evidence).order_by("dt", "pk")
+        edges = d.CoordinationEdge.objects.filter(group=group).select_related("source", "target")
+        edges = visible_to(principal, edges).prefetch_related(Prefetch("evidence", queryset=evidence))
+        page = self.paginate_queryset(edges)
+        data = serializers.CoordinationEdgeSerializer(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Account scores of the runs you may see"),
+    retrieve=extend_schema(summary="An account's score in a run, with its reasons"),
+)
+class AccountScoreViewSet(ResultReadViewSet):
+    model = d.AccountScore
+    serializer_class = serializers.AccountScoreSerializer
+    filterset_class = filters.AccountScoreFilterSet
+    select_public = ("run__sample", "group", "account")
+    search_fields = ["account__handle", "account__display_name"]
+    ordering_fields = ["score", "lead", "follow"]
+
+
+REPORT_MEDIA_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "json": "application/json",
+    "stix": "application/stix+json;version=2.1",
+}
+# The rendered HTML may show its inlined charts and styles, and load or run nothing.
+REPORT_HTML_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def _report_download(fmt: str):
+    """The action that serves one rendered file of a report (the audience's version, built for it)."""
+
+    def download(self, request, pk=None):
+        report = self.get_object()
+        field = getattr(report, serializers.REPORT_DOWNLOADS[fmt])
+        try:
+            handle = field.open("rb") if field.name else None
+        except FileNotFoundError:
+            handle = None
+        if handle is None:
+            raise NotFound
+        self.audit([report], export=True)
+        filename = f"report-{report.pk}.{'stix.json' if fmt == 'stix' else fmt}"
+        response = FileResponse(handle, as_attachment=True, filename=filename, content_type=REPORT_MEDIA_TYPES[fmt])
+        response["X-Content-Type-Options"] = "nosniff"
+        if fmt == "html":
+            response["Content-Security-Policy"] = REPORT_HTML_POLICY
+        return response
+
+    download.__name__ = f"download_{fmt}"
+    documented = extend_schema(
+        summary=f"The report as {fmt.upper()}",
+        responses={
+            (200, REPORT_MEDIA_TYPES[fmt].split(";")[0]): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="No such report, not one for you, or not rendered"),
+        },
+    )
+    routed = action(detail=True, url_path=fmt, url_name=fmt, filterset_class=None, pagination_class=None)
+    return documented(routed(download))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Published threat reports made for your organisation or your clearance"),
+    retrieve=extend_schema(summary="A threat report, with the links to its files"),
+)
+class ReportViewSet(PartnerReadViewSet):
+    model = r.Report
+    serializer_class = serializers.ReportSerializer
+    filterset_class = filters.ReportFilterSet
+    visible_prefetch = ("election", "actor", "operation")
+    search_fields = ["title", "summary"]
+    ordering_fields = ["period_end", "published_at"]
+
+    download_html = _report_download("html")
+    download_pdf = _report_download("pdf")
+    download_json = _report_download("json")
+    download_stix = _report_download("stix")
+
+    def visible_rows(self, principal):
+        # the scope objects come from the visible-only prefetches, never from a join
+        return reports_visible_to(principal).select_related(None).select_related("audience_organisation")
+
+    def perform_content_negotiation(self, request, force=False):
+        if self.action and self.action.startswith("download_"):
+            # The path names the format; only an error is rendered, as JSON like every other.
+            return JSONRenderer(), JSONRenderer.media_type
+        return super().perform_content_negotiation(request, force=force)
+
+
+def _may_submit_to(principal, sample: d.Sample) -> bool:
+    """Files and scoring runs are added by the sample's owner organisation (or a researcher), not by recipients."""
+    return principal.is_researcher or (sample.owner_id is not None and sample.owner_id == principal.organisation_id)
 
 
 def _db_user(request):

@@ -1,16 +1,22 @@
 """A world of marked records with canary strings, and the personas of the leak test."""
 
+import json
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.test import Client
+from django.utils import timezone
 
 from campaigns import models as c
-from detection.models import Sample, SampleImport
+from detection import models as d
+from detection.engine import ENGINE_VERSION
 from partners import services
 from partners.models import Membership, MembershipRole, Organisation
+from reports.models import Report, ReportStatus, Scope
 
 TLPS = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 PERSONAS = [
@@ -46,6 +52,8 @@ class World:
     keys: dict = field(default_factory=dict)  # persona -> raw key
     users: dict = field(default_factory=dict)
     objects: dict = field(default_factory=dict)  # (kind, tlp) -> record
+    results: dict = field(default_factory=dict)  # (kind, sample name) -> scoring result of that sample
+    reports: dict = field(default_factory=dict)  # name -> report
     audience: dict = field(default_factory=dict)  # canary -> personas allowed to see it
 
     def client(self, persona: str) -> Client:
@@ -192,15 +200,145 @@ def build_world() -> World:
     }
     for name, (owner, tlp, audience) in samples.items():
         label = f"CNRYsample{name.replace('_', '')}Q"
-        sample = Sample.objects.create(name=label, owner=owner, tlp=tlp, description=label)
-        SampleImport.objects.create(sample=sample, original_name=label + "file")
+        sample = d.Sample.objects.create(name=label, owner=owner, tlp=tlp, description=label)
+        d.SampleImport.objects.create(sample=sample, original_name=label + "file")
         w.objects[("sample", name)] = sample
         w.audience[label] = audience
         if name == "strict_a_to_s":
             services.share_create(target=sample, organisation=s)
         if name == "red_alice":
             services.share_create(target=sample, user=alice)
+        plant_scoring_results(w, name, sample, audience)
+    plant_reports(w)
     return w
+
+
+def plant_scoring_results(w: World, name: str, sample: d.Sample, audience: set[str]) -> None:
+    """A finished run of the sample: one group of three accounts, their scores, two edges with evidence.
+    The group's reasons, the accounts' handles and the posts' texts carry the sample's canaries."""
+    key = name.replace("_", "")
+    for kind in ("group", "account", "post"):
+        w.audience[canary(kind, key)] = audience
+    start = datetime(2024, 1, 10, 12, tzinfo=UTC)
+    accounts = [
+        d.SocialAccount.objects.create(
+            platform="x", account_id=f"{key}-{i}", handle=f"{canary('account', key)}{i}", display_name="member"
+        )
+        for i in range(3)
+    ]
+    posts = []
+    for i, account in enumerate(accounts):
+        for j in range(2):
+            post = d.Post.objects.create(
+                platform="x",
+                post_id=f"{key}-{i}-{j}",
+                account=account,
+                created_at=start + timedelta(seconds=10 * i + 600 * j),
+                text=f"{canary('post', key)} shared text {j}",
+            )
+            d.SamplePost.objects.create(sample=sample, post=post)
+            posts.append(post)
+    run = d.ScoringRun.objects.create(
+        sample=sample,
+        params={"window_s": 60.0},
+        engine_version=ENGINE_VERSION,
+        status=d.RunStatus.DONE,
+        n_shards=1,
+        shards_done=1,
+        summary={"groups": 1, "flagged": 3},
+        started_at=start,
+        finished_at=start + timedelta(minutes=1),
+    )
+    group = d.CoordinatedGroup.objects.create(
+        run=run,
+        number=1,
+        score=0.9,
+        size=3,
+        behaviours=["co-reshare", "same-text"],
+        first_activity=posts[0].created_at,
+        last_activity=posts[-1].created_at,
+        reasons=f"{canary('group', key)}: three accounts posted the same text within seconds",
+        leader=accounts[0],
+    )
+    scores = [
+        d.AccountScore.objects.create(
+            run=run, account=account, group=group, score=0.9 - 0.1 * i, flagged=True, reasons="same text", lead=2 - i
+        )
+        for i, account in enumerate(accounts)
+    ]
+    for behaviour, (i, j) in (("same-text", (0, 1)), ("co-reshare", (1, 2))):
+        edge = d.CoordinationEdge.objects.create(
+            run=run,
+            group=group,
+            source=accounts[i],
+            target=accounts[j],
+            behaviour=behaviour,
+            weight=2,
+            weight_source_first=2,
+            expected=0.01,
+            p_value=0.0001,
+            q_value=0.001,
+            median_dt=10.0,
+        )
+        for k in range(2):
+            source, target = posts[2 * i + k], posts[2 * j + k]
+            d.EdgeEvidence.objects.create(edge=edge, post_source=source, post_target=target, dt=10.0)
+    w.results.update({("run", name): run, ("group", name): group, ("account_score", name): scores[0]})
+
+
+# Reports: (audience organisation slug or clearance, marking, status, who may read it).
+REPORTS = {
+    "clear": ("CLEAR", "CLEAR", ReportStatus.PUBLISHED, CATALOGUE_AUDIENCE["CLEAR"]),
+    "green": ("GREEN", "GREEN", ReportStatus.PUBLISHED, CATALOGUE_AUDIENCE["GREEN"]),
+    "amber": ("AMBER", "AMBER", ReportStatus.PUBLISHED, CATALOGUE_AUDIENCE["AMBER"]),
+    "orga": ("a", "AMBER+STRICT", ReportStatus.PUBLISHED, ORG_A_PEOPLE | {"researcher"}),
+    "orgb": ("b", "GREEN", ReportStatus.PUBLISHED, {"amber_b", "researcher"}),
+    "draft": ("CLEAR", "CLEAR", ReportStatus.DRAFT, {"researcher"}),
+}
+
+
+def plant_reports(w: World) -> None:
+    """One global report per audience and marking, rendered to small files that carry its canary (the PDF
+    uncompressed, so that a leak shows); the report for organisation B was never rendered to STIX."""
+    for name, (audience, tlp, status, readers) in REPORTS.items():
+        label = canary("report", name)
+        w.audience[label] = readers
+        organisation = w.orgs.get(audience)
+        report = Report.objects.create(
+            scope=Scope.GLOBAL,
+            scope_key="global",
+            period_start=date(2024, 2 if name == "draft" else 1, 1),
+            period_end=date(2024, 2 if name == "draft" else 1, 28),
+            audience_organisation=organisation,
+            audience_clearance="" if organisation else audience,
+            audience_key=f"org:{organisation.slug}" if organisation else f"clearance:{audience}",
+            status=status,
+            tlp=tlp,
+            title=label,
+            summary=f"{label} in a sentence.",
+            content={"summary": [label]},
+            built_at=timezone.now(),
+            published_at=timezone.now() if status == ReportStatus.PUBLISHED else None,
+        )
+        files = {
+            "html_file": (f"report-{report.pk}.html", f"<!doctype html><title>{label}</title><h1>{label}</h1>"),
+            "pdf_file": (f"report-{report.pk}.pdf", f"%PDF-1.7\n% {label}\n%%EOF\n"),
+            "json_file": (f"report-{report.pk}.json", json.dumps({"title": label})),
+            "stix_file": (f"report-{report.pk}.stix.json", json.dumps({"type": "bundle", "objects": [label]})),
+        }
+        if name == "orgb":
+            del files["stix_file"]
+        for field_name, (filename, text) in files.items():
+            getattr(report, field_name).save(filename, ContentFile(text.encode()), save=False)
+        report.save()
+        w.reports[name] = report
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Report files written by the world and by the tests go to the test's own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 @pytest.fixture

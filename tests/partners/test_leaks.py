@@ -83,6 +83,7 @@ def api_urls(world) -> dict[str, list[str]]:
         if basename not in ("election", "source"):
             urls[f"api:{basename}-stix"] = [reverse(f"api:{basename}-stix", args=[r.pk]) for r in records]
             urls[f"api:{basename}-stix-query"] = [reverse(f"api:{basename}-stix-query")]
+    urls.update(result_urls(world, samples))
     collections = [collection_id(t) for t in TLPS]
     stix_ids = [sid("campaign", objs[("campaign", t)]) for t in TLPS]
     urls["api:taxii-collection"] = [reverse("api:taxii-collection", args=[c]) for c in collections]
@@ -95,6 +96,35 @@ def api_urls(world) -> dict[str, list[str]]:
         reverse("api:taxii-object", args=[c, i]) for c, i in zip(collections, stix_ids, strict=True)
     ]
     urls["api:taxii-object"].append(reverse("api:taxii-object", args=[collections[0], stix_ids[-1]]))
+    return urls
+
+
+def result_urls(world, samples) -> dict[str, list[str]]:
+    """Scoring results of every sample (each filter given every sample's run and group), and every report."""
+    names = [n for (kind, n) in world.results if kind == "run"]
+    runs = [world.results[("run", n)] for n in names]
+    groups = [world.results[("group", n)] for n in names]
+    scores = [world.results[("account_score", n)] for n in names]
+    reports = list(world.reports.values())
+    run_list, group_list = reverse("api:run-list"), reverse("api:group-list")
+    score_list, report_list = reverse("api:account-score-list"), reverse("api:report-list")
+    urls = {
+        "api:sample-runs": [reverse("api:sample-runs", args=[s.pk]) for s in samples],
+        "api:run-list": [run_list, run_list + "?status=done", run_list + "?ordering=-finished_at"]
+        + [f"{run_list}?sample={s.pk}" for s in samples],
+        "api:group-list": [group_list, group_list + "?search=CNRY", group_list + "?behaviour=co-reshare&min_score=0.5"]
+        + [f"{group_list}?run={r.pk}" for r in runs]
+        + [f"{group_list}?sample={s.pk}" for s in samples],
+        "api:account-score-list": [score_list, score_list + "?search=CNRY", score_list + "?flagged=true"]
+        + [f"{score_list}?group={g.pk}" for g in groups]
+        + [f"{score_list}?run={r.pk}" for r in runs],
+        "api:report-list": [report_list, report_list + "?search=CNRY", report_list + "?status=draft&scope=global"],
+    }
+    for route, records in (("run", runs), ("group", groups), ("account-score", scores), ("report", reports)):
+        urls[f"api:{route}-detail"] = [reverse(f"api:{route}-detail", args=[r.pk]) for r in records]
+    urls["api:group-edges"] = [reverse("api:group-edges", args=[g.pk]) for g in groups]
+    for fmt in ("html", "pdf", "json", "stix"):
+        urls[f"api:report-{fmt}"] = [reverse(f"api:report-{fmt}", args=[r.pk]) for r in reports]
     return urls
 
 
