@@ -1,6 +1,6 @@
 """Read endpoints of the partner API and sample submission. Every queryset goes through visible_to."""
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -301,13 +301,12 @@ class StrongestEdgesFirst(CursorPages):
 
 
 class ResultReadViewSet(PartnerReadViewSet):
-    """Scoring results: they carry the marking of their run's sample, which is what the audit log records."""
+    """Scoring results: each row carries the marking of its run's sample as `tlp`, which the audit log records."""
 
-    def sample_of(self, obj) -> d.Sample:
-        return obj.run.sample
+    marking_path = "run__sample__tlp"
 
-    def audit(self, objects, *, export: bool = False) -> None:
-        super().audit([*objects, *{self.sample_of(o) for o in objects}], export=export)
+    def get_queryset(self):
+        return super().get_queryset().annotate(tlp=F(self.marking_path))
 
 
 @extend_schema_view(
@@ -320,9 +319,7 @@ class ScoringRunViewSet(ResultReadViewSet):
     filterset_class = filters.ScoringRunFilterSet
     visible_prefetch = ("sample",)
     ordering_fields = ["created_at", "finished_at"]
-
-    def sample_of(self, obj) -> d.Sample:
-        return obj.sample
+    marking_path = "sample__tlp"
 
 
 @extend_schema_view(
