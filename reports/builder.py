@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import urlsplit
 
 from django.db.models import Model
 from django.utils import timezone
@@ -23,6 +24,7 @@ from .visibility import Audience
 
 WITHHELD = "(withheld)"
 ACCOUNT_TYPES = ("account", "page", "group", "channel")
+GROUP_ACCOUNTS_LISTED = 100
 DOMAIN_TYPES = ("domain", "website")
 
 
@@ -50,6 +52,13 @@ def _change(obj, start: date, end: date) -> str:
     if start <= obj.updated_at.date() <= end:
         return "updated"
     return "active"
+
+
+def _hostname(identifier: str) -> str:
+    """A domain or website asset's domain name (its identifier may be a bare name or a URL)."""
+    text = identifier.strip()
+    host = urlsplit(text if "://" in text else f"//{text}").hostname
+    return host or text.lower()
 
 
 def _fmt_day(day: date) -> str:
@@ -86,6 +95,7 @@ class ReportBuilder:
         return {
             "id": actor.pk,
             "name": actor.name,
+            "actor_type": actor.actor_type,
             "country": actor.country,
             "tlp": actor.tlp,
             "stix_uuid": str(actor.stix_uuid),
@@ -104,7 +114,7 @@ class ReportBuilder:
         if source is None:
             return None
         self.markings.add(source.tlp)
-        return {"title": source.title, "publisher": source.publisher, "url": source.url}
+        return {"title": source.title, "publisher": source.publisher, "url": source.url, "tlp": source.tlp}
 
     def build(self) -> dict:
         campaigns = list(
@@ -143,6 +153,7 @@ class ReportBuilder:
             "indicators": self._indicators(assets),
             "timeline": self._timeline(campaigns),
         }
+        content["indicators"]["group_accounts"] = self._group_accounts(content["groups"])
         content["figures"] = self._figures(content)
         content["marking"] = self.markings.most_restrictive
         return content
@@ -166,7 +177,9 @@ class ReportBuilder:
         for election in campaign.elections.all():
             if election.pk in self.election_ids:
                 self.markings.add(election.tlp)
-                elections.append({"id": election.pk, "name": election.name, "day": _iso(election.election_day)})
+                elections.append(
+                    {"id": election.pk, "name": election.name, "day": _iso(election.election_day), "tlp": election.tlp}
+                )
         sources = [s for s in (self._source(src.pk) for src in campaign.sources.all()) if s]
         return {
             "id": campaign.pk,
@@ -258,13 +271,13 @@ class ReportBuilder:
         return tactics
 
     def _narratives(self, campaigns) -> list[dict]:
-        counts: Counter = Counter()
+        used_by: dict[int, list[str]] = defaultdict(list)
         for campaign in campaigns:
             for narrative in campaign.narratives.all():
                 if narrative.pk in self.narratives:
-                    counts[narrative.pk] += 1
+                    used_by[narrative.pk].append(str(campaign.stix_uuid))
         rows = []
-        for pk, count in counts.items():
+        for pk, campaign_uuids in used_by.items():
             narrative = self.narratives[pk]
             self.markings.add(narrative.tlp)
             parent = self.narratives.get(narrative.parent_id)
@@ -278,7 +291,8 @@ class ReportBuilder:
                     "summary": narrative.summary,
                     "five_ds": list(narrative.five_ds),
                     "languages": list(narrative.languages),
-                    "campaigns": count,
+                    "campaigns": len(campaign_uuids),
+                    "campaign_uuids": campaign_uuids,
                 }
             )
         return sorted(rows, key=lambda r: (-r["campaigns"], r["name"]))
@@ -301,10 +315,13 @@ class ReportBuilder:
             "title": claim.title,
             "actor": self._actor(claim.actor),
             "campaign": campaign.name if campaign else None,
+            "campaign_stix_uuid": str(campaign.stix_uuid) if campaign else None,
             "operation": self._operation(claim.operation) if claim.operation_id else None,
+            "summary": claim.summary,
             "attribution_type": claim.get_attribution_type_display() if claim.attribution_type else "",
             "likelihood": claim.get_likelihood_display() if claim.likelihood else "",
             "confidence": claim.get_confidence_display() if claim.confidence else "",
+            "confidence_level": claim.confidence,
             "credibility": claim.get_credibility_display(),
             "score_total": claim.score_total,
             "source": self._source(claim.source_id),
@@ -314,6 +331,9 @@ class ReportBuilder:
         if not hasattr(self, "_visible_campaign_ids"):
             self._visible_campaign_ids = selectors.visible_ids(Campaign, self.audience)
         return self._visible_campaign_ids
+
+    def _campaign_visible(self, record) -> bool:
+        return record.campaign_id is not None and record.campaign_id in self._campaign_ids()
 
     def _takedowns(self, takedowns) -> dict:
         rows = []
@@ -330,9 +350,8 @@ class ReportBuilder:
                 "announced_on": _iso(takedown.announced_on),
                 "actor": self._actor(takedown.actor),
                 "operation": self._operation(takedown.operation),
-                "campaign": takedown.campaign.name
-                if takedown.campaign_id and takedown.campaign_id in self._campaign_ids()
-                else None,
+                "campaign": takedown.campaign.name if self._campaign_visible(takedown) else None,
+                "campaign_stix_uuid": str(takedown.campaign.stix_uuid) if self._campaign_visible(takedown) else None,
                 "ad_spend": str(takedown.ad_spend) if takedown.ad_spend is not None else None,
                 "ad_currency": takedown.ad_currency,
                 "origin_countries": list(takedown.origin_countries),
@@ -371,6 +390,11 @@ class ReportBuilder:
             "platforms": [vocab.Platform(p).label if p in vocab.Platform.values else p for p in sample.platforms or []],
             "tlp": vocab.most_restrictive_tlp([sample.tlp] + ([campaign.tlp] if campaign else [])),
             "campaign": campaign.name if campaign else None,
+            "campaign_stix_uuid": str(campaign.stix_uuid) if campaign else None,
+            "accounts": [
+                {"platform": account.platform, "account_id": account.account_id, "handle": account.handle}
+                for account in selectors.group_accounts(group=group, limit=GROUP_ACCOUNTS_LISTED)
+            ],
             "first_activity": group.first_activity.isoformat() if group.first_activity else None,
             "last_activity": group.last_activity.isoformat() if group.last_activity else None,
         }
@@ -390,10 +414,33 @@ class ReportBuilder:
                 "last_seen": _iso(asset.last_seen),
                 "followers": asset.followers,
             }
-            (domains if asset.asset_type in DOMAIN_TYPES else accounts).append(row)
-            if asset.url:
-                urls.append({"url": asset.url, "tlp": asset.tlp, "type": row["type"], "identifier": asset.identifier})
+            url = asset.url
+            if asset.asset_type in DOMAIN_TYPES:
+                row["domain"] = _hostname(asset.identifier)
+                url = url or (asset.identifier if "://" in asset.identifier else "")
+                domains.append(row)
+            else:
+                accounts.append(row)
+            if url:
+                urls.append({"url": url, "tlp": asset.tlp, "type": row["type"], "identifier": asset.identifier})
         return {"accounts": accounts, "domains": domains, "urls": urls}
+
+    def _group_accounts(self, groups: list[dict]) -> list[dict]:
+        """The listed accounts of the confirmed groups: indicators a researcher stands behind."""
+        return [
+            {
+                "tlp": group["tlp"],
+                "platform": vocab.Platform(account["platform"]).label
+                if account["platform"] in vocab.Platform.values
+                else account["platform"],
+                "handle": account["handle"],
+                "account_id": account["account_id"],
+                "group": f"Run {group['run']}, group {group['number']}",
+            }
+            for group in groups
+            if group["confirmed"]
+            for account in group["accounts"]
+        ]
 
     def _timeline(self, campaigns) -> list[dict]:
         """Campaigns active per month, over the span of the dated campaigns (at most the last 36 months)."""
@@ -512,56 +559,3 @@ def summary_sentences(content: dict) -> list[str]:
     if f["indicators"]:
         sentences.append(f"The appendix lists {_plural(f['indicators'], 'indicator')}.")
     return sentences
-
-
-def changes_since(content: dict, previous: dict | None, previous_meta: dict | None) -> dict:
-    """What changed since the previous report of the same scope and audience, from the two contents."""
-    if not previous:
-        return {"previous": None, "sentences": ["This is the first report of this scope for this audience."]}
-    before = {c["stix_uuid"]: c for c in previous.get("campaigns", [])}
-    now = {c["stix_uuid"]: c for c in content["campaigns"]}
-    added = [now[k]["name"] for k in now if k not in before]
-    # Only counted: an object of the previous report may since have been marked above this audience's clearance.
-    dropped = len(before.keys() - now.keys())
-    changed = []
-    for key in now.keys() & before.keys():
-        fields = [
-            label
-            for name, label in (
-                ("status", "status"),
-                ("last_seen", "last seen"),
-                ("tlp", "marking"),
-                ("platforms", "platforms"),
-                ("name", "name"),
-            )
-            if now[key].get(name) != before[key].get(name)
-        ]
-        if fields:
-            changed.append({"name": now[key]["name"], "fields": fields})
-    sentences = []
-    if added:
-        sentences.append(f"{_plural(len(added), 'campaign')} appear that the previous report did not hold.")
-    if dropped:
-        sentences.append(f"{_plural(dropped, 'campaign')} of the previous report are not in this one.")
-    if changed:
-        sentences.append(f"{_plural(len(changed), 'campaign')} changed.")
-    old_claims = {c["stix_uuid"] for c in previous.get("claims", [])}
-    new_claims = [c for c in content["claims"] if c["stix_uuid"] not in old_claims]
-    if new_claims:
-        sentences.append(f"{_plural(len(new_claims), 'attribution claim')} are new since then.")
-    prev_figures = previous.get("figures", {})
-    delta = content["figures"]["accounts_removed"] - prev_figures.get("accounts_removed", 0)
-    if delta:
-        sentences.append(f"Accounts removed in takedowns: {delta:+,} against the previous report.")
-    delta = content["figures"]["groups"] - prev_figures.get("groups", 0)
-    if delta:
-        sentences.append(f"Coordinated groups: {delta:+,} against the previous report.")
-    if not sentences:
-        sentences.append("Nothing changed since the previous report.")
-    return {
-        "previous": previous_meta,
-        "sentences": sentences,
-        "added": added,
-        "dropped": dropped,
-        "changed": changed,
-    }

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from campaigns.vocabularies import Tlp
 
 from . import charts
+from .builder import GROUP_ACCOUNTS_LISTED
 from .stix import report_bundle
 
 TLP_COLOURS = {
@@ -69,6 +70,7 @@ def report_html(report) -> str:
         "charts": {name: _data_uri(png) for name, png in charts.report_charts(content).items()},
         "matrix": matrix_view(matrix),
         "tactic_max": max((t["count"] for t in tactics), default=0),
+        "group_accounts_listed": GROUP_ACCOUNTS_LISTED,
         "technique_max": max((x["count"] for t in tactics for x in t["techniques"]), default=0),
     }
     return render_to_string("reports/report.html", context)

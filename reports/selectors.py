@@ -149,6 +149,15 @@ def coordinated_groups_in_period(*, scope: str, campaign_ids, start, end, audien
     return sorted(groups, key=lambda g: (g.status != "confirmed", -g.score, g.run_id, g.number))
 
 
+def group_accounts(*, group, limit: int) -> list:
+    """The best-scored member accounts of a coordinated group, at most `limit` of them."""
+    score_model = _detection_model("AccountScore")
+    if score_model is None:
+        return []
+    scores = score_model.objects.filter(group=group).select_related("account").order_by("-score", "account_id")
+    return [score.account for score in scores[:limit]]
+
+
 def report_get(*, report_id: int) -> Report | None:
     return Report.objects.filter(pk=report_id).select_related("audience_organisation").first()
 

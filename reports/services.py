@@ -17,7 +17,8 @@ from campaigns.vocabularies import Tlp
 from partners.models import Organisation
 
 from . import render, selectors
-from .builder import ReportBuilder, changes_since, report_title, summary_sentences
+from .builder import ReportBuilder, report_title, summary_sentences
+from .changes import changes_since
 from .models import Report, ReportStatus, Scope, report_file_path
 from .visibility import CEILING_LEVELS, Audience
 
@@ -123,18 +124,13 @@ def report_build(
         if report.status == ReportStatus.PUBLISHED and not force:
             return report
         content = ReportBuilder(scope=scope, obj=obj, start=start, end=end, audience=audience).build()
-        previous = selectors.report_previous(report=report)
-        previous_meta = (
-            {
-                "id": previous.pk,
-                "title": previous.title,
-                "start": str(previous.period_start),
-                "end": str(previous.period_end),
-            }
-            if previous
-            else None
+        content["changes"] = changes_since(
+            scope=scope,
+            obj=obj,
+            audience=audience,
+            period_end=end,
+            previous=selectors.report_previous(report=report),
         )
-        content["changes"] = changes_since(content, previous.content if previous else None, previous_meta)
         content["summary"] = summary_sentences(content)
         report.content = content
         report.tlp = content["marking"]

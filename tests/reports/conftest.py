@@ -1,3 +1,4 @@
+import re
 import shutil
 import subprocess
 from datetime import timedelta
@@ -7,8 +8,12 @@ import pytest
 from django.utils import timezone
 
 from campaigns import vocabularies as vocab
-from campaigns.models import Technique
+from campaigns.models import Asset, AttributionClaim, Narrative, Platform, Source, Takedown, Technique
+from detection.models import AccountScore, CoordinatedGroup, Sample, ScoringRun, SocialAccount
+from partners.models import Clearance, Organisation
 from tests.conftest import REPO, require
+
+from ..campaigns.factories import CampaignFactory, ElectionFactory, OperationFactory, ThreatActorFactory
 
 ARTEFACTS = REPO / "artefacts" / "reports"
 
@@ -61,12 +66,10 @@ def demo_catalogue(db):
 
 @pytest.fixture
 def scoring_group(db):
-    """A confirmed coordinated group from a GREEN sample scored today (when the scoring models exist)."""
-    from detection.models import CoordinatedGroup, Sample, ScoringRun
-
+    """A confirmed coordinated group of two listed accounts (of 24), from a GREEN sample scored today."""
     sample = Sample.objects.create(name="Scored sample", tlp=vocab.Tlp.GREEN, platforms=["x", "facebook"])
     run = ScoringRun.objects.create(sample=sample, engine_version="test", status="done", finished_at=timezone.now())
-    return CoordinatedGroup.objects.create(
+    group = CoordinatedGroup.objects.create(
         run=run,
         number=1,
         score=0.91,
@@ -76,6 +79,10 @@ def scoring_group(db):
         first_activity=timezone.now() - timedelta(hours=3),
         last_activity=timezone.now(),
     )
+    for number, platform in enumerate(("x", "facebook")):
+        account = SocialAccount.objects.create(platform=platform, account_id=f"10{number}", handle=f"member_{number}")
+        AccountScore.objects.create(run=run, account=account, group=group, score=0.9 - number / 10)
+    return group
 
 
 def pdf_text(path: Path) -> list[str]:
@@ -95,6 +102,11 @@ def pdf_to_pngs(path: Path, prefix: str, resolution: int = 60) -> list[Path]:
         old.unlink()
     subprocess.run(["pdftoppm", "-r", str(resolution), "-png", str(path), str(ARTEFACTS / prefix)], check=True)
     return sorted(ARTEFACTS.glob(f"{prefix}-*.png"))
+
+
+def squash(text: str) -> str:
+    """Lower case letters and digits only: line breaks and hyphenation in PDF text cannot hide a canary."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def read(field) -> str:
@@ -117,3 +129,136 @@ def overflowing_boxes(html: str) -> list[tuple[int, str, float]]:
             if excess > 1:
                 found.append((number, type(box).__name__, round(excess, 1)))
     return found
+
+
+AMBER, RED, STRICT = "AMBER", "RED", "AMBER+STRICT"
+HOSTILE = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
+
+
+def canary(level: str, what: str) -> str:
+    return f"Canary{level.replace('+', '')}{what}Zq"
+
+
+@pytest.fixture
+def planted():
+    """A GREEN catalogue with AMBER, AMBER+STRICT and RED objects planted in and around it."""
+    owner = Organisation.objects.create(name="Owner lab", slug="owner-lab")
+    Clearance.objects.create(organisation=owner, ceiling="GREEN")
+    other = Organisation.objects.create(name="Other lab", slug="other-lab")
+    Clearance.objects.create(organisation=other, ceiling="GREEN")
+
+    actor = ThreatActorFactory(name="Visible actor", tlp="GREEN")
+    amber_actor = ThreatActorFactory(name=canary(AMBER, "Actor"), tlp=AMBER)
+    amber_operation = OperationFactory(name=canary(AMBER, "Operation"), actor=actor, tlp=AMBER)
+    election = ElectionFactory(name="Visible election", tlp="GREEN")
+    amber_election = ElectionFactory(name=canary(AMBER, "Election"), tlp=AMBER)
+    red_narrative = Narrative.objects.create(name=canary(RED, "Narrative"), tlp=RED)
+    green_narrative = Narrative.objects.create(name="VisibleGreenNarrative", tlp="GREEN")
+    amber_source = Source.objects.create(title=canary(AMBER, "Source"), publisher="Somebody", tlp=AMBER)
+    today = timezone.localdate()
+
+    green = CampaignFactory(
+        name=f"VisibleGreenCampaign {HOSTILE}",
+        actor=amber_actor,
+        operation=amber_operation,
+        tlp="GREEN",
+        first_seen=today - timedelta(days=10),
+        last_seen=today,
+    )
+    green.elections.set([election, amber_election])
+    green.narratives.set([red_narrative, green_narrative])
+    green.sources.set([amber_source])
+    plain = CampaignFactory(name="VisiblePlainCampaign", actor=actor, tlp="CLEAR")
+    plain.elections.set([election])
+    amber = CampaignFactory(name=canary(AMBER, "Campaign"), actor=actor, tlp=AMBER, summary=canary(AMBER, "Summary"))
+    amber.elections.set([election])
+    CampaignFactory(name=canary(RED, "Campaign"), actor=actor, tlp=RED)
+    CampaignFactory(name=canary(STRICT, "Campaign"), actor=actor, tlp=STRICT, owner=owner)
+
+    claim = dict(claimant_category="government", campaign=green, actor=actor)
+    AttributionClaim.objects.create(claimant=canary(RED, "Claimant"), tlp=RED, **claim)
+    AttributionClaim.objects.create(claimant=canary(AMBER, "Claimant"), tlp=AMBER, **claim)
+    AttributionClaim.objects.create(
+        claimant="VisibleNamedClaimant",
+        tlp="GREEN",
+        confidence="high",
+        claimant_category="media",
+        campaign=plain,
+        actor=actor,
+    )
+    AttributionClaim.objects.create(
+        claimant="VisibleGreenClaimant",
+        tlp="GREEN",
+        source=amber_source,
+        claimant_category="government",
+        campaign=green,
+        actor=amber_actor,
+    )
+    facebook = Platform.objects.get(code="facebook")
+    Takedown.objects.create(
+        platform=facebook,
+        announced_on=today,
+        campaign=green,
+        tlp=AMBER,
+        notes=canary(AMBER, "Takedown"),
+        accounts_removed=987_654,
+    )
+    Takedown.objects.create(platform=facebook, announced_on=today, campaign=green, tlp="GREEN", accounts_removed=12)
+    Asset.objects.create(asset_type="domain", identifier=f"{canary(RED, 'Domain')}.example", campaign=green, tlp=RED)
+    Asset.objects.create(
+        asset_type="account",
+        platform=facebook,
+        identifier=canary(AMBER, "Account"),
+        campaign=green,
+        tlp=AMBER,
+        url=f"https://{canary(AMBER, 'Url')}.example/page",
+    )
+    Asset.objects.create(asset_type="domain", identifier="visible-green-domain.example", campaign=green, tlp="GREEN")
+
+    for tlp, number, size, member in ((AMBER, 1, 777, canary(AMBER, "Member")), ("GREEN", 2, 31, "VisibleMember")):
+        sample = Sample.objects.create(name=f"Sample {tlp}", tlp=tlp, platforms=["x"])
+        run = ScoringRun.objects.create(sample=sample, engine_version="t", status="done", finished_at=timezone.now())
+        group = CoordinatedGroup.objects.create(run=run, number=number, score=0.8, size=size, behaviours=["co_reshare"])
+        account = SocialAccount.objects.create(platform="x", account_id=f"id-{member}", handle=member)
+        AccountScore.objects.create(run=run, account=account, group=group, score=0.9)
+    return {"owner": owner, "other": other, "today": today}
+
+
+CANARIES = {
+    level: [
+        canary(level, what)
+        for what in (
+            "Actor",
+            "Operation",
+            "Election",
+            "Source",
+            "Campaign",
+            "Summary",
+            "Claimant",
+            "Takedown",
+            "Account",
+            "Url",
+            "Narrative",
+            "Domain",
+            "Member",
+        )
+    ]
+    for level in (AMBER, RED, STRICT)
+}
+VISIBLE = [
+    "VisibleGreenCampaign",
+    "VisiblePlainCampaign",
+    "VisibleGreenNarrative",
+    "VisibleGreenClaimant",
+    "visible-green-domain",
+]
+VISIBLE_IN_STIX = [
+    "VisibleGreenCampaign",
+    "VisiblePlainCampaign",
+    "visible-green-domain",
+    "Visible actor",
+    "VisibleGreenNarrative",
+    "VisibleGreenClaimant",
+    "VisibleNamedClaimant",
+    "VisibleMember",
+]

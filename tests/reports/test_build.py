@@ -39,6 +39,7 @@ def test_demo_report_as_html_and_pdf(demo_catalogue, scoring_group):
     assert {t["id"] for t in content["tactics"] if t["count"]} == {"TA02", "TA14"}
     assert content["takedowns"]["totals"]["accounts_removed"] == 7704
     assert content["groups"][0]["confirmed"] and content["groups"][0]["size"] == 24
+    assert [a["handle"] for a in content["indicators"]["group_accounts"]] == ["member_0", "member_1"]
     assert content["narratives"][0]["name"] == "A DPP government brings economic harm to Taiwan"
     assert "Between" in report.summary and "7 campaigns" in report.summary
 
@@ -57,7 +58,7 @@ def test_demo_report_as_html_and_pdf(demo_catalogue, scoring_group):
     ):
         assert f"<h2>{heading}</h2>" in html
     assert html.count('src="data:image/png;base64,') == 3
-    assert "7,704" in html
+    assert "7,704" in html and "member_0" in html
 
     pages = pdf_text(report.pdf_file.path)
     assert len(pages) >= 4
@@ -134,15 +135,17 @@ def test_edited_summary_survives_a_rebuild_and_a_published_report_stays(demo_cat
     assert Report.objects.get().status == ReportStatus.PUBLISHED
 
 
-def test_previous_report_of_the_same_scope_gives_what_changed(demo_catalogue):
+def test_what_changed_is_read_from_the_history_between_the_two_period_ends(demo_catalogue):
     election = Campaign.objects.get(name__startswith="PRC information campaigns").elections.first()
     audience = Audience(clearance="GREEN")
     kwargs = dict(scope=Scope.ELECTION, object_id=election.pk, audience=audience, rerender=False)
     services.report_build(**kwargs, start=date(2023, 11, 1), end=date(2023, 11, 30))
     december = services.report_build(**kwargs, start=date(2023, 12, 1), end=date(2023, 12, 31))
     changes = december.content["changes"]
-    assert changes["previous"]["start"] == "2023-11-01"
-    assert "PRC economic sanctions against Taiwan before the 2024 elections" in changes["added"]
+    assert changes["previous"]["start"] == "2023-11-01" and changes["since"] == "2023-11-30"
+    # The demo catalogue was entered today: its history holds nothing between the two period ends.
+    assert changes["items"] == []
+    assert changes["sentences"] == ["Nothing this audience may see changed since the previous report."]
 
 
 def test_build_report_command(demo_catalogue, capsys, no_pdf):
