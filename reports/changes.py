@@ -7,7 +7,11 @@ end of this one. The audience hears of a change only when it may see the record 
 record still in the catalogue, today): a record whose marking was raised above the audience, or that moved out
 of its view in any other way, is not mentioned at all, not even as gone. A record it could not see before and
 may see now is listed as newly shared, never with the fields that changed while it was out of view. A deleted
-record is mentioned only when the audience could see it both before and when it was deleted.
+record is mentioned only when the audience could see it both before and when it was deleted. Each item keeps
+its record's marking, and the report's marking counts it like the rest of the report's contents.
+
+In a scoped report, a narrative belongs to the scope through the scope's campaigns as they are linked today, so
+a narrative deleted in the period is listed in global reports only.
 """
 
 from __future__ import annotations
@@ -159,6 +163,7 @@ class CatalogueChanges:
                     "change": change,
                     "fields": fields,
                     "on": timezone.localdate(after.history_date).isoformat(),
+                    "tlp": after.tlp,
                 }
             )
         return sorted(items, key=lambda i: (CHANGE_ORDER[i["change"]], i["name"]))

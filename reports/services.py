@@ -13,7 +13,7 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.vocabularies import Tlp
+from campaigns.vocabularies import Tlp, most_restrictive_tlp
 from partners.models import Organisation
 
 from . import render, selectors
@@ -130,6 +130,9 @@ def report_build(
             audience=audience,
             period_end=end,
             previous=selectors.report_previous(report=report),
+        )
+        content["marking"] = most_restrictive_tlp(
+            [content["marking"]] + [i["tlp"] for i in content["changes"]["items"]]
         )
         content["summary"] = summary_sentences(content)
         report.content = content

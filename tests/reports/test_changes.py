@@ -136,6 +136,27 @@ def test_a_record_shared_with_the_audience_since_is_listed_without_its_changes(t
     assert ("campaign", canary(AMBER, "Raised"), "shared", ()) in changed(rebuilt)
 
 
+def test_a_listed_change_counts_in_the_report_marking(no_pdf):
+    today = timezone.localdate()
+    election = ElectionFactory(name="Visible election", tlp="GREEN")
+    campaign = CampaignFactory(
+        name="Green campaign", tlp="GREEN", first_seen=today - timedelta(days=30), last_seen=today
+    )
+    campaign.elections.set([election])
+    takedown = Takedown.objects.create(
+        platform=Platform.objects.get(code="x"), announced_on=today - timedelta(days=10), campaign=campaign, tlp=AMBER
+    )
+    backdate_history(days=20)
+    kwargs = dict(scope=Scope.ELECTION, object_id=election.pk, audience=AMBER_AUDIENCE)
+    first = services.report_build(**kwargs, start=today - timedelta(days=13), end=today - timedelta(days=7))
+    assert first.tlp == AMBER  # the AMBER takedown was announced in that week
+    takedown.delete()
+    second = services.report_build(**kwargs, start=today - timedelta(days=6), end=today)
+    assert not second.content["takedowns"]["rows"]
+    assert [(i["record"], i["change"]) for i in second.content["changes"]["items"]] == [("takedown", "deleted")]
+    assert second.tlp == AMBER
+
+
 @pytest.mark.slow
 def test_what_changed_section_fits_the_page(two_reports, tmp_path):
     from weasyprint import HTML
