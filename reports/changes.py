@@ -23,9 +23,10 @@ from django.db.models import Model, Q
 from django.utils import timezone
 
 from campaigns.models import AttributionClaim, Campaign, Narrative, Operation, Platform, Takedown
+from campaigns.vocabularies import Tlp
 
 from .models import Scope
-from .visibility import Audience, audience_filter
+from .visibility import CEILING_LEVELS, Audience, audience_filter
 
 IGNORED_FIELDS = {"id", "stix_uuid", "created_at", "updated_at", "score_total"}
 CHANGE_ORDER = {"created": 0, "shared": 1, "updated": 2, "deleted": 3}
@@ -64,6 +65,7 @@ class CatalogueChanges:
     def __init__(self, *, scope: str, obj: Model | None, audience: Audience, since: datetime, until: datetime):
         self.scope, self.obj, self.audience, self.since, self.until = scope, obj, audience, since, until
         self.platforms = {p.pk: str(p) for p in Platform.objects.all()}
+        self.levels = CEILING_LEVELS[Tlp(audience.ceiling)]
         self._campaign_ids: set[int] | None = None
 
     def _allowed(self, row) -> bool:
@@ -71,7 +73,7 @@ class CatalogueChanges:
         owner_id = getattr(row, "owner_id", None)
         if self.audience.organisation is not None and owner_id == self.audience.organisation.pk:
             return row.tlp != "RED"
-        return self.audience.allows(row.tlp)
+        return row.tlp in self.levels
 
     def _campaigns_in_scope(self) -> set[int]:
         """Campaigns of the scope, those deleted in the window included (by their last recorded state)."""

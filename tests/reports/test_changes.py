@@ -6,12 +6,13 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import AttributionClaim, Campaign, Narrative, Platform, Takedown
+from partners.models import Clearance, Organisation
 from reports import services
 from reports.models import Scope
 from reports.visibility import Audience
 
 from ..campaigns.factories import CampaignFactory, ElectionFactory, ThreatActorFactory
-from .conftest import AMBER, canary, overflowing_boxes, pdf_text, pdf_to_pngs, read, squash
+from .conftest import AMBER, STRICT, canary, overflowing_boxes, pdf_text, pdf_to_pngs, read, squash
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +156,34 @@ def test_a_listed_change_counts_in_the_report_marking(no_pdf):
     assert not second.content["takedowns"]["rows"]
     assert [(i["record"], i["change"]) for i in second.content["changes"]["items"]] == [("takedown", "deleted")]
     assert second.tlp == AMBER
+
+
+def test_an_organisation_hears_of_changes_to_its_own_amber_strict_campaign_and_no_other_does(no_pdf):
+    today = timezone.localdate()
+    owner, other = (Organisation.objects.create(name=f"{slug} lab", slug=slug) for slug in ("owner", "other"))
+    for organisation in (owner, other):
+        Clearance.objects.create(organisation=organisation, ceiling="GREEN")
+    election = ElectionFactory(name="Visible election", tlp="GREEN")
+    strict = CampaignFactory(name=canary(STRICT, "Owned"), tlp=STRICT, owner=owner)
+    strict.elections.set([election])
+    backdate_history(days=20)
+    audiences = (Audience(organisation=owner), Audience(organisation=other))
+
+    def build(audience, start, end):
+        return services.report_build(
+            scope=Scope.ELECTION, object_id=election.pk, start=start, end=end, audience=audience
+        )
+
+    for audience in audiences:
+        build(audience, today - timedelta(days=13), today - timedelta(days=7))
+    strict.summary = "Edited by its owner."
+    strict.save()
+    own, theirs = (build(audience, today - timedelta(days=6), today) for audience in audiences)
+    assert changed(own) == {("campaign", canary(STRICT, "Owned"), "updated", ("summary",))}
+    assert own.tlp == STRICT
+    assert changed(theirs) == set()
+    for text in (read(theirs.html_file), read(theirs.json_file), read(theirs.stix_file)):
+        assert squash(canary(STRICT, "Owned")) not in squash(text)
 
 
 @pytest.mark.slow
