@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detection.engine.arrays import PostArrays, build_arrays, sorted_unique
+from detection.engine.coaction import match_codec
 from detection.engine.evidence import EdgeDetails, edge_details
 from detection.engine.groups import find_groups, multiplex
 from detection.engine.params import ENGINE_VERSION, EngineParams
 from detection.engine.records import AccountRecord, PostRecord
 from detection.engine.scoring import KeptEdges, Scores, score
 from detection.engine.shards import PartialEdges, shard_edges
-from detection.engine.significance import edge_stats, select_edges
+from detection.engine.significance import EdgeStats, edge_stats, select_edges
 
 
 @dataclass
@@ -92,34 +93,63 @@ def finalise(partials: list[PartialEdges], arrays: PostArrays, params: EnginePar
     return result
 
 
+@dataclass
+class Selected:
+    """One behaviour's candidate edges merged over the shards, and which of them are kept."""
+
+    stats: EdgeStats
+    keep: np.ndarray  # indices into stats of the kept edges
+    expected: np.ndarray  # of the kept edges
+    p_value: np.ndarray
+    q_value: np.ndarray
+    n_coaction_pairs: int
+
+    @property
+    def a(self) -> np.ndarray:
+        return self.stats.a[self.keep]
+
+    @property
+    def b(self) -> np.ndarray:
+        return self.stats.b[self.keep]
+
+
+def select_behaviour(
+    partials: list[PartialEdges], arrays: PostArrays, params: EngineParams, behaviour: str
+) -> Selected:
+    """The edges of one behaviour from the shards' matches: weights, significance, and the kept ones."""
+    parts = [p.matched.get(behaviour, np.zeros(0, np.int64)) for p in partials]
+    matched = parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
+    stats = edge_stats(matched, arrays.account, arrays.n_accounts, match_codec(arrays, with_rank=False).width)
+    crowd = np.zeros(arrays.n_accounts, dtype=np.int64)
+    for p in partials:
+        if behaviour in p.crowd:
+            crowd += p.crowd[behaviour]
+    table = arrays.objects.get(behaviour)
+    activity = table.activity if table is not None and table.activity is not None else crowd * 0
+    keep, expected, p_value, q_value = select_edges(stats, activity, crowd, params)
+    n_pairs = sum(p.n_pairs.get(behaviour, 0) for p in partials)
+    return Selected(stats, keep, expected, p_value, q_value, n_pairs)
+
+
 def merge_edges(partials: list[PartialEdges], arrays: PostArrays, params: EngineParams) -> dict[str, BehaviourEdges]:
     """Merge the shards' matches into the kept edges of every behaviour, with significance and evidence."""
     _check_partials(partials, arrays)
     edges: dict[str, BehaviourEdges] = {}
     for behaviour in params.behaviours:
-        parts = [p.matched.get(behaviour, np.zeros(0, np.int64)) for p in partials]
-        matched = parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
-        stats = edge_stats(matched, arrays.account, arrays.n_accounts)
-        crowd = np.zeros(arrays.n_accounts, dtype=np.int64)
-        for p in partials:
-            if behaviour in p.crowd:
-                crowd += p.crowd[behaviour]
-        table = arrays.objects.get(behaviour)
-        activity = table.activity if table is not None and table.activity is not None else crowd * 0
-        keep, expected, p_value, q_value = select_edges(stats, activity, crowd, params)
-        a, b = stats.a[keep], stats.b[keep]
+        sel = select_behaviour(partials, arrays, params, behaviour)
+        a, b = sel.a, sel.b
         edges[behaviour] = BehaviourEdges(
             behaviour=behaviour,
             a=a,
             b=b,
-            w_ab=stats.w_ab[keep],
-            w_ba=stats.w_ba[keep],
-            expected=expected[keep],
-            p_value=p_value[keep],
-            q_value=q_value[keep],
+            w_ab=sel.stats.w_ab[sel.keep],
+            w_ba=sel.stats.w_ba[sel.keep],
+            expected=sel.expected,
+            p_value=sel.p_value,
+            q_value=sel.q_value,
             details=edge_details(arrays, behaviour, params, a, b),
-            n_candidates=len(stats.a),
-            n_coaction_pairs=sum(p.n_pairs.get(behaviour, 0) for p in partials),
+            n_candidates=len(sel.stats.a),
+            n_coaction_pairs=sel.n_coaction_pairs,
         )
     return edges
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import chain, compress, repeat
+from operator import attrgetter
 
 import numpy as np
 
-from detection.engine.params import BEHAVIOURS, EngineParams
+from detection.engine.params import EngineParams
 from detection.engine.records import AccountRecord, PostRecord
-from detection.engine.textsim import band_hashes, minhash_signatures, normalise_text
+from detection.engine.textsim import band_hashes, minhash_signatures, normalise_texts
 
 SEP = "\x1f"  # joins platform and id in keys; never appears in ids read from text formats
 
@@ -86,15 +89,18 @@ def _record_order(r: PostRecord) -> tuple:
     return (r.created_at.timestamp(), r.account_id, r.reshare_of, r.reply_to, r.text, r.quote_of, r.handle)
 
 
-def _codes(pairs_post: list[int], pairs_key: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Map object keys to codes in sorted-key order, so codes never depend on input order."""
-    index: dict[str, int] = {}
-    raw = np.fromiter((index.setdefault(k, len(index)) for k in pairs_key), dtype=np.int64, count=len(pairs_key))
-    keys = sorted(index)
-    remap = np.empty(len(keys), dtype=np.int64)
-    for new, k in enumerate(keys):
-        remap[index[k]] = new
-    return keys, remap[raw] if len(raw) else raw, np.asarray(pairs_post, dtype=np.int64)
+def factorise(keys: list[str], sort: bool = True) -> tuple[list[str], np.ndarray]:
+    """Distinct keys, sorted (else in first-seen order), and each key's code (its index there).
+
+    Sorted codes never depend on the order of `keys`; first-seen ones do, so leave `sort` on unless the keys
+    come in post order. Every step loops in C (dict.fromkeys, list.sort, map over dict.__getitem__).
+    """
+    distinct = list(dict.fromkeys(keys))
+    if sort:
+        distinct.sort()
+    index = dict(zip(distinct, range(len(distinct)), strict=True))
+    codes = np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
+    return distinct, codes
 
 
 def sorted_unique(x: np.ndarray) -> np.ndarray:
@@ -108,23 +114,61 @@ def sorted_unique(x: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
+@dataclass
+class TimeOrder:
+    """The posts in (time, post) order, and each post's rank there: one sort serves every table."""
+
+    by_time: np.ndarray
+    rank: np.ndarray
+
+    @classmethod
+    def of(cls, time: np.ndarray) -> TimeOrder:
+        by_time = np.argsort(time, kind="stable")
+        rank = np.empty(len(time), dtype=np.int64)
+        rank[by_time] = np.arange(len(time), dtype=np.int64)
+        return cls(by_time=by_time, rank=rank)
+
+
 def _table(
-    post: np.ndarray, obj: np.ndarray, n_objects: int, time: np.ndarray, dedupe: bool = True
+    post: np.ndarray, obj: np.ndarray, n_objects: int, order: TimeOrder, dedupe: bool = True
 ) -> tuple[ObjectTable, np.ndarray]:
     """Sort actions by (object, time, post); drop repeated actions and objects only one post touches."""
-    if dedupe and len(post):
-        # One post may name an object twice (a URL written twice): it is one action.
-        width = int(post.max()) + 1
-        uniq = sorted_unique(obj * width + post)
-        obj, post = uniq // width, uniq % width
+    n = len(order.rank)
+    # One int64 sort: (object, time rank) orders by (object, time, post), and a repeated key is one post
+    # naming an object twice (a URL written twice): it is one action.
+    key = obj * n + order.rank[post]
+    key = sorted_unique(key) if dedupe else np.sort(key)
+    obj, post = key // n, order.by_time[key % n]
     counts = np.bincount(obj, minlength=n_objects)
     kept_objects = np.flatnonzero(counts >= 2)
-    recode = np.full(n_objects, -1, dtype=np.int64)
-    recode[kept_objects] = np.arange(len(kept_objects))
-    keep = counts[obj] >= 2
-    obj, post = recode[obj[keep]], post[keep]
-    order = np.lexsort((post, time[post], obj))
-    return ObjectTable(keys=[], obj=obj[order], post=post[order]), kept_objects
+    if len(kept_objects) < n_objects:
+        recode = np.full(n_objects, -1, dtype=np.int64)
+        recode[kept_objects] = np.arange(len(kept_objects))
+        keep = counts[obj] >= 2
+        obj, post = recode[obj[keep]], post[keep]
+    return ObjectTable(keys=[], obj=obj, post=post), kept_objects
+
+
+def _ordered_posts(posts: list[PostRecord]) -> list[PostRecord]:
+    """The posts sorted by (platform, post id), rows of one post merged."""
+    ids = list(map(attrgetter("post_id"), posts))
+    platforms = set(map(attrgetter("platform"), posts))
+    keys: list = ids if len(platforms) <= 1 else list(zip(map(attrgetter("platform"), posts), ids, strict=True))
+    if len(set(keys)) == len(keys):
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        return list(map(posts.__getitem__, order))
+    merged: dict[tuple[str, str], PostRecord] = {}
+    for rec in posts:
+        key = (rec.platform, rec.post_id)
+        prev = merged.get(key)
+        merged[key] = rec if prev is None else _merge(prev, rec)
+    return [merged[k] for k in sorted(merged)]
+
+
+def _flatten(index: np.ndarray, lists: list[tuple[str, ...]]) -> tuple[np.ndarray, list[str]]:
+    """(post index of each item, the items) of per-post tuples."""
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    return np.repeat(index, lengths), list(chain.from_iterable(lists))
 
 
 def build_arrays(
@@ -132,86 +176,89 @@ def build_arrays(
 ) -> PostArrays:
     """Turn records (any order, duplicates merged by platform and post id) into the engine's arrays."""
     params = params or EngineParams()
-    merged: dict[tuple[str, str], PostRecord] = {}
-    for rec in posts:
-        key = (rec.platform, rec.post_id)
-        prev = merged.get(key)
-        merged[key] = rec if prev is None else _merge(prev, rec)
-    ordered = [merged[k] for k in sorted(merged)]
-    post_keys = [f"{p}{SEP}{i}" for p, i in sorted(merged)]
+    ordered = _ordered_posts(posts if isinstance(posts, list) else list(posts))
+    accounts = list(accounts)
+    n = len(ordered)
+    post_platform = list(map(attrgetter("platform"), ordered))
+    platforms = set(post_platform) | set(map(attrgetter("platform"), accounts))
+    # With one platform (the usual case) keys are factorised on the raw ids and prefixed once, when distinct:
+    # sorting "p<SEP>id" by string is sorting id when p is shared.
+    single = len(platforms) <= 1
+    prefix = f"{next(iter(platforms))}{SEP}" if single and platforms else ""
 
-    acc_index: dict[str, int] = {}
-    raw_acc = np.fromiter(
-        (acc_index.setdefault(f"{r.platform}{SEP}{r.account_id}", len(acc_index)) for r in ordered),
-        dtype=np.int64,
-        count=len(ordered),
-    )
+    def keyed(values: Iterable[str], platform_of: Iterable[str]) -> list[str]:
+        if single:
+            return values if isinstance(values, list) else list(values)
+        return [f"{p}{SEP}{v}" for p, v in zip(platform_of, values, strict=True)]
+
+    def prefixed(keys: list[str]) -> list[str]:
+        return list(map(prefix.__add__, keys)) if single else keys
+
+    post_keys = prefixed(keyed(list(map(attrgetter("post_id"), ordered)), post_platform))
+    post_accounts = keyed(list(map(attrgetter("account_id"), ordered)), post_platform)
     account_records: dict[str, AccountRecord] = {}
     for a in accounts:
         key = f"{a.platform}{SEP}{a.account_id}"
-        acc_index.setdefault(key, len(acc_index))
         prev_a = account_records.get(key)
         if prev_a is None or (a.line, a.handle) < (prev_a.line, prev_a.handle):
             account_records[key] = a
-    account_keys = sorted(acc_index)
-    remap = np.empty(len(account_keys), dtype=np.int64)
-    for new, k in enumerate(account_keys):
-        remap[acc_index[k]] = new
-    account = remap[raw_acc] if len(raw_acc) else raw_acc
-    time = np.fromiter((r.created_at.timestamp() for r in ordered), dtype=np.float64, count=len(ordered))
+    record_keys = keyed(list(map(attrgetter("account_id"), accounts)), map(attrgetter("platform"), accounts))
+    distinct_accounts, codes = factorise(post_accounts + record_keys)
+    account_keys = prefixed(distinct_accounts)
+    account = codes[:n]
+    time = np.fromiter(map(datetime.timestamp, map(attrgetter("created_at"), ordered)), dtype=np.float64, count=n)
     handles: dict[str, str] = {}
-    for r in ordered:
-        if r.handle:
-            k = f"{r.platform}{SEP}{r.account_id}"
-            handles[k] = min(handles.get(k, r.handle), r.handle)
+    for i in np.flatnonzero(np.fromiter(map(bool, map(attrgetter("handle"), ordered)), dtype=bool, count=n)).tolist():
+        r = ordered[i]
+        k = f"{r.platform}{SEP}{r.account_id}"
+        handles[k] = min(handles.get(k, r.handle), r.handle)
 
     wanted = set(params.behaviours)
-    # Collected for every behaviour (cheap), turned into tables only for the wanted ones.
-    lists: dict[str, tuple[list[int], list[str]]] = {b: ([], []) for b in BEHAVIOURS if b != "similar-text"}
-    norm_texts: list[str] = [""] * len(ordered)
-    need_text = bool(wanted & {"same-text", "similar-text"})
-    reshare_p, reshare_k = lists["co-reshare"]
-    reply_p, reply_k = lists["co-reply"]
-    link_p, link_k = lists["co-link"]
-    domain_p, domain_k = lists["co-domain"]
-    tag_p, tag_k = lists["co-hashtag"]
-    mention_p, mention_k = lists["co-mention"]
-    media_p, media_k = lists["same-media"]
-    text_p, text_k = lists["same-text"]
-    for i, r in enumerate(ordered):
-        if r.reshare_of:
-            reshare_p.append(i)
-            reshare_k.append(f"{r.platform}{SEP}{r.reshare_of}")
-            continue
-        if r.reply_to:
-            reply_p.append(i)
-            reply_k.append(f"{r.platform}{SEP}{r.reply_to}")
-        for u in r.normalised_urls or r.urls:
-            link_p.append(i)
-            link_k.append(u)
-        for d in r.domains:
-            domain_p.append(i)
-            domain_k.append(d)
-        for h in r.hashtags:
-            tag_p.append(i)
-            tag_k.append(h)
-        for m in r.mentions:
-            mention_p.append(i)
-            mention_k.append(f"{r.platform}{SEP}{m}")
-        for h in r.media_hashes:
-            media_p.append(i)
-            media_k.append(h)
-        if need_text and r.text:
-            norm_texts[i] = normalise_text(r.text)
-            if norm_texts[i]:
-                text_p.append(i)
-                text_k.append(norm_texts[i])
+    actions: dict[str, tuple[np.ndarray, list[str], bool]] = {}  # behaviour -> (post index, keys, prefixed)
+    reshare_of = list(map(attrgetter("reshare_of"), ordered))
+    is_reshare = np.fromiter(map(bool, reshare_of), dtype=bool, count=n)
+    reshares = np.flatnonzero(is_reshare)
+    if "co-reshare" in wanted:
+        keys = keyed(list(filter(None, reshare_of)), compress(post_platform, is_reshare))
+        actions["co-reshare"] = (reshares, keys, True)
+    # The content behaviours look at the posts that are not reshares.
+    content = np.flatnonzero(~is_reshare)
+    recs = list(map(ordered.__getitem__, content.tolist())) if len(reshares) else ordered
+    platform_of = list(map(attrgetter("platform"), recs)) if not single else []
+    if "co-reply" in wanted:
+        reply_to = list(map(attrgetter("reply_to"), recs))
+        has = np.fromiter(map(bool, reply_to), dtype=bool, count=len(recs))
+        actions["co-reply"] = (content[has], keyed(list(filter(None, reply_to)), compress(platform_of, has)), True)
+    if "co-link" in wanted:
+        normalised = map(attrgetter("normalised_urls"), recs)
+        urls = [a or b for a, b in zip(normalised, map(attrgetter("urls"), recs), strict=True)]
+        actions["co-link"] = (*_flatten(content, urls), False)
+    for behaviour, name in (("co-domain", "domains"), ("co-hashtag", "hashtags"), ("same-media", "media_hashes")):
+        if behaviour in wanted:
+            actions[behaviour] = (*_flatten(content, list(map(attrgetter(name), recs))), False)
+    if "co-mention" in wanted:
+        mentions = list(map(attrgetter("mentions"), recs))
+        where, items = _flatten(content, mentions)
+        if not single:
+            platform_of_item = chain.from_iterable(map(repeat, platform_of, map(len, mentions)))
+            items = [f"{p}{SEP}{m}" for p, m in zip(platform_of_item, items, strict=True)]
+        actions["co-mention"] = (where, items, True)
+    norm_texts: list[str] = []
+    if wanted & {"same-text", "similar-text"}:
+        norm_texts = normalise_texts(list(map(attrgetter("text"), recs)))
+        if "same-text" in wanted:
+            has = np.fromiter(map(bool, norm_texts), dtype=bool, count=len(recs))
+            actions["same-text"] = (content[has], list(filter(None, norm_texts)), False)
 
     objects: dict[str, ObjectTable] = {}
-    for behaviour in sorted(wanted & set(lists)):
-        keys, obj, post = _codes(lists[behaviour][0], lists[behaviour][1])
-        table, kept = _table(post, obj, len(keys), time)
-        table.keys = [keys[k] for k in kept.tolist()]
+    time_order = TimeOrder.of(time)
+    for behaviour in sorted(actions):
+        post, raw_keys, platform_keys = actions[behaviour]
+        # Texts are many and long: codes in post order (itself canonical) spare sorting them.
+        keys, obj = factorise(raw_keys, sort=behaviour != "same-text")
+        table, kept = _table(post, obj, len(keys), time_order)
+        kept_keys = [keys[k] for k in kept.tolist()]
+        table.keys = prefixed(kept_keys) if platform_keys else kept_keys
         table.activity = np.bincount(account[post], minlength=len(account_keys))
         objects[behaviour] = table
 
@@ -225,27 +272,26 @@ def build_arrays(
         handles=handles,
     )
     if "similar-text" in wanted:
-        _add_similar_text(arrays, norm_texts, params)
+        _add_similar_text(arrays, content, norm_texts, params, time_order)
     return arrays
 
 
-def _add_similar_text(arrays: PostArrays, norm_texts: list[str], params: EngineParams) -> None:
+def _add_similar_text(
+    arrays: PostArrays, content: np.ndarray, norm_texts: list[str], params: EngineParams, time_order: TimeOrder
+) -> None:
     """MinHash each distinct text once; the objects are the LSH buckets (band, band hash)."""
     n = arrays.n_posts
-    text_posts = np.fromiter((i for i, t in enumerate(norm_texts) if len(t) >= params.text_min_chars), dtype=np.int64)
-    distinct: dict[str, int] = {}
-    which = np.fromiter(
-        (distinct.setdefault(norm_texts[i], len(distinct)) for i in text_posts.tolist()),
-        dtype=np.int64,
-        count=len(text_posts),
-    )
-    texts = sorted(distinct)
-    rank = np.empty(len(texts), dtype=np.int64)
-    for new, t in enumerate(texts):
-        rank[distinct[t]] = new
+    if params.text_min_chars <= 0:  # every post takes part, reshares and empty texts included
+        every = [""] * n
+        for i, text in zip(content.tolist(), norm_texts, strict=True):
+            every[i] = text
+        content, norm_texts = np.arange(n, dtype=np.int64), every
+    long_enough = np.fromiter(map(len, norm_texts), dtype=np.int64, count=len(norm_texts)) >= params.text_min_chars
+    text_posts = content[long_enough]
+    # Rows in post order: only their values matter (signatures are compared, never the rows' order).
+    texts, row = factorise(list(compress(norm_texts, long_enough)), sort=False)
     sig = minhash_signatures(texts, params.shingle_size, params.n_hashes, params.seed)
     bands = band_hashes(sig, params.lsh_bands, params.lsh_rows)
-    row = rank[which] if len(which) else which
     text_row = np.full(n, -1, dtype=np.int64)
     text_row[text_posts] = row
     arrays.text_sig, arrays.text_bands, arrays.text_row = sig, bands, text_row
@@ -255,15 +301,15 @@ def _add_similar_text(arrays: PostArrays, norm_texts: list[str], params: EngineP
     bucket_of_text = (np.arange(nb, dtype=np.uint64)[None, :] << np.uint64(58)) | (bands >> np.uint64(6))
     key = bucket_of_text[row].reshape(-1)
     post = np.repeat(text_posts, nb)
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    new_bucket = np.ones(len(key), dtype=bool)
-    new_bucket[1:] = sorted_key[1:] != sorted_key[:-1]
-    obj = np.empty(len(key), dtype=np.int64)
-    obj[order] = np.cumsum(new_bucket) - 1
-    first_key = sorted_key[new_bucket]
-    table, kept = _table(post, obj, len(first_key), arrays.time, dedupe=False)
-    table.bucket_key = first_key[kept]
+    # Only buckets of two posts or more can pair: their codes are their ranks among such buckets.
+    sorted_key = np.sort(key)
+    repeated = sorted_key[1:] == sorted_key[:-1]
+    shared = sorted_unique(sorted_key[1:][repeated])
+    obj = np.searchsorted(shared, key)
+    inside = obj < len(shared)
+    inside[inside] = shared[obj[inside]] == key[inside]
+    table, _ = _table(post[inside], obj[inside], len(shared), time_order, dedupe=False)
+    table.bucket_key = shared
     table.band = (table.bucket_key >> np.uint64(58)).astype(np.int64)
     table.activity = np.bincount(arrays.account[text_posts], minlength=arrays.n_accounts)
     arrays.objects["similar-text"] = table

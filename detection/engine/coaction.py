@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -86,22 +87,93 @@ def _similar_first_band(
     return out
 
 
+@dataclass(frozen=True)
+class MatchCodec:
+    """How one directed match (a post of account u matched by account v) is packed into one int64.
+
+    Compact (width > 0): ((min(u, v) * n + max(u, v)) * 2 + (u > v)) * width + the post's number, so that
+    one sort both removes repeated matches and groups them by undirected pair and direction: the directed
+    weights are then run lengths. The post's number is its index (width = posts) when that fits in 63 bits,
+    else its rank among its account's posts (width = posts of the busiest account). When neither fits,
+    width is 0 and the key is post * n + v, as wide as the sample needs; the weights then take one more sort.
+    """
+
+    n_accounts: int
+    width: int
+    rank: np.ndarray | None = None  # per post: its rank among its account's posts; None: its index
+
+
+_LIMIT = 2**63
+
+
+def match_codec(arrays: PostArrays, with_rank: bool = True) -> MatchCodec:
+    """The codec of a run: depends only on the arrays, so every shard and the finalise step agree.
+    Decoding needs only the width (with_rank=False skips the per-post ranks)."""
+    n_acc, n = arrays.n_accounts, arrays.n_posts
+    if n_acc * n_acc * 2 * max(n, 1) < _LIMIT:
+        return MatchCodec(n_accounts=n_acc, width=max(n, 1))
+    return ranked_codec(arrays, with_rank)
+
+
+def ranked_codec(arrays: PostArrays, with_rank: bool = True) -> MatchCodec:
+    """The codec by rank among the account's posts, or the wide one when even that does not fit."""
+    n_acc, n = arrays.n_accounts, arrays.n_posts
+    per_account = np.bincount(arrays.account, minlength=n_acc)
+    width = int(per_account.max())
+    if n == 0 or n_acc * n_acc * 2 * width >= _LIMIT:
+        return MatchCodec(n_accounts=n_acc, width=0)
+    if not with_rank:
+        return MatchCodec(n_accounts=n_acc, width=width)
+    order = np.argsort(arrays.account, kind="stable")
+    first = np.concatenate(([0], np.cumsum(per_account)[:-1]))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n, dtype=np.int64) - first[arrays.account[order]]
+    return MatchCodec(n_accounts=n_acc, width=width, rank=rank)
+
+
 def matched_keys(
-    arrays: PostArrays, pairs: Iterator[tuple[np.ndarray, np.ndarray]]
+    arrays: PostArrays,
+    behaviour: str,
+    params: EngineParams,
+    codec: MatchCodec,
+    object_mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """From all in-window pairs (own ones included): distinct (post, other account) matches as
-    post * n_accounts + account, sorted; each account's crowd (in-window pairs it takes part in); the pair count."""
+    """From all in-window pairs of one behaviour (own ones included): its distinct directed matches packed
+    by `codec`, sorted; each account's crowd (in-window pairs it takes part in); the count of pairs of
+    different accounts."""
     n_acc = arrays.n_accounts
-    parts: list[np.ndarray] = []
     crowd = np.zeros(n_acc, dtype=np.int64)
+    table = arrays.objects.get(behaviour)
+    if table is None or len(table.obj) < 2:
+        return np.zeros(0, dtype=np.int64), crowd, 0
+    obj, post = table.obj, table.post
+    if object_mask is not None:
+        keep = object_mask[obj]
+        obj, post = obj[keep], post[keep]
+    # Per action (object order): gathers by action index stay within these small arrays.
+    acc = arrays.account[post]
+    number = (post if codec.rank is None else codec.rank[post]) if codec.width else None
+    parts: list[np.ndarray] = []
     n_pairs = 0
-    for pa, pb in pairs:
-        ua, ub = arrays.account[pa], arrays.account[pb]
-        crowd += np.bincount(ua, minlength=n_acc) + np.bincount(ub, minlength=n_acc)
+    for ia, ib in window_pairs(obj, arrays.time[post], params.window_s, params.chunk_pairs):
+        if behaviour == "similar-text":
+            ok = _similar_first_band(arrays, table, obj[ia], post[ia], post[ib], params)
+            ia, ib = ia[ok], ib[ok]
+        ua, ub = acc[ia], acc[ib]
+        crowd += np.bincount(ua, minlength=n_acc)
+        crowd += np.bincount(ub, minlength=n_acc)
         other = ua != ub
-        pa, pb, ua, ub = pa[other], pb[other], ua[other], ub[other]
-        n_pairs += len(pa)
-        parts.append(sorted_unique(np.concatenate([pa * n_acc + ub, pb * n_acc + ua])))
+        ia, ib, ua, ub = ia[other], ib[other], ua[other], ub[other]
+        n_pairs += len(ia)
+        if number is not None:
+            backward = ua > ub
+            base = (np.minimum(ua, ub) * n_acc + np.maximum(ua, ub)) * 2
+            keys = np.concatenate(
+                [(base + backward) * codec.width + number[ia], (base + ~backward) * codec.width + number[ib]]
+            )
+        else:
+            keys = np.concatenate([post[ia] * n_acc + ub, post[ib] * n_acc + ua])
+        parts.append(sorted_unique(keys))
     if not parts:
         matched = np.zeros(0, dtype=np.int64)
     else:

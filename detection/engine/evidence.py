@@ -38,13 +38,19 @@ def edge_details(arrays: PostArrays, behaviour: str, params: EngineParams, a: np
     involved[b] = True
     parts_pa, parts_pb = [], []
     if n_edges:
+        # A bit table of the edges' hashes turns most pairs away before the exact look-up.
+        bits = min(max(int(n_edges * 16).bit_length(), 10), 28)
+        table = np.zeros(1 << bits, dtype=bool)
+        table[_hash(edge_keys, bits)] = True
         for pa, pb in behaviour_pairs(arrays, behaviour, params, account_mask=involved):
             ua, ub = arrays.account[pa], arrays.account[pb]
-            swap = ua > ub
-            pa, pb = np.where(swap, pb, pa), np.where(swap, pa, pb)
             key = np.minimum(ua, ub) * n_acc + np.maximum(ua, ub)
+            maybe = np.flatnonzero(table[_hash(key, bits)])
+            key, pa, pb, ua, ub = key[maybe], pa[maybe], pb[maybe], ua[maybe], ub[maybe]
             idx = np.searchsorted(edge_keys, key)
             hit = (idx < n_edges) & (edge_keys[np.minimum(idx, n_edges - 1)] == key)
+            swap = ua > ub
+            pa, pb = np.where(swap, pb, pa), np.where(swap, pa, pb)
             parts_pa.append(pa[hit])
             parts_pb.append(pb[hit])
     pa = np.concatenate(parts_pa) if parts_pa else np.zeros(0, np.int64)
@@ -83,3 +89,9 @@ def edge_details(arrays: PostArrays, behaviour: str, params: EngineParams, a: np
         pair_post_a=pa,
         pair_post_b=pb,
     )
+
+
+def _hash(key: np.ndarray, bits: int) -> np.ndarray:
+    """The top `bits` bits of a multiplicative (Fibonacci) hash of int64 keys."""
+    with np.errstate(over="ignore"):
+        return ((key.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.intp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"  # 1.1: partial edges pack their matches compactly (coaction.MatchCodec)
 
 BEHAVIOURS: tuple[str, ...] = (
     "co-reshare",

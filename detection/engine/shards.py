@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detection.engine.arrays import ObjectTable, PostArrays
-from detection.engine.coaction import behaviour_pairs, matched_keys
+from detection.engine.coaction import match_codec, matched_keys
 from detection.engine.params import ENGINE_VERSION, EngineParams
 
 
@@ -32,7 +32,7 @@ def object_shards(table: ObjectTable, n_shards: int) -> np.ndarray:
 class PartialEdges:
     """What one shard contributes: per behaviour, its distinct (post, other account) matches.
 
-    `matched` holds post * n_accounts + account, sorted and unique; `crowd` is additive over shards. The
+    `matched` holds the matches packed by coaction.match_codec, sorted and unique; `crowd` is additive over shards. The
     weights, the null model's expectations, the evidence and the lead/follow counts are all derived from
     these and the arrays in `finalise`, so merging is a set union plus a sum, and any shard count gives
     identical results.
@@ -77,13 +77,13 @@ def shard_edges(arrays: PostArrays, params: EngineParams, shard: int = 0, n_shar
     if not 0 <= shard < n_shards:
         raise ValueError(f"shard must be in [0, {n_shards})")
     part = PartialEdges(shard=shard, n_shards=n_shards, n_accounts=arrays.n_accounts)
+    codec = match_codec(arrays)
     for behaviour in params.behaviours:
         table = arrays.objects.get(behaviour)
         mask = None
         if n_shards > 1 and table is not None:
             mask = object_shards(table, n_shards) == shard
-        pairs = behaviour_pairs(arrays, behaviour, params, object_mask=mask, same_account=True)
-        keys, crowd, n_pairs = matched_keys(arrays, pairs)
+        keys, crowd, n_pairs = matched_keys(arrays, behaviour, params, codec, object_mask=mask)
         part.matched[behaviour] = keys
         part.crowd[behaviour] = crowd
         part.n_pairs[behaviour] = n_pairs

@@ -33,26 +33,38 @@ class EdgeStats:
         return np.maximum(self.w_ab, self.w_ba)
 
 
-def edge_stats(matched: np.ndarray, account_of_post: np.ndarray, n_accounts: int) -> EdgeStats:
-    """Directed weights counted from distinct (post, other account) matches, folded into undirected edges."""
-    u = account_of_post[matched // n_accounts]
-    v = matched % n_accounts
-    # One sort of (undirected pair, direction) gives both directed weights of every pair.
-    key = (np.minimum(u, v) * n_accounts + np.maximum(u, v)) * 2 + (u > v)
-    key.sort()
-    if len(key) == 0:
+def edge_stats(matched: np.ndarray, account_of_post: np.ndarray, n_accounts: int, width: int = 0) -> EdgeStats:
+    """Directed weights counted from distinct matches, folded into undirected edges.
+
+    `width` > 0: the matches are packed compactly (see coaction.MatchCodec) and already sorted by undirected
+    pair and direction, so the weights are run lengths; 0: the matches are post * n_accounts + account.
+    """
+    if len(matched) == 0:
         z = np.zeros(0, dtype=np.int64)
         return EdgeStats(a=z, b=z, w_ab=z, w_ba=z)
-    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    if width:
+        key = matched // width  # (undirected pair) * 2 + direction, sorted since the matches are
+    else:
+        u = account_of_post[matched // n_accounts]
+        v = matched % n_accounts
+        # One sort of (undirected pair, direction) gives both directed weights of every pair.
+        key = (np.minimum(u, v) * n_accounts + np.maximum(u, v)) * 2 + (u > v)
+        key.sort()
+    new_run = np.empty(len(key), dtype=bool)
+    new_run[0] = True
+    np.not_equal(key[1:], key[:-1], out=new_run[1:])
+    starts = np.flatnonzero(new_run)
     counts = np.diff(np.append(starts, len(key)))
     directed = key[starts]
-    pair = directed // 2
-    first_of_pair = np.concatenate(([True], pair[1:] != pair[:-1]))
+    pair = directed >> 1
+    first_of_pair = np.empty(len(pair), dtype=bool)
+    first_of_pair[0] = True
+    np.not_equal(pair[1:], pair[:-1], out=first_of_pair[1:])
     edge_index = np.cumsum(first_of_pair) - 1
     n_edges = int(edge_index[-1]) + 1
     w_ab = np.zeros(n_edges, dtype=np.int64)
     w_ba = np.zeros(n_edges, dtype=np.int64)
-    backward = (directed % 2).astype(bool)
+    backward = (directed & 1).astype(bool)
     w_ab[edge_index[~backward]] = counts[~backward]
     w_ba[edge_index[backward]] = counts[backward]
     undirected = pair[first_of_pair]
@@ -98,11 +110,35 @@ def bh_qvalues(p_value: np.ndarray, m: int) -> np.ndarray:
 def select_edges(
     stats: EdgeStats, activity: np.ndarray, crowd: np.ndarray, params: EngineParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Which edges to keep: (keep mask, expected, p-value, q-value), by significance or by min_weight."""
-    expected, p_value, m = poisson_test(stats, activity, crowd)
-    q_value = bh_qvalues(p_value, m)
+    """Which edges to keep, by significance or by min_weight: (kept indices, and their expected count,
+    p-value and q-value).
+
+    The same figures as poisson_test and bh_qvalues over every candidate, computed where they can differ
+    from 1: an edge whose weight is 1 in either direction has p = 1 exactly (one co-action is never
+    surprising), so its q-value is 1 too and the others' ranks and q-values do not depend on it.
+    """
+    n = len(stats.a)
+    total = float(activity.sum())
+    p_value = np.ones(n)
+    q_value = np.ones(n)
+    if n and total > 0:
+        share = activity / total
+        test = np.flatnonzero((stats.w_ab > 1) & (stats.w_ba > 1))
+        a, b = stats.a[test], stats.b[test]
+        p_test = np.maximum(
+            _tail_given_one(stats.w_ab[test], share[b] * crowd[a]),
+            _tail_given_one(stats.w_ba[test], share[a] * crowd[b]),
+        )
+        p_value[test] = np.clip(p_test, 0.0, 1.0)
+        q_value[test] = bh_qvalues(p_value[test], n)
     if params.min_weight is not None:
-        keep = stats.weight >= params.min_weight
+        keep = np.flatnonzero(stats.weight >= params.min_weight)
     else:
-        keep = (q_value <= params.alpha) & (stats.weight >= params.min_support)
-    return keep, expected, p_value, q_value
+        keep = np.flatnonzero((q_value <= params.alpha) & (stats.weight >= params.min_support))
+    if total > 0:
+        share = activity / total
+        a, b = stats.a[keep], stats.b[keep]
+        expected = np.maximum(share[b] * crowd[a], share[a] * crowd[b])
+    else:
+        expected = np.zeros(len(keep))
+    return keep, expected, p_value[keep], q_value[keep]

@@ -95,3 +95,87 @@ def test_min_weight_keeps_pairs_whose_larger_direction_reaches_it():
     three = run(posts, params=EngineParams(behaviours=("co-reshare",), min_weight=3))
     assert edges_of(two, "co-reshare") == {("a", "b"): (1, 2)}
     assert edges_of(three, "co-reshare") == {}
+
+
+mixed = st.lists(
+    st.tuples(
+        st.sampled_from(["x", "weibo"]),
+        st.sampled_from(["a", "b", "c", "d"]),
+        st.integers(0, 120),
+        st.sampled_from(["", "r1", "r2"]),
+        st.lists(st.sampled_from(["o1", "o2", "o3"]), max_size=2),
+        st.lists(st.sampled_from(["m1", "m2"]), max_size=2),
+        st.sampled_from(["", "same words here again", "Same  words here again!"]),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+def mixed_posts(rows, one_platform: bool) -> list:
+    return [
+        post(
+            str(i), acc, t, platform="x" if one_platform else plat, reshare_of=r, reply_to=r and f"re-{r}",
+            urls=tuple(objs), normalised_urls=tuple(objs), hashtags=tuple(objs), mentions=tuple(ms), text=text,
+        )
+        for i, (plat, acc, t, r, objs, ms, text) in enumerate(rows)
+    ]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(mixed, st.booleans())
+def test_arrays_keys_and_actions_follow_their_definition(rows, one_platform):
+    """build_arrays against a plain per-record reading of its own definition, on one platform or several."""
+    from detection.engine import build_arrays
+    from detection.engine.textsim import normalise_text
+
+    posts = mixed_posts(rows, one_platform)
+    arrays = build_arrays(posts)
+    assert arrays.post_keys == [
+        f"{p.platform}{SEP}{p.post_id}" for p in sorted(posts, key=lambda p: (p.platform, p.post_id))
+    ]
+    assert arrays.account_keys == sorted({f"{p.platform}{SEP}{p.account_id}" for p in posts})
+    objects = {
+        "co-reshare": lambda p: [f"{p.platform}{SEP}{p.reshare_of}"] if p.reshare_of else [],
+        "co-reply": lambda p: [f"{p.platform}{SEP}{p.reply_to}"] if p.reply_to and not p.reshare_of else [],
+        "co-link": lambda p: [] if p.reshare_of else list(p.normalised_urls),
+        "co-hashtag": lambda p: [] if p.reshare_of else list(p.hashtags),
+        "co-mention": lambda p: [] if p.reshare_of else [f"{p.platform}{SEP}{m}" for m in p.mentions],
+        "same-text": lambda p: [normalise_text(p.text)] if p.text and not p.reshare_of else [],
+    }
+    for behaviour, objects_of in objects.items():
+        acts = {(f"{p.platform}{SEP}{p.post_id}", o) for p in posts for o in objects_of(p)}
+        popular = {o for o in {o for _, o in acts} if sum(1 for _, x in acts if x == o) >= 2}
+        table = arrays.objects[behaviour]
+        got = {
+            (arrays.post_keys[p], table.keys[o]) for p, o in zip(table.post.tolist(), table.obj.tolist(), strict=True)
+        }
+        assert got == {(p, o) for p, o in acts if o in popular}, behaviour
+        assert len(got) == len(table.post), behaviour
+        times = arrays.time[table.post]
+        order = list(zip(table.obj.tolist(), times.tolist(), table.post.tolist(), strict=True))
+        assert order == sorted(order), behaviour
+
+
+@settings(max_examples=40, deadline=None)
+@given(mixed, st.booleans(), st.sampled_from([0, 10, 60]))
+def test_compact_and_wide_match_keys_give_the_same_edges(rows, one_platform, window):
+    from detection.engine import build_arrays
+    from detection.engine.coaction import MatchCodec, match_codec, matched_keys, ranked_codec
+    from detection.engine.significance import edge_stats
+
+    arrays = build_arrays(mixed_posts(rows, one_platform))
+    params = EngineParams(window_s=window, text_min_chars=5)
+    wide = MatchCodec(n_accounts=arrays.n_accounts, width=0)
+    assert match_codec(arrays).rank is None and ranked_codec(arrays).rank is not None
+    for behaviour in params.behaviours:
+        keys_w, crowd_w, n_w = matched_keys(arrays, behaviour, params, wide)
+        assert np.all(keys_w[1:] > keys_w[:-1])
+        sw = edge_stats(keys_w, arrays.account, arrays.n_accounts, 0)
+        for compact in (match_codec(arrays), ranked_codec(arrays)):
+            keys_c, crowd_c, n_c = matched_keys(arrays, behaviour, params, compact)
+            assert np.array_equal(crowd_c, crowd_w) and n_c == n_w
+            assert np.all(keys_c[1:] > keys_c[:-1])
+            sc = edge_stats(keys_c, arrays.account, arrays.n_accounts, compact.width)
+            for name in ("a", "b", "w_ab", "w_ba"):
+                assert np.array_equal(getattr(sc, name), getattr(sw, name)), (behaviour, name)

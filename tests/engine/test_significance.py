@@ -45,3 +45,33 @@ def test_planted_groups_are_found_and_organic_noise_is_not():
     for members in sample.groups:
         ids = {arrays.account_keys.index(f"x{SEP}{m}") for m in members}
         assert len({int(group_of[i]) for i in ids}) == 1  # one planted group, one group found
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(0, 5), st.integers(0, 5)), max_size=40),
+    st.sampled_from([None, 2, 3]),
+    st.floats(0.01, 0.9),
+)
+def test_select_edges_equals_testing_every_candidate(rows, min_weight, alpha):
+    """select_edges tests only the edges whose p-value can differ from 1: the same figures as testing all."""
+    from detection.engine.significance import select_edges
+
+    n_acc = 6
+    a = np.array([x[2] for x in rows], dtype=np.int64)
+    b = np.array([x[3] for x in rows], dtype=np.int64)
+    stats = EdgeStats(a=a, b=b, w_ab=np.array([x[0] for x in rows]), w_ba=np.array([x[1] for x in rows]))
+    activity = np.arange(1, n_acc + 1) * 7
+    crowd = np.arange(n_acc, 0, -1) * 3
+    params = EngineParams(min_weight=min_weight, alpha=alpha)
+    keep, expected, p_value, q_value = select_edges(stats, activity, crowd, params)
+    full_expected, full_p, m = poisson_test(stats, activity, crowd)
+    full_q = bh_qvalues(full_p, m)
+    if min_weight is not None:
+        full_keep = np.flatnonzero(stats.weight >= min_weight)
+    else:
+        full_keep = np.flatnonzero((full_q <= alpha) & (stats.weight >= params.min_support))
+    assert np.array_equal(keep, full_keep)
+    assert np.array_equal(expected, full_expected[keep])
+    assert np.array_equal(p_value, full_p[keep])
+    assert np.array_equal(q_value, full_q[keep])
