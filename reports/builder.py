@@ -54,6 +54,11 @@ def _change(obj, start: date, end: date) -> str:
     return "active"
 
 
+def _stamps(record) -> dict:
+    """When a catalogue record was created and last changed (its STIX created and modified)."""
+    return {"created": record.created_at.isoformat(), "modified": record.updated_at.isoformat()}
+
+
 def _hostname(identifier: str) -> str:
     """A domain or website asset's domain name (its identifier may be a bare name or a URL)."""
     text = identifier.strip()
@@ -99,6 +104,7 @@ class ReportBuilder:
             "country": actor.country,
             "tlp": actor.tlp,
             "stix_uuid": str(actor.stix_uuid),
+            **_stamps(actor),
         }
 
     def _operation(self, operation) -> dict | None:
@@ -107,7 +113,13 @@ class ReportBuilder:
         if operation.pk not in self.operation_ids:
             return {"id": None, "name": WITHHELD}
         self.markings.add(operation.tlp)
-        return {"id": operation.pk, "name": operation.name, "tlp": operation.tlp, "stix_uuid": str(operation.stix_uuid)}
+        return {
+            "id": operation.pk,
+            "name": operation.name,
+            "tlp": operation.tlp,
+            "stix_uuid": str(operation.stix_uuid),
+            **_stamps(operation),
+        }
 
     def _source(self, source_id) -> dict | None:
         source = self.sources.get(source_id)
@@ -184,6 +196,7 @@ class ReportBuilder:
         return {
             "id": campaign.pk,
             "stix_uuid": str(campaign.stix_uuid),
+            **_stamps(campaign),
             "name": campaign.name,
             "change": _change(campaign, self.start, self.end),
             "status": campaign.get_status_display(),
@@ -285,6 +298,7 @@ class ReportBuilder:
                 {
                     "id": pk,
                     "stix_uuid": str(narrative.stix_uuid),
+                    **_stamps(narrative),
                     "name": narrative.name,
                     "tlp": narrative.tlp,
                     "parent": parent.name if parent else None,
@@ -306,6 +320,7 @@ class ReportBuilder:
         return {
             "id": claim.pk,
             "stix_uuid": str(claim.stix_uuid),
+            **_stamps(claim),
             "change": change,
             "tlp": claim.tlp,
             "claimant": claim.claimant,
@@ -345,6 +360,7 @@ class ReportBuilder:
             row = {
                 "id": takedown.pk,
                 "stix_uuid": str(takedown.stix_uuid),
+                **_stamps(takedown),
                 "tlp": takedown.tlp,
                 "platform": str(takedown.platform),
                 "announced_on": _iso(takedown.announced_on),

@@ -24,11 +24,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import datetime
 
 import stix2
 
 from campaigns.vocabularies import Platform, Tlp, most_restrictive_tlp
-from partners.stix import ACTOR_TYPES, EPOCH, TRACKER_IDENTITY, StixGraph, marking_definition
+from partners.stix import ACTOR_TYPES, EPOCH, TRACKER_IDENTITY, StixGraph, marking_definition, ts
 
 TRACKER_NAMESPACE = uuid.UUID("5b0c2f5e-3c1e-4f7b-9a55-3f5d9a0b6e21")
 CONFIDENCE_SCORES = {"low": 15, "moderate": 50, "high": 85}
@@ -45,6 +46,11 @@ def _uuid5(*parts: str) -> str:
 def _millis(stamp: str) -> str:
     """A 'YYYY-MM-DDTHH:MM:SSZ' timestamp as STIX asks for created and modified (to the millisecond)."""
     return stamp if "." in stamp else stamp.replace("Z", ".000Z")
+
+
+def _stamp(value: str | None) -> str | None:
+    """A record's ISO 8601 time as a STIX timestamp (as the partner export writes it)."""
+    return ts(datetime.fromisoformat(value)) if value else None
 
 
 def _day(value: str | None) -> str | None:
@@ -88,13 +94,15 @@ class ReportBundle:
             "identity_class": identity_class,
         }
 
-    def _common(self, stix_type: str, stix_id: str) -> dict:
+    def _common(self, stix_type: str, stix_id: str, row: dict | None = None) -> dict:
+        """Common properties; created and modified are the record's own when the row carries them."""
+        row = row or {}
         return {
             "type": stix_type,
             "id": stix_id,
             "created_by_ref": self.identity,
-            "created": self.when,
-            "modified": self.when,
+            "created": _stamp(row.get("created")) or self.when,
+            "modified": _stamp(row.get("modified")) or self.when,
         }
 
     def _add_sco(self, obj, tlp: str) -> str:
@@ -122,7 +130,7 @@ class ReportBundle:
         if stix_id not in self.graph.objects:
             self.graph.add(
                 {
-                    **self._common("threat-actor", stix_id),
+                    **self._common("threat-actor", stix_id, actor),
                     "name": actor["name"],
                     "threat_actor_types": [ACTOR_TYPES.get(actor.get("actor_type", ""), "unknown")],
                 },
@@ -135,7 +143,9 @@ class ReportBundle:
             return None
         stix_id = f"intrusion-set--{operation['stix_uuid']}"
         if stix_id not in self.graph.objects:
-            self.graph.add({**self._common("intrusion-set", stix_id), "name": operation["name"]}, operation["tlp"])
+            self.graph.add(
+                {**self._common("intrusion-set", stix_id, operation), "name": operation["name"]}, operation["tlp"]
+            )
         return stix_id
 
     def campaigns(self) -> None:
@@ -150,7 +160,7 @@ class ReportBundle:
             campaign_id = f"campaign--{row['stix_uuid']}"
             self.graph.add(
                 {
-                    **self._common("campaign", campaign_id),
+                    **self._common("campaign", campaign_id, row),
                     "name": row["name"],
                     "description": description,
                     "objective": row["objective"],
@@ -193,7 +203,7 @@ class ReportBundle:
             narrative_id = f"narrative--{row['stix_uuid']}"
             self.graph.add(
                 {
-                    **self._common("narrative", narrative_id),
+                    **self._common("narrative", narrative_id, row),
                     "name": row["name"],
                     "description": row["summary"],
                     "narrative_types": row["five_ds"],
@@ -236,7 +246,8 @@ class ReportBundle:
                     actor,
                     [claim_tlp],
                     id=f"relationship--{claim['stix_uuid']}",
-                    created=self.when,
+                    created=_stamp(claim.get("created")) or self.when,
+                    modified=_stamp(claim.get("modified")),
                     created_by_ref=claimant,
                     description=description,
                     confidence=CONFIDENCE_SCORES.get(claim.get("confidence_level") or ""),
@@ -247,7 +258,7 @@ class ReportBundle:
             refs = [ref for ref in (target, actor) if ref] or [claimant]
             self.graph.add(
                 {
-                    **self._common("note", f"note--{claim['stix_uuid']}"),
+                    **self._common("note", f"note--{claim['stix_uuid']}", claim),
                     "created_by_ref": claimant,
                     "abstract": claim["title"],
                     "content": description,
@@ -286,7 +297,7 @@ class ReportBundle:
             parts = [figures and f"Removed {figures}", reach, spend, row["notes"]]
             self.graph.add(
                 {
-                    **self._common("report", f"report--{row['stix_uuid']}"),
+                    **self._common("report", f"report--{row['stix_uuid']}", row),
                     "created_by_ref": platform,
                     "name": f"{row['platform']} takedown, {row['announced_on']}",
                     "description": "; ".join(p for p in parts if p),

@@ -5,8 +5,9 @@ import pytest
 from django.utils import timezone
 from stix2validator import ValidationOptions, validate_string
 
+from campaigns.models import Campaign
 from campaigns.vocabularies import TLP_STIX_IDS
-from partners.stix import CUSTOM_SDO_EXTENSION, TRACKER_IDENTITY
+from partners.stix import CUSTOM_SDO_EXTENSION, TRACKER_IDENTITY, ts
 from reports import services
 from reports.models import Scope
 from reports.visibility import Audience
@@ -60,6 +61,9 @@ def test_stix_bundle_of_the_demo_report_validates(demo_catalogue, scoring_group,
     every_object = {o["id"] for o in bundle["objects"]} - {stix_report["id"]}
     every_object -= {o["id"] for o in by_type["marking-definition"] + by_type["extension-definition"]}
     assert every_object == referenced
+    for campaign in Campaign.objects.all():  # the record's own times, as the partner export gives them
+        (exported,) = [c for c in by_type["campaign"] if c["id"] == f"campaign--{campaign.stix_uuid}"]
+        assert (exported["created"], exported["modified"]) == (ts(campaign.created_at), ts(campaign.updated_at))
     assert {"threat-actor", "intrusion-set", "attack-pattern", "narrative", "grouping", "user-account"} <= set(by_type)
     assert {f"narrative--{n['stix_uuid']}" for n in report.content["narratives"]} <= referenced
     claims = {f"relationship--{c['stix_uuid']}" for c in report.content["claims"]}
