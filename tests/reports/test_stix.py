@@ -12,7 +12,7 @@ from reports import services
 from reports.models import Scope
 from reports.visibility import Audience
 
-from .conftest import AMBER, CANARIES, RED, STRICT, VISIBLE_IN_STIX, read, squash
+from .conftest import AMBER, CANARIES, RED, STRICT, VISIBLE_IN_STIX, canary, read, squash
 
 TLP_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 MARKING_LEVELS = {marking_id: level for level, marking_id in TLP_STIX_IDS.items()}
@@ -130,3 +130,21 @@ def test_green_bundle_holds_the_new_types_and_no_amber_or_red_canary(planted, no
         len(report_object(by_type)["object_refs"])
         == sum(len(v) for k, v in by_type.items() if k not in ("marking-definition", "extension-definition")) - 1
     )
+
+
+def test_an_owner_organisation_bundle_marks_its_amber_strict_campaign(planted, no_pdf):
+    today = planted["today"]
+    report = services.report_build(
+        scope=Scope.GLOBAL,
+        object_id=None,
+        start=today - timedelta(days=6),
+        end=today,
+        audience=Audience(organisation=planted["owner"]),
+    )
+    by_type = validated(read(report.stix_file))
+    (strict,) = [c for c in by_type["campaign"] if c["name"] == canary(STRICT, "Campaign")]
+    assert strict["object_marking_refs"] == [TLP_STIX_IDS["AMBER+STRICT"]]
+    assert report_object(by_type)["object_marking_refs"] == [TLP_STIX_IDS["AMBER+STRICT"]]
+    assert not [
+        o for objects in by_type.values() for o in objects if TLP_STIX_IDS["RED"] in o.get("object_marking_refs", [])
+    ]
