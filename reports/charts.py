@@ -118,7 +118,7 @@ def group_sizes_and_scores(groups: list[dict]) -> bytes:
     else:
         axes.xaxis.get_major_locator().set_params(integer=True)
         axes.set_xlim(0, max(g["size"] for g in groups) * 1.15 + 1)
-    axes.legend(fontsize=8, frameon=False)
+    axes.legend(fontsize=8, frameon=True, loc="lower right")
     _style(axes, grid="both")
     return _png(figure)
 
