@@ -214,6 +214,9 @@ def planted():
         url=f"https://{canary(AMBER, 'Url')}.example/page",
     )
     Asset.objects.create(asset_type="domain", identifier="visible-green-domain.example", campaign=green, tlp="GREEN")
+    Asset.objects.create(
+        asset_type="website", identifier="https://Visible-Website.example/news", campaign=green, tlp="GREEN"
+    )
 
     for tlp, number, size, member in ((AMBER, 1, 777, canary(AMBER, "Member")), ("GREEN", 2, 31, "VisibleMember")):
         sample = Sample.objects.create(name=f"Sample {tlp}", tlp=tlp, platforms=["x"])

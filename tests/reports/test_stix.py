@@ -125,7 +125,9 @@ def test_green_bundle_holds_the_new_types_and_no_amber_or_red_canary(planted, no
     (group,) = by_type["grouping"]
     (member,) = [a for a in by_type["user-account"] if a["id"] in group["object_refs"]]
     assert member["account_login"] == "VisibleMember" and member["account_type"] == "twitter"
-    assert {d["value"] for d in by_type["domain-name"]} == {"visible-green-domain.example"}
+    domains = {d["value"] for d in by_type["domain-name"]}
+    assert domains == {"visible-green-domain.example", "visible-website.example"}
+    assert {u["value"] for u in by_type["url"]} == {"https://Visible-Website.example/news"}
     assert (
         len(report_object(by_type)["object_refs"])
         == sum(len(v) for k, v in by_type.items() if k not in ("marking-definition", "extension-definition")) - 1
