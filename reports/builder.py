@@ -23,7 +23,6 @@ from .models import Scope
 from .visibility import Audience
 
 WITHHELD = "(withheld)"
-ACCOUNT_TYPES = ("account", "page", "group", "channel")
 GROUP_ACCOUNTS_LISTED = 100
 DOMAIN_TYPES = ("domain", "website")
 

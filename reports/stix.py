@@ -34,7 +34,7 @@ from partners.stix import ACTOR_TYPES, EPOCH, TRACKER_IDENTITY, StixGraph, marki
 TRACKER_NAMESPACE = uuid.UUID("5b0c2f5e-3c1e-4f7b-9a55-3f5d9a0b6e21")
 CONFIDENCE_SCORES = {"low": 15, "moderate": 50, "high": 85}
 # STIX's account-type-ov where it names the platform; other platforms keep their own code.
-ACCOUNT_TYPES = {Platform.FACEBOOK: "facebook", Platform.X: "twitter"}
+STIX_ACCOUNT_TYPES = {Platform.FACEBOOK: "facebook", Platform.X: "twitter"}
 _STIX_ID = re.compile(r"^[a-z0-9-]+--[0-9a-f-]{36}$")
 
 
@@ -66,7 +66,7 @@ def _account_type(platform: str) -> str:
     code = next((p for p in Platform if platform in (p.value, p.label)), None)
     if code is None:
         return (platform or "unknown").lower().replace("/", "-").replace(" ", "-")
-    return ACCOUNT_TYPES.get(code, code.value)
+    return STIX_ACCOUNT_TYPES.get(code, code.value)
 
 
 def _sco(obj) -> dict:
