@@ -55,6 +55,7 @@ def two_reports(no_pdf):
 
     described.summary = "Second words: the campaign now runs on LINE as well."
     described.save()
+    described.narratives.add(Narrative.objects.create(name="Elections are rigged", tlp="GREEN"))
     AttributionClaim.objects.create(
         claimant="Taiwan's National Security Bureau",
         title="The network is run from abroad",
@@ -95,11 +96,13 @@ def test_green_audience_hears_of_what_it_may_see_and_nothing_of_a_raised_campaig
     changes = report.content["changes"]
     assert changes["previous"]["id"] == first[GREEN_AUDIENCE].pk
     assert changed(report) == {
-        ("campaign", "Described campaign", "updated", ("summary",)),
+        ("campaign", "Described campaign", "updated", ("narratives", "summary")),
+        ("narrative", "Elections are rigged", "created", ()),
         ("claim", "Taiwan's National Security Bureau: The network is run from abroad", "created", ()),
         ("takedown", f"Facebook takedown, {timezone.localdate() - timedelta(days=10)}", "deleted", ()),
     }
     assert "Campaigns: 1 updated." in changes["sentences"]
+    assert "Narratives: 1 created." in changes["sentences"]
     assert "Takedowns: 1 deleted." in changes["sentences"]
     for text in (read(report.html_file), read(report.json_file), read(report.stix_file)):
         assert squash(canary(AMBER, "Raised")) not in squash(text)
@@ -115,8 +118,8 @@ def test_amber_audience_also_hears_of_the_amber_changes(two_reports):
     items = changed(report)
     assert ("campaign", canary(AMBER, "Raised"), "updated", ("TLP",)) in items
     assert ("claim", canary(AMBER, "Claimant"), "created", ()) in items
-    assert ("campaign", "Described campaign", "updated", ("summary",)) in items
-    assert len(items) == 5
+    assert ("campaign", "Described campaign", "updated", ("narratives", "summary")) in items
+    assert len(items) == 6
 
 
 def test_a_record_shared_with_the_audience_since_is_listed_without_its_changes(two_reports):
