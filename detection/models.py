@@ -80,7 +80,11 @@ class Post(models.Model):
 
     platform = models.CharField(max_length=20, choices=Platform.choices)
     post_id = models.CharField(max_length=2048)
-    account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="posts")
+    # Posts and their sample links are written in bulk by the import, which joins every row to the account,
+    # post and sample it refers to in the same transaction. PostgreSQL's per-row foreign-key check would cost
+    # a third of the import's time, so these three keys are enforced by the import and by Django (PROTECT,
+    # CASCADE), not by the database.
+    account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="posts", db_constraint=False)
     created_at = models.DateTimeField(db_index=True)
     text = models.TextField(blank=True)
     text_normalised = models.TextField(blank=True, help_text="Case-folded, URLs and mentions removed; for matching")
@@ -106,8 +110,10 @@ class Post(models.Model):
 class SamplePost(models.Model):
     """A post's membership of a sample."""
 
-    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="+")
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    sample = models.ForeignKey(  # indexed by the unique constraint, which leads with it
+        Sample, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+", db_constraint=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sample", "post"], name="sample_post_unique")]

@@ -1,13 +1,26 @@
-"""The PostgreSQL path of the sample import: COPY a batch into staging tables, then upsert in SQL.
+"""The PostgreSQL path of the sample import: new rows are COPYed straight into their tables.
 
-It applies the same merge rule as the portable path in services (the first non-empty scalar wins, lists gain
-the items they lack, in order), so a replayed batch changes nothing. In-batch duplicates are merged in Python
-before the COPY, so every staging key is unique.
+A batch is first turned into COPY text by the reading thread (`batch_payload`), so the writing thread only
+looks up which keys are stored already, takes primary keys from the sequences for the new rows, and ships
+bytes. New accounts, posts and sample links go in with `COPY`, the cheapest write PostgreSQL has. Rows that
+are stored already go through a staging table and one UPDATE that applies the same merge rule as the
+portable path in services (the first non-empty scalar wins, lists gain the items they lack, in order), so a
+replayed batch changes nothing. In-batch duplicates are merged before, so every key occurs once.
+
+Another import may store one of the same keys between the lookup and the COPY: the COPY then fails on the
+unique constraint, the transaction rolls back, and services retries the batch, whose lookup now finds it.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
 from django.db import connection
+
+from detection.engine.normalise import normalise_text
+from detection.engine.records import PostRecord
 
 Key = tuple[str, str]
 
@@ -15,122 +28,269 @@ _SCALARS = ("text", "text_normalised", "reshare_of", "reply_to", "quote_of", "la
 _LISTS = ("urls", "normalised_urls", "domains", "hashtags", "mentions", "media_hashes")
 _ACCOUNT_TEXT = ("handle", "display_name", "description")
 _ACCOUNT_NULLABLE = ("created_at", "followers", "following", "post_count")
+_ACCOUNT_COLUMNS = ", ".join(("platform", "account_id", *_ACCOUNT_TEXT, *_ACCOUNT_NULLABLE))
+# The columns of a post's COPY line, after the primary key and the account's primary key.
+_POST_COLUMNS = ", ".join(("platform", "post_id", "created_at", *_SCALARS, *_LISTS))
 
-_STAGING = f"""
+_LOOKUP_ACCOUNTS = """
+SELECT k.platform, k.account_id, a.id, a.handle <> ''
+FROM unnest(%s::text[], %s::text[]) AS k(platform, account_id)
+JOIN detection_socialaccount a ON a.platform = k.platform AND a.account_id = k.account_id
+"""
+_LOOKUP_POSTS = """
+SELECT k.platform, k.post_id, p.id
+FROM unnest(%s::text[], %s::text[]) AS k(platform, post_id)
+JOIN detection_post p ON p.platform = k.platform AND p.post_id = k.post_id
+"""
+_NEXT_IDS = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
+
+_ACCOUNTS_STAGING = f"""
 CREATE TEMP TABLE import_accounts (
-    platform text, account_id text, handle text, display_name text, description text,
+    platform text, account_id text, {", ".join(f"{c} text" for c in _ACCOUNT_TEXT)},
     created_at timestamptz, followers bigint, following bigint, post_count bigint
-) ON COMMIT DROP;
+) ON COMMIT DROP
+"""
+_ACCOUNTS_MERGE = f"""
+WITH merged AS (
+    UPDATE detection_socialaccount t SET
+        {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN s.{c} ELSE t.{c} END" for c in _ACCOUNT_TEXT)},
+        {", ".join(f"{c} = coalesce(t.{c}, s.{c})" for c in _ACCOUNT_NULLABLE)}
+    FROM import_accounts s
+    WHERE t.platform = s.platform AND t.account_id = s.account_id AND ({
+    " OR ".join(
+        [f"(t.{c} = '' AND s.{c} <> '')" for c in _ACCOUNT_TEXT]
+        + [f"(t.{c} IS NULL AND s.{c} IS NOT NULL)" for c in _ACCOUNT_NULLABLE]
+    )
+})
+    RETURNING 1
+)
+SELECT count(*) FROM merged
+"""
+
+_POSTS_STAGING = f"""
 CREATE TEMP TABLE import_posts (
-    platform text, post_id text, account_platform text, account_id text, created_at timestamptz,
-    {", ".join(f"{name} text" for name in _SCALARS)}, {", ".join(f"{name} text[]" for name in _LISTS)}
-) ON COMMIT DROP;
+    platform text, post_id text, created_at timestamptz,
+    {", ".join(f"{c} text" for c in _SCALARS)}, {", ".join(f"{c} jsonb" for c in _LISTS)}
+) ON COMMIT DROP
 """
-
-_ACCOUNTS_UPSERT = f"""
-WITH upserted AS (
-    INSERT INTO detection_socialaccount AS t (platform, account_id, {", ".join(_ACCOUNT_TEXT + _ACCOUNT_NULLABLE)})
-    SELECT platform, account_id, {", ".join(f"coalesce({c}, '')" for c in _ACCOUNT_TEXT)},
-           {", ".join(_ACCOUNT_NULLABLE)}
-    FROM import_accounts
-    ON CONFLICT (platform, account_id) DO UPDATE SET
-        {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN EXCLUDED.{c} ELSE t.{c} END" for c in _ACCOUNT_TEXT)},
-        {", ".join(f"{c} = coalesce(t.{c}, EXCLUDED.{c})" for c in _ACCOUNT_NULLABLE)}
-    WHERE {
-    " OR ".join(
-        [f"(t.{c} = '' AND EXCLUDED.{c} <> '')" for c in _ACCOUNT_TEXT]
-        + [f"(t.{c} IS NULL AND EXCLUDED.{c} IS NOT NULL)" for c in _ACCOUNT_NULLABLE]
-    )
-}
-    RETURNING (xmax = 0) AS inserted
-)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
-"""
-
-_POSTS_UPSERT = f"""
-WITH upserted AS (
-    INSERT INTO detection_post AS t (platform, post_id, account_id, created_at, {", ".join(_SCALARS + _LISTS)})
-    SELECT s.platform, s.post_id, a.id, s.created_at, {", ".join(f"s.{c}" for c in _SCALARS)},
-           {", ".join(f"to_jsonb(s.{c})" for c in _LISTS)}
+_POSTS_MERGE = f"""
+WITH merged AS (
+    UPDATE detection_post t SET
+        {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN s.{c} ELSE t.{c} END" for c in _SCALARS)},
+        {", ".join(f"{c} = detection_jsonb_union(t.{c}, s.{c})" for c in _LISTS)}
     FROM import_posts s
-    JOIN detection_socialaccount a ON a.platform = s.account_platform AND a.account_id = s.account_id
-    ON CONFLICT (platform, post_id) DO UPDATE SET
-        {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN EXCLUDED.{c} ELSE t.{c} END" for c in _SCALARS)},
-        {", ".join(f"{c} = detection_jsonb_union(t.{c}, EXCLUDED.{c})" for c in _LISTS)}
-    WHERE {
-    " OR ".join(
-        [f"(t.{c} = '' AND EXCLUDED.{c} <> '')" for c in _SCALARS] + [f"NOT t.{c} @> EXCLUDED.{c}" for c in _LISTS]
-    )
-}
-    RETURNING (xmax = 0) AS inserted
+    WHERE t.platform = s.platform AND t.post_id = s.post_id AND ({
+    " OR ".join([f"(t.{c} = '' AND s.{c} <> '')" for c in _SCALARS] + [f"NOT t.{c} @> s.{c}" for c in _LISTS])
+})
+    RETURNING 1
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+SELECT count(*) FROM merged
 """
-
-_LINK = """
-INSERT INTO detection_samplepost (sample_id, post_id)
-SELECT %s, p.id FROM import_posts s JOIN detection_post p ON p.platform = s.platform AND p.post_id = s.post_id
-ON CONFLICT DO NOTHING
+_LINK_STORED = """
+INSERT INTO detection_samplepost (sample_id, post_id) SELECT %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING
 """
 
 
-def batch_store(
-    sample_id: int, accounts: dict[Key, dict], posts: dict[Key, dict]
-) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Upsert one batch inside the caller's transaction. Returns (inserted, updated) for accounts and posts."""
+class AccountIds:
+    """Primary keys of the accounts an import has stored or met, and whether each has a handle.
+
+    A post row only tells of its author's id and perhaps handle, so once an author is stored a later post
+    adds nothing but a handle the stored one lacks: such authors stay out of later batches, and their
+    primary key comes from here instead of a lookup. Learned only from committed batches.
+    """
+
+    CAP = 2_000_000  # past this many, forget them all rather than grow without bound
+
+    def __init__(self) -> None:
+        self.ids: dict[Key, tuple[int, bool]] = {}
+
+    def adds_nothing(self, key: Key, handle: str) -> bool:
+        known = self.ids.get(key)
+        return known is not None and (known[1] or not handle)
+
+    def learn(self, found: dict[Key, tuple[int, bool]]) -> None:
+        if len(self.ids) + len(found) > self.CAP:
+            self.ids.clear()
+        self.ids.update(found)
+
+
+@dataclass
+class Payload:
+    """One batch, ready for the writing thread: keys, and each post as a line of COPY text."""
+
+    post_keys: list[Key] = field(default_factory=list)
+    post_authors: list[Key] = field(default_factory=list)
+    post_lines: list[str] = field(default_factory=list)  # _POST_COLUMNS, escaped for COPY
+    accounts: dict[Key, dict] = field(default_factory=dict)  # account values to store or merge
+
+
+def _escaped(value: str | None) -> str:
+    if value is None:
+        return "\\N"
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _line(fields: list[str]) -> str:
+    """One row of COPY text; the fields are escaped only when one of them needs it."""
+    line = "\t".join(fields)
+    if line.count("\t") != len(fields) - 1 or "\\" in line or "\n" in line or "\r" in line:
+        line = "\t".join(map(_escaped, fields))
+    return line
+
+
+def _json_list(items: tuple[str, ...]) -> str:
+    if not items:
+        return "[]"
+    body = '","'.join(items)
+    if '"' in body or "\\" in body or not body.isprintable():
+        return json.dumps(items, ensure_ascii=False)
+    return f'["{body}"]'
+
+
+def _account_line(key: Key, values: dict) -> str:
+    fields = [*key, *[values[c] or "" for c in _ACCOUNT_TEXT]]
+    for name in _ACCOUNT_NULLABLE:
+        value = values[name]
+        fields.append(None if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value))
+    return "\t".join(map(_escaped, fields))
+
+
+def batch_payload(accounts: dict[Key, dict], posts: Iterable[PostRecord]) -> Payload:
+    """The batch as keys and COPY text: accounts as merged values, posts as (merged) records."""
+    payload = Payload(accounts=accounts)
+    keys, authors, lines = payload.post_keys, payload.post_authors, payload.post_lines
+    for r in posts:
+        keys.append((r.platform, r.post_id))
+        authors.append((r.platform, r.account_id))
+        lines.append(
+            _line(
+                [
+                    r.platform,
+                    r.post_id,
+                    r.created_at.isoformat(),
+                    r.text,
+                    normalise_text(r.text) if r.text else "",
+                    r.reshare_of,
+                    r.reply_to,
+                    r.quote_of,
+                    r.lang,
+                    _json_list(r.urls),
+                    _json_list(r.normalised_urls),
+                    _json_list(r.domains),
+                    _json_list(r.hashtags),
+                    _json_list(r.mentions),
+                    _json_list(r.media_hashes),
+                ]
+            )
+        )
+    return payload
+
+
+@dataclass
+class Stored:
+    """What a batch did: (inserted, updated) for accounts and posts, and the account keys it learned."""
+
+    accounts: tuple[int, int]
+    posts: tuple[int, int]
+    account_ids: dict[Key, tuple[int, bool]]
+
+
+def batch_store(sample_id: int, payload: Payload, known: AccountIds) -> Stored:
+    """Store one batch inside the caller's transaction; `known` is read, never changed (the caller learns
+    from the result once the transaction has committed)."""
     with connection.cursor() as cursor:
         # The batch and its checkpoint commit together, so a crash that loses this commit loses both: the
         # import resumes from the previous checkpoint. No need to wait for the WAL flush.
         cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute(_STAGING)
-        raw = cursor.cursor
-        with raw.copy(
-            "COPY import_accounts (platform, account_id, handle, display_name, description, created_at, followers, "
-            "following, post_count) FROM STDIN"
-        ) as copy:
-            for (platform, account_id), v in accounts.items():
-                copy.write_row(
-                    (
-                        platform,
-                        account_id,
-                        v["handle"] or "",
-                        v["display_name"] or "",
-                        v["description"] or "",
-                        v["created_at"],
-                        v["followers"],
-                        v["following"],
-                        v["post_count"],
-                    )
-                )
-        with raw.copy(
-            f"COPY import_posts (platform, post_id, account_platform, account_id, created_at, "
-            f"{', '.join(_SCALARS + _LISTS)}) FROM STDIN"
-        ) as copy:
-            for (platform, post_id), v in posts.items():
-                copy.write_row(
-                    (
-                        platform,
-                        post_id,
-                        *v["account"],
-                        v["created_at"],
-                        v["text"],
-                        v["text_normalised"],
-                        v["reshare_of"],
-                        v["reply_to"],
-                        v["quote_of"],
-                        v["lang"],
-                        list(v["urls"]),
-                        list(v["normalised_urls"]),
-                        list(v["domains"]),
-                        list(v["hashtags"]),
-                        list(v["mentions"]),
-                        list(v["media_hashes"]),
-                    )
-                )
-        cursor.execute(_ACCOUNTS_UPSERT)
-        account_counts = cursor.fetchone()
-        cursor.execute(_POSTS_UPSERT)
-        post_counts = cursor.fetchone()
-        cursor.execute(_LINK, [sample_id])
-        cursor.execute("DROP TABLE import_accounts, import_posts")
-    return tuple(account_counts), tuple(post_counts)
+        account_ids, account_counts = _store_accounts(cursor, payload, known)
+        post_counts = _store_posts(cursor, sample_id, payload, account_ids)
+    return Stored(account_counts, post_counts, account_ids)
+
+
+def _lookup(cursor, statement: str, keys: list[Key]) -> list[tuple]:
+    if not keys:
+        return []
+    cursor.execute(statement, [[k[0] for k in keys], [k[1] for k in keys]])
+    return cursor.fetchall()
+
+
+def _next_ids(cursor, table: str, n: int) -> list[int]:
+    if not n:
+        return []
+    cursor.execute(_NEXT_IDS, [table, n])
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _copy(cursor, statement: str, lines: Iterable[str]) -> None:
+    data = "".join(f"{line}\n" for line in lines).encode()
+    if not data:
+        return
+    with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:  # IntegrityError, as Django's
+        for start in range(0, len(data), 1 << 20):
+            copy.write(data[start : start + (1 << 20)])
+
+
+def _store_accounts(cursor, payload: Payload, known: AccountIds) -> tuple[dict[Key, tuple[int, bool]], tuple]:
+    """Primary keys for every account the batch names, storing the new ones and merging into the others."""
+    wanted = dict.fromkeys(payload.accounts)
+    wanted.update(dict.fromkeys(a for a in payload.post_authors if a not in known.ids))
+    ids = {a: known.ids[a] for a in payload.post_authors if a in known.ids and a not in payload.accounts}
+    for platform, account_id, pk, has_handle in _lookup(cursor, _LOOKUP_ACCOUNTS, [k for k in wanted if k not in ids]):
+        ids[(platform, account_id)] = (pk, has_handle)
+    new = [key for key in wanted if key not in ids]
+    new_keys = set(new)
+    empty = dict.fromkeys((*_ACCOUNT_TEXT, *_ACCOUNT_NULLABLE))
+    new_ids = _next_ids(cursor, "detection_socialaccount", len(new))
+    lines = []
+    for key, pk in zip(new, new_ids, strict=True):
+        values = payload.accounts.get(key, empty)
+        ids[key] = (pk, bool(values["handle"]))
+        lines.append(f"{pk}\t{_account_line(key, values)}")
+    _copy(cursor, f"COPY detection_socialaccount (id, {_ACCOUNT_COLUMNS}) FROM STDIN", lines)
+
+    stored = [key for key in payload.accounts if key not in new_keys and _carries_values(payload.accounts[key])]
+    merged = 0
+    if stored:
+        cursor.execute(_ACCOUNTS_STAGING)
+        _copy(
+            cursor,
+            f"COPY import_accounts ({_ACCOUNT_COLUMNS}) FROM STDIN",
+            (_account_line(k, payload.accounts[k]) for k in stored),
+        )
+        cursor.execute(_ACCOUNTS_MERGE)
+        (merged,) = cursor.fetchone()
+        cursor.execute("DROP TABLE import_accounts")
+        for key in stored:
+            if payload.accounts[key]["handle"]:
+                ids[key] = (ids[key][0], True)
+    return ids, (len(new), merged)
+
+
+def _carries_values(values: dict) -> bool:
+    return any(values[c] for c in _ACCOUNT_TEXT) or any(values[c] is not None for c in _ACCOUNT_NULLABLE)
+
+
+def _store_posts(cursor, sample_id: int, payload: Payload, account_ids: dict) -> tuple[int, int]:
+    stored = {(platform, post_id): pk for platform, post_id, pk in _lookup(cursor, _LOOKUP_POSTS, payload.post_keys)}
+    new = [i for i, key in enumerate(payload.post_keys) if key not in stored]
+    new_ids = _next_ids(cursor, "detection_post", len(new))
+    lines, authors = payload.post_lines, payload.post_authors
+    _copy(
+        cursor,
+        f"COPY detection_post (id, account_id, {_POST_COLUMNS}) FROM STDIN",
+        (f"{pk}\t{account_ids[authors[i]][0]}\t{lines[i]}" for i, pk in zip(new, new_ids, strict=True)),
+    )
+    _copy(cursor, "COPY detection_samplepost (sample_id, post_id) FROM STDIN", (f"{sample_id}\t{pk}" for pk in new_ids))
+    merged = 0
+    if stored:
+        cursor.execute(_POSTS_STAGING)
+        _copy(
+            cursor,
+            f"COPY import_posts ({_POST_COLUMNS}) FROM STDIN",
+            (line for key, line in zip(payload.post_keys, lines, strict=True) if key in stored),
+        )
+        cursor.execute(_POSTS_MERGE)
+        (merged,) = cursor.fetchone()
+        cursor.execute("DROP TABLE import_posts")
+        cursor.execute(_LINK_STORED, [sample_id, list(stored.values())])
+    return len(new), merged

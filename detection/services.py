@@ -6,7 +6,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -129,11 +129,11 @@ class BatchCounts:
 @dataclass
 class _Batch:
     rows: int = 0
-    posts: dict[Key, dict] = field(default_factory=dict)
+    posts: dict[Key, PostRecord] = field(default_factory=dict)
     accounts: dict[Key, dict] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     duplicates: int = 0
-    duplicates_changed: int = 0
+    payload: pg_import.Payload | None = None  # the batch as COPY text, built by the reading thread
 
 
 def _path(job: SampleImport) -> str:
@@ -178,8 +178,8 @@ class _BatchWriter:
     file order, each with the job's checkpoint, so resuming works exactly as in the sequential case.
     """
 
-    def __init__(self, job: SampleImport, progress):
-        self.job, self.progress = job, progress
+    def __init__(self, job: SampleImport, progress, known: pg_import.AccountIds | None):
+        self.job, self.progress, self.known = job, progress, known
         self.threaded = _is_postgres() and not connection.in_atomic_block
         self.failure: BaseException | None = None
         if self.threaded:
@@ -188,7 +188,7 @@ class _BatchWriter:
             self.thread.start()
 
     def _write(self, batch: _Batch, bytes_done: int) -> None:
-        _commit(self.job, batch, bytes_done)
+        _commit(self.job, batch, bytes_done, self.known)
         if self.progress:
             self.progress(bytes_done, self.job.rows_done)
 
@@ -226,7 +226,8 @@ def _consume(job: SampleImport, fmt: str, records: Iterable, raw: _CountingReade
     account_rows = fmt in ACCOUNT_FORMATS
     skip = job.rows_done
     batch = _Batch()
-    writer = _BatchWriter(job, progress)
+    known = pg_import.AccountIds() if _is_postgres() else None
+    writer = _BatchWriter(job, progress, known)
     try:
         for record in records:
             is_row = isinstance(record, RowError) or (isinstance(record, AccountRecord) == account_rows)
@@ -235,14 +236,21 @@ def _consume(job: SampleImport, fmt: str, records: Iterable, raw: _CountingReade
                 continue
             if not is_row and skip:
                 continue  # an extra account record of a row already committed
-            _add(batch, record, is_row)
+            _add(batch, record, is_row, known)
             if batch.rows >= BATCH_ROWS:
-                writer.put(batch, raw.count)
+                writer.put(_sealed(batch, known), raw.count)
                 batch = _Batch()
-        writer.put(batch, raw.count)
+        writer.put(_sealed(batch, known), raw.count)
     finally:
         writer.close()
     job.refresh_from_db()
+
+
+def _sealed(batch: _Batch, known: pg_import.AccountIds | None) -> _Batch:
+    """The batch ready for the writer: on PostgreSQL its COPY text is built here, on the reading thread."""
+    if known is not None:
+        batch.payload = pg_import.batch_payload(batch.accounts, batch.posts.values())
+    return batch
 
 
 def _post_values(record: PostRecord) -> dict:
@@ -278,31 +286,45 @@ def _account_values(record: AccountRecord) -> dict:
     }
 
 
-def _merge(old: dict, new: dict, scalars: Iterable[str], lists: Iterable[str] = ()) -> dict | None:
-    """Merge a later sighting into a stored one: empty scalars are filled, lists gain what they lack.
+def _additions(old, new, scalars: Iterable[str], lists: Iterable[str], get) -> dict:
+    """What a later sighting adds to a stored one: empty scalars are filled, lists gain what they lack.
 
     The first non-empty value wins, so replaying the same rows in the same order never changes anything.
-    Returns the merged values, or None when nothing changed.
+    `get` reads a field (dict.get for stored rows, getattr for records).
     """
-    merged = None
+    added: dict[str, Any] = {}
     for name in scalars:
-        if old.get(name) in (None, "") and new.get(name) not in (None, ""):
-            merged = merged or dict(old)
-            merged[name] = new[name]
+        if get(old, name) in (None, "") and get(new, name) not in (None, ""):
+            added[name] = get(new, name)
     for name in lists:
-        have = set(old[name])
+        have = set(get(old, name))
         extra = []
-        for value in new[name]:
+        for value in get(new, name):
             if value not in have:
                 have.add(value)
                 extra.append(value)
         if extra:
-            merged = merged or dict(old)
-            merged[name] = list(old[name]) + extra
-    return merged
+            added[name] = [*get(old, name), *extra]
+    return added
 
 
-def _add(batch: _Batch, record, is_row: bool) -> None:
+def _merge(old: dict, new: dict, scalars: Iterable[str], lists: Iterable[str] = ()) -> dict | None:
+    """The stored values with a later sighting merged in, or None when it adds nothing."""
+    added = _additions(old, new, scalars, lists, dict.get)
+    return {**old, **added} if added else None
+
+
+_RECORD_SCALARS = ("text", "reshare_of", "reply_to", "quote_of", "lang", "handle")
+
+
+def _merge_records(old: PostRecord, new: PostRecord) -> PostRecord:
+    added = _additions(old, new, _RECORD_SCALARS, POST_LISTS, getattr)
+    if not added:
+        return old
+    return replace(old, **{name: tuple(v) if isinstance(v, list) else v for name, v in added.items()})
+
+
+def _add(batch: _Batch, record, is_row: bool, known: pg_import.AccountIds | None) -> None:
     if is_row:
         batch.rows += 1
     if isinstance(record, RowError):
@@ -321,28 +343,26 @@ def _add(batch: _Batch, record, is_row: bool) -> None:
             batch.accounts[key] = values
         return
     author = (record.platform, record.account_id)
-    if author not in batch.accounts:
-        batch.accounts[author] = dict.fromkeys(ACCOUNT_FIELDS, None) | {"handle": record.handle or ""}
-    elif record.handle and not batch.accounts[author].get("handle"):
-        batch.accounts[author]["handle"] = record.handle
+    if author in batch.accounts:
+        if record.handle and not batch.accounts[author]["handle"]:
+            batch.accounts[author]["handle"] = record.handle
+    elif known is None or not known.adds_nothing(author, record.handle):
+        batch.accounts[author] = dict.fromkeys(ACCOUNT_FIELDS, None) | {"handle": record.handle}
     key = (record.platform, record.post_id)
-    values = _post_values(record)
     if key in batch.posts:
         batch.duplicates += 1
-        merged = _merge(batch.posts[key], values, POST_SCALARS, POST_LISTS)
-        if merged:
-            batch.posts[key] = merged
+        batch.posts[key] = _merge_records(batch.posts[key], record)
     else:
-        batch.posts[key] = values
+        batch.posts[key] = record
 
 
-def _commit(job: SampleImport, batch: _Batch, bytes_done: int) -> None:
+def _commit(job: SampleImport, batch: _Batch, bytes_done: int, known: pg_import.AccountIds | None) -> None:
     if not batch.rows and not batch.accounts:
         return
     for attempt in range(2):
         try:
             with transaction.atomic():
-                counts = _store(job, batch)
+                counts, account_ids = _store(job, batch, known)
                 job.rows_done += batch.rows
                 job.bytes_done = bytes_done
                 job.inserted += counts.inserted
@@ -352,6 +372,8 @@ def _commit(job: SampleImport, batch: _Batch, bytes_done: int) -> None:
                 job.duplicates += counts.duplicates
                 job.accounts_seen += counts.accounts
                 job.save(update_fields=[*SampleImport.COUNTERS, "bytes_done"])
+            if known is not None:
+                known.learn(account_ids)
             return
         except IntegrityError:
             # Another import inserted some of the same keys between our read and our write; read again.
@@ -360,13 +382,18 @@ def _commit(job: SampleImport, batch: _Batch, bytes_done: int) -> None:
                 raise
 
 
-def _store(job: SampleImport, batch: _Batch) -> BatchCounts:
+def _store(job: SampleImport, batch: _Batch, known: pg_import.AccountIds | None) -> tuple[BatchCounts, dict]:
+    """Write a batch; returns its counts and, on PostgreSQL, the primary keys of the accounts it named."""
     counts = BatchCounts(rejected=len(batch.errors), duplicates=batch.duplicates, accounts=len(batch.accounts))
-    if _is_postgres():
-        account_counts, post_counts = pg_import.batch_store(job.sample_id, batch.accounts, batch.posts)
+    account_ids = {}
+    if batch.payload is not None:
+        stored = pg_import.batch_store(job.sample_id, batch.payload, known)
+        account_counts, post_counts, account_ids = stored.accounts, stored.posts, stored.account_ids
+        counts.accounts = len(account_ids)
     else:
         account_pks, account_counts = _accounts_upsert(batch.accounts)
-        post_pks, post_counts = _posts_upsert(batch.posts, account_pks)
+        posts = {key: _post_values(record) for key, record in batch.posts.items()}
+        post_pks, post_counts = _posts_upsert(posts, account_pks)
         _sample_posts_link(job.sample_id, post_pks.values())
     counts.inserted, counts.updated = account_counts if job.format in ACCOUNT_FORMATS else post_counts
     counts.unchanged = batch.rows - counts.rejected - counts.inserted - counts.updated
@@ -377,7 +404,7 @@ def _store(job: SampleImport, batch: _Batch) -> BatchCounts:
         ],
         ignore_conflicts=True,
     )
-    return counts
+    return counts, account_ids
 
 
 # --- the portable path (SQLite): merges in Python, inserts with bulk_create ------------------------------------
