@@ -6,9 +6,9 @@ gives them, so that importing both merges instead of duplicating:
 - campaigns, threat actors, operations (`intrusion-set`) and DISARM techniques (`attack-pattern`);
 - narratives as OpenCTI's `narrative` (a custom SDO with its extension-definition), used by their campaigns;
 - an attribution claim as the `attributed-to` relationship of its campaign (or operation) to the actor it
-  names, authored (`created_by_ref`) by the claimant and carrying the claim's confidence (low 15, moderate 50,
-  high 85, STIX's admiralty-free scale); a claim whose actor the audience may not see becomes a `note` on the
-  campaign, as OpenCTI and MISP both show notes;
+  names, authored (`created_by_ref`) by the claimant, with the claim's confidence on the Low/Med/High scale of
+  STIX 2.1's confidence appendix (15, 50, 85); a claim whose actor the audience may not see becomes a `note`
+  on the campaign, as OpenCTI and MISP both show notes;
 - a takedown as a `report` published by the platform's identity, referencing what was taken down, with the
   Meta-style figures in its description: OpenCTI lists it among the reports of each object it references;
 - a coordinated group found by scoring as a `grouping` (context "suspicious-activity") of its accounts as
