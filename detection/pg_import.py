@@ -139,8 +139,6 @@ def _line(fields: list[str]) -> str:
 
 
 def _json_list(items: tuple[str, ...]) -> str:
-    if not items:
-        return "[]"
     body = '","'.join(items)
     if '"' in body or "\\" in body or not body.isprintable():
         return json.dumps(items, ensure_ascii=False)
@@ -174,12 +172,12 @@ def batch_payload(accounts: dict[Key, dict], posts: Iterable[PostRecord]) -> Pay
                     r.reply_to,
                     r.quote_of,
                     r.lang,
-                    _json_list(r.urls),
-                    _json_list(r.normalised_urls),
-                    _json_list(r.domains),
-                    _json_list(r.hashtags),
-                    _json_list(r.mentions),
-                    _json_list(r.media_hashes),
+                    _json_list(r.urls) if r.urls else "[]",
+                    _json_list(r.normalised_urls) if r.urls else "[]",
+                    _json_list(r.domains) if r.domains else "[]",
+                    _json_list(r.hashtags) if r.hashtags else "[]",
+                    _json_list(r.mentions) if r.mentions else "[]",
+                    _json_list(r.media_hashes) if r.media_hashes else "[]",
                 ]
             )
         )

@@ -327,10 +327,11 @@ def _merge_records(old: PostRecord, new: PostRecord) -> PostRecord:
 def _add(batch: _Batch, record, is_row: bool, known: pg_import.AccountIds | None) -> None:
     if is_row:
         batch.rows += 1
-    if isinstance(record, RowError):
+    if type(record) is PostRecord:
+        _add_post(batch, record, known)
+    elif isinstance(record, RowError):
         batch.errors.append(record)
-        return
-    if isinstance(record, AccountRecord):
+    else:
         key = (record.platform, record.account_id)
         values = _account_values(record)
         if key in batch.accounts:
@@ -341,7 +342,9 @@ def _add(batch: _Batch, record, is_row: bool, known: pg_import.AccountIds | None
                 batch.duplicates += 1
         else:
             batch.accounts[key] = values
-        return
+
+
+def _add_post(batch: _Batch, record: PostRecord, known: pg_import.AccountIds | None) -> None:
     author = (record.platform, record.account_id)
     if author in batch.accounts:
         if record.handle and not batch.accounts[author]["handle"]:
