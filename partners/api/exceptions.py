@@ -8,6 +8,12 @@ from rest_framework.views import exception_handler
 NOT_FOUND = "Not found."
 
 
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
 def _flatten(detail) -> tuple[str, dict | None]:
     if isinstance(detail, dict):
         return "Invalid input.", {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}

@@ -127,6 +127,9 @@ class SampleImportFilterSet(df.FilterSet):
         fields = ["sample", "status"]
 
 
+MAX_COUNT = 2**31 - 1  # bounds keep a number filter within what the column can be compared with
+
+
 class ScoringRunFilterSet(df.FilterSet):
     sample = df.ModelChoiceFilter(queryset=visible(d.Sample))
 
@@ -138,8 +141,8 @@ class ScoringRunFilterSet(df.FilterSet):
 class CoordinatedGroupFilterSet(df.FilterSet):
     run = df.ModelChoiceFilter(queryset=visible(d.ScoringRun))
     sample = df.ModelChoiceFilter(field_name="run__sample", queryset=visible(d.Sample))
-    min_score = df.NumberFilter(field_name="score", lookup_expr="gte")
-    min_size = df.NumberFilter(field_name="size", lookup_expr="gte")
+    min_score = df.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=1)
+    min_size = df.NumberFilter(field_name="size", lookup_expr="gte", min_value=0, max_value=MAX_COUNT)
     behaviour = df.ChoiceFilter(choices=[(b, b) for b in BEHAVIOURS], method="filter_behaviour")
     campaign = df.ModelChoiceFilter(queryset=visible(c.Campaign))
 
@@ -156,7 +159,7 @@ class CoordinatedGroupFilterSet(df.FilterSet):
 class AccountScoreFilterSet(df.FilterSet):
     run = df.ModelChoiceFilter(queryset=visible(d.ScoringRun))
     group = df.ModelChoiceFilter(queryset=visible(d.CoordinatedGroup))
-    min_score = df.NumberFilter(field_name="score", lookup_expr="gte")
+    min_score = df.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=1)
     platform = df.ChoiceFilter(field_name="account__platform", choices=d.Platform.choices)
 
     class Meta:

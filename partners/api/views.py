@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -17,16 +17,16 @@ from partners.selectors import visible_to
 from reports import models as r
 from reports.selectors import reports_visible_to
 
-from . import filters, serializers
+from . import exceptions, filters, serializers
 from .authentication import client_address, principal_of
 from .pagination import CursorPages
 from .permissions import CanSubmitSamples, HasPrincipal
+from .stix_views import BUNDLE
 
 
 class PartnerReadViewSet(viewsets.ReadOnlyModelViewSet):
     """A read-only collection of one model: visible rows only, related objects only when visible,
-    and AMBER-or-above reads by partners written to the audit log. Scoring results (runs, groups,
-    account scores) plug in as one subclass each."""
+    and AMBER-or-above reads by partners written to the audit log."""
 
     model = None
     visible_prefetch: tuple[str, ...] = ()  # related fields (FK, M2M, reverse FK) rendered from visible rows only
@@ -270,8 +270,10 @@ class SampleViewSet(PartnerReadViewSet):
         context = self.get_serializer_context()
         if request.method == "GET":
             runs = visible_to(principal, d.ScoringRun.objects.filter(sample=sample).select_related("sample"))
-            page = self.paginate_queryset(runs.order_by("-pk"))
-            return self.get_paginated_response(serializers.ScoringRunSerializer(page, many=True, context=context).data)
+            page = self.paginate_queryset(runs.annotate(tlp=F("sample__tlp")).order_by("-pk"))
+            data = serializers.ScoringRunSerializer(page, many=True, context=context).data
+            self.audit(page)
+            return self.get_paginated_response(data)
         if not _may_submit_to(principal, sample):
             raise PermissionDenied("Only the owner organisation scores a sample.")
         form = serializers.ScoringRunRequestSerializer(data=request.data)
@@ -285,15 +287,9 @@ class SampleViewSet(PartnerReadViewSet):
                 address=client_address(request),
             )
         except services.RunUnfinished as exc:
-            raise Conflict(str(exc)) from exc
+            raise exceptions.Conflict(str(exc)) from exc
         body = serializers.ScoringRunSerializer(run, context=context).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
 
 
 class StrongestEdgesFirst(CursorPages):
@@ -355,6 +351,7 @@ class CoordinatedGroupViewSet(ResultReadViewSet):
         edges = visible_to(principal, edges).prefetch_related(Prefetch("evidence", queryset=evidence))
         page = self.paginate_queryset(edges)
         data = serializers.CoordinationEdgeSerializer(page, many=True, context=self.get_serializer_context()).data
+        self.audit([group])
         return self.get_paginated_response(data)
 
 
@@ -377,6 +374,7 @@ REPORT_MEDIA_TYPES = {
     "json": "application/json",
     "stix": "application/stix+json;version=2.1",
 }
+REPORT_SCHEMAS = {"html": OpenApiTypes.BINARY, "pdf": OpenApiTypes.BINARY, "json": OpenApiTypes.OBJECT, "stix": BUNDLE}
 # The rendered HTML may show its inlined charts and styles, and load or run nothing.
 REPORT_HTML_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -405,7 +403,7 @@ def _report_download(fmt: str):
     documented = extend_schema(
         summary=f"The report as {fmt.upper()}",
         responses={
-            (200, REPORT_MEDIA_TYPES[fmt].split(";")[0]): OpenApiTypes.BINARY,
+            (200, REPORT_MEDIA_TYPES[fmt].split(";")[0]): REPORT_SCHEMAS[fmt],
             404: OpenApiResponse(description="No such report, not one for you, or not rendered"),
         },
     )

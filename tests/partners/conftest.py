@@ -1,6 +1,7 @@
 """A world of marked records with canary strings, and the personas of the leak test."""
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -297,6 +298,13 @@ REPORTS = {
 }
 
 
+def stix_bundle(label: str) -> dict:
+    """A bundle of one note: the shape of a report's STIX file, carrying the report's canary."""
+    note = {"type": "note", "spec_version": "2.1", "id": f"note--{uuid.uuid5(uuid.NAMESPACE_URL, label)}"}
+    bundle_id = f"bundle--{uuid.uuid5(uuid.NAMESPACE_DNS, label)}"
+    return {"type": "bundle", "id": bundle_id, "objects": [{**note, "content": label}]}
+
+
 def plant_reports(w: World) -> None:
     """One global report per audience and marking, rendered to small files that carry its canary (the PDF
     uncompressed, so that a leak shows); the report for organisation B was never rendered to STIX."""
@@ -324,7 +332,7 @@ def plant_reports(w: World) -> None:
             "html_file": (f"report-{report.pk}.html", f"<!doctype html><title>{label}</title><h1>{label}</h1>"),
             "pdf_file": (f"report-{report.pk}.pdf", f"%PDF-1.7\n% {label}\n%%EOF\n"),
             "json_file": (f"report-{report.pk}.json", json.dumps({"title": label})),
-            "stix_file": (f"report-{report.pk}.stix.json", json.dumps({"type": "bundle", "objects": [label]})),
+            "stix_file": (f"report-{report.pk}.stix.json", json.dumps(stix_bundle(label))),
         }
         if name == "orgb":
             del files["stix_file"]

@@ -55,7 +55,7 @@ def test_schemathesis_as_every_persona(world, settings, keep_connection):
     headers["anonymous"] = {}
     headers["researcher"] = {"Authorization": f"Bearer {researcher_token}"}
     real_ids = {
-        "id": sorted({o.pk for o in world.objects.values()}),
+        "id": sorted({o.pk for o in [*world.objects.values(), *world.results.values(), *world.reports.values()]}),
         "collection": None,
     }
     from partners.api.taxii import COLLECTIONS
