@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -58,12 +59,15 @@ class Command(BaseCommand):
             bar.update(bytes_done - bar.n)
             bar.set_postfix(rows=f"{rows_done:,}")
 
+        started = time.perf_counter()
         job = services.sample_import_run(import_id=job.pk, progress=progress)
+        seconds = time.perf_counter() - started
         bar.close()
         summary = (
             f"{job.rows_done:,} rows read: {job.inserted:,} inserted, {job.updated:,} updated, "
             f"{job.unchanged:,} unchanged, {job.rejected:,} rejected ({job.duplicates:,} in-file duplicates merged); "
-            f"sample '{sample.name}' now holds {Sample.objects.get(pk=sample.pk).posts_count:,} posts"
+            f"sample '{sample.name}' now holds {Sample.objects.get(pk=sample.pk).posts_count:,} posts; "
+            f"{seconds:.1f} s ({job.rows_done / max(seconds, 1e-9):,.0f} rows/s)"
         )
         if job.status == ImportStatus.FAILED:
             raise CommandError(f"The file was refused: {job.error}\n{summary}")
