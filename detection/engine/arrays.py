@@ -103,6 +103,12 @@ def factorise(keys: list[str], sort: bool = True) -> tuple[list[str], np.ndarray
     return distinct, codes
 
 
+def hash_bits(key: np.ndarray, bits: int) -> np.ndarray:
+    """The top `bits` bits of a multiplicative (Fibonacci) hash of 64-bit keys, as indices."""
+    with np.errstate(over="ignore"):
+        return ((key.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.intp)
+
+
 def sorted_unique(x: np.ndarray) -> np.ndarray:
     """np.unique for int64 keys by one sort (faster than numpy's hash-based unique at this size)."""
     if len(x) == 0:
@@ -244,18 +250,24 @@ def build_arrays(
             items = [f"{p}{SEP}{m}" for p, m in zip(platform_of_item, items, strict=True)]
         actions["co-mention"] = (where, items, True)
     norm_texts: list[str] = []
+    texts: tuple[np.ndarray, list[str], np.ndarray] | None = None  # posts with text, distinct texts, codes
     if wanted & {"same-text", "similar-text"}:
         norm_texts = normalise_texts(list(map(attrgetter("text"), recs)))
-        if "same-text" in wanted:
-            has = np.fromiter(map(bool, norm_texts), dtype=bool, count=len(recs))
-            actions["same-text"] = (content[has], list(filter(None, norm_texts)), False)
+        has = np.fromiter(map(bool, norm_texts), dtype=bool, count=len(recs))
+        # Texts are many and long: codes in post order (itself canonical) spare sorting them, and one
+        # factorisation serves both text behaviours.
+        texts = (content[has], *factorise(list(filter(None, norm_texts)), sort=False))
 
     objects: dict[str, ObjectTable] = {}
     time_order = TimeOrder.of(time)
+    if "same-text" in wanted and texts is not None:
+        actions["same-text"] = (texts[0], texts[1], False)
     for behaviour in sorted(actions):
         post, raw_keys, platform_keys = actions[behaviour]
-        # Texts are many and long: codes in post order (itself canonical) spare sorting them.
-        keys, obj = factorise(raw_keys, sort=behaviour != "same-text")
+        if behaviour == "same-text" and texts is not None:
+            keys, obj = texts[1], texts[2]
+        else:
+            keys, obj = factorise(raw_keys)
         table, kept = _table(post, obj, len(keys), time_order)
         kept_keys = [keys[k] for k in kept.tolist()]
         table.keys = prefixed(kept_keys) if platform_keys else kept_keys
@@ -272,25 +284,39 @@ def build_arrays(
         handles=handles,
     )
     if "similar-text" in wanted:
-        _add_similar_text(arrays, content, norm_texts, params, time_order)
+        _add_similar_text(arrays, content, norm_texts, params, time_order, texts)
     return arrays
 
 
 def _add_similar_text(
-    arrays: PostArrays, content: np.ndarray, norm_texts: list[str], params: EngineParams, time_order: TimeOrder
+    arrays: PostArrays,
+    content: np.ndarray,
+    norm_texts: list[str],
+    params: EngineParams,
+    time_order: TimeOrder,
+    texts: tuple[np.ndarray, list[str], np.ndarray] | None = None,
 ) -> None:
     """MinHash each distinct text once; the objects are the LSH buckets (band, band hash)."""
     n = arrays.n_posts
-    if params.text_min_chars <= 0:  # every post takes part, reshares and empty texts included
-        every = [""] * n
-        for i, text in zip(content.tolist(), norm_texts, strict=True):
-            every[i] = text
-        content, norm_texts = np.arange(n, dtype=np.int64), every
-    long_enough = np.fromiter(map(len, norm_texts), dtype=np.int64, count=len(norm_texts)) >= params.text_min_chars
-    text_posts = content[long_enough]
-    # Rows in post order: only their values matter (signatures are compared, never the rows' order).
-    texts, row = factorise(list(compress(norm_texts, long_enough)), sort=False)
-    sig = minhash_signatures(texts, params.shingle_size, params.n_hashes, params.seed)
+    if params.text_min_chars <= 0 or texts is None:
+        if params.text_min_chars <= 0:  # every post takes part, reshares and empty texts included
+            every = [""] * n
+            for i, text in zip(content.tolist(), norm_texts, strict=True):
+                every[i] = text
+            content, norm_texts = np.arange(n, dtype=np.int64), every
+        long_enough = np.fromiter(map(len, norm_texts), dtype=np.int64, count=len(norm_texts)) >= params.text_min_chars
+        text_posts = content[long_enough]
+        # Rows in post order: only their values matter (signatures are compared, never the rows' order).
+        distinct, row = factorise(list(compress(norm_texts, long_enough)), sort=False)
+    else:
+        # The distinct texts long enough, in the same (first-seen) order, and the posts that have one.
+        posts_with_text, all_texts, code = texts
+        long_text = np.fromiter(map(len, all_texts), dtype=np.int64, count=len(all_texts)) >= params.text_min_chars
+        rank = np.cumsum(long_text) - 1
+        kept = long_text[code]
+        text_posts, row = posts_with_text[kept], rank[code[kept]]
+        distinct = list(compress(all_texts, long_text))
+    sig = minhash_signatures(distinct, params.shingle_size, params.n_hashes, params.seed)
     bands = band_hashes(sig, params.lsh_bands, params.lsh_rows)
     text_row = np.full(n, -1, dtype=np.int64)
     text_row[text_posts] = row
@@ -305,10 +331,15 @@ def _add_similar_text(
     sorted_key = np.sort(key)
     repeated = sorted_key[1:] == sorted_key[:-1]
     shared = sorted_unique(sorted_key[1:][repeated])
-    obj = np.searchsorted(shared, key)
+    # A bit table of the shared keys' hashes turns most keys away before the exact look-up.
+    bits = min(max((len(shared) * 16).bit_length(), 10), 26)
+    hits = np.zeros(1 << bits, dtype=bool)
+    hits[hash_bits(shared, bits)] = True
+    maybe = np.flatnonzero(hits[hash_bits(key, bits)])
+    obj = np.searchsorted(shared, key[maybe])
     inside = obj < len(shared)
-    inside[inside] = shared[obj[inside]] == key[inside]
-    table, _ = _table(post[inside], obj[inside], len(shared), time_order, dedupe=False)
+    inside[inside] = shared[obj[inside]] == key[maybe[inside]]
+    table, _ = _table(post[maybe[inside]], obj[inside], len(shared), time_order, dedupe=False)
     table.bucket_key = shared
     table.band = (table.bucket_key >> np.uint64(58)).astype(np.int64)
     table.activity = np.bincount(arrays.account[text_posts], minlength=arrays.n_accounts)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.engine.arrays import PostArrays, sorted_unique
+from detection.engine.arrays import PostArrays, hash_bits, sorted_unique
 from detection.engine.coaction import behaviour_pairs
 from detection.engine.params import EngineParams
 
@@ -41,11 +41,11 @@ def edge_details(arrays: PostArrays, behaviour: str, params: EngineParams, a: np
         # A bit table of the edges' hashes turns most pairs away before the exact look-up.
         bits = min(max(int(n_edges * 16).bit_length(), 10), 28)
         table = np.zeros(1 << bits, dtype=bool)
-        table[_hash(edge_keys, bits)] = True
+        table[hash_bits(edge_keys, bits)] = True
         for pa, pb in behaviour_pairs(arrays, behaviour, params, account_mask=involved):
             ua, ub = arrays.account[pa], arrays.account[pb]
             key = np.minimum(ua, ub) * n_acc + np.maximum(ua, ub)
-            maybe = np.flatnonzero(table[_hash(key, bits)])
+            maybe = np.flatnonzero(table[hash_bits(key, bits)])
             key, pa, pb, ua, ub = key[maybe], pa[maybe], pb[maybe], ua[maybe], ub[maybe]
             idx = np.searchsorted(edge_keys, key)
             hit = (idx < n_edges) & (edge_keys[np.minimum(idx, n_edges - 1)] == key)
@@ -89,9 +89,3 @@ def edge_details(arrays: PostArrays, behaviour: str, params: EngineParams, a: np
         pair_post_a=pa,
         pair_post_b=pb,
     )
-
-
-def _hash(key: np.ndarray, bits: int) -> np.ndarray:
-    """The top `bits` bits of a multiplicative (Fibonacci) hash of int64 keys."""
-    with np.errstate(over="ignore"):
-        return ((key.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.intp)

@@ -54,20 +54,22 @@ def edge_stats(matched: np.ndarray, account_of_post: np.ndarray, n_accounts: int
     new_run[0] = True
     np.not_equal(key[1:], key[:-1], out=new_run[1:])
     starts = np.flatnonzero(new_run)
-    counts = np.diff(np.append(starts, len(key)))
+    del new_run
+    counts = np.diff(starts, append=len(key))
     directed = key[starts]
+    del starts
     pair = directed >> 1
-    first_of_pair = np.empty(len(pair), dtype=bool)
-    first_of_pair[0] = True
-    np.not_equal(pair[1:], pair[:-1], out=first_of_pair[1:])
-    edge_index = np.cumsum(first_of_pair) - 1
-    n_edges = int(edge_index[-1]) + 1
-    w_ab = np.zeros(n_edges, dtype=np.int64)
-    w_ba = np.zeros(n_edges, dtype=np.int64)
-    backward = (directed & 1).astype(bool)
-    w_ab[edge_index[~backward]] = counts[~backward]
-    w_ba[edge_index[backward]] = counts[backward]
-    undirected = pair[first_of_pair]
+    # Each pair has one run per direction it has: forward (a's posts) first, then backward (b's posts).
+    first = np.empty(len(pair), dtype=bool)
+    first[0] = True
+    np.not_equal(pair[1:], pair[:-1], out=first[1:])
+    first_run = np.flatnonzero(first)
+    last_run = np.append(first_run[1:], len(pair)) - 1
+    forward = (directed[first_run] & 1) == 0
+    backward = (directed[last_run] & 1) == 1
+    w_ab = np.where(forward, counts[first_run], 0)
+    w_ba = np.where(backward, counts[last_run], 0)
+    undirected = pair[first_run]
     return EdgeStats(a=undirected // n_accounts, b=undirected % n_accounts, w_ab=w_ab, w_ba=w_ba)
 
 

@@ -26,12 +26,20 @@ def normalise_texts(texts: list[str]) -> list[str]:
 
 def mix64(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser: a stable, well-spread 64-bit hash of uint64 values."""
+    # In place, with one scratch array: large temporaries cost page faults more than the arithmetic.
     with np.errstate(over="ignore"):
         z = x.astype(_U64, copy=True)
+        t = np.empty_like(z)
         z += _U64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
-        return z ^ (z >> _U64(31))
+        np.right_shift(z, _U64(30), out=t)
+        z ^= t
+        z *= _U64(0xBF58476D1CE4E5B9)
+        np.right_shift(z, _U64(27), out=t)
+        z ^= t
+        z *= _U64(0x94D049BB133111EB)
+        np.right_shift(z, _U64(31), out=t)
+        z ^= t
+        return z
 
 
 def shingle_hashes(texts: list[str], k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -59,10 +67,13 @@ def shingle_hashes(texts: list[str], k: int, seed: int = 0) -> tuple[np.ndarray,
     return mix64(hashes), owner
 
 
-def minhash_signatures(texts: list[str], k: int, n_hashes: int, seed: int, chunk: int = 50_000) -> np.ndarray:
+def minhash_signatures(texts: list[str], k: int, n_hashes: int, seed: int, chunk: int = 4_000) -> np.ndarray:
     """One-permutation MinHash with rotation densification: an (n_texts, n_hashes) uint64 matrix."""
-    parts = [_minhash_chunk(texts[i : i + chunk], k, n_hashes, seed) for i in range(0, len(texts), chunk)]
-    return np.concatenate(parts) if parts else np.full((0, n_hashes), _MAX, dtype=_U64)
+    # Small chunks keep the per-shingle arrays in cache and out of fresh (page-faulting) memory.
+    sig = np.empty((len(texts), n_hashes), dtype=_U64)
+    for i in range(0, len(texts), chunk):
+        sig[i : i + chunk] = _minhash_chunk(texts[i : i + chunk], k, n_hashes, seed)
+    return sig
 
 
 def _minhash_chunk(texts: list[str], k: int, n_hashes: int, seed: int) -> np.ndarray:
