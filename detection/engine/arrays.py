@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain, compress, repeat
+from itertools import chain, compress, count, repeat
 from operator import attrgetter
 
 import numpy as np
@@ -93,14 +93,20 @@ def factorise(keys: list[str], sort: bool = True) -> tuple[list[str], np.ndarray
     """Distinct keys, sorted (else in first-seen order), and each key's code (its index there).
 
     Sorted codes never depend on the order of `keys`; first-seen ones do, so leave `sort` on unless the keys
-    come in post order. Every step loops in C (dict.fromkeys, list.sort, map over dict.__getitem__).
+    come in post order. One pass over the keys in C (dict.setdefault through map), never per key in Python:
+    each key gets the position where it was first seen, and an array maps those to codes.
     """
-    distinct = list(dict.fromkeys(keys))
+    index: dict[str, int] = {}
+    first = np.fromiter(map(index.setdefault, keys, count()), dtype=np.int64, count=len(keys))
+    distinct = list(index)
+    seen_at = np.fromiter(index.values(), dtype=np.int64, count=len(distinct))
+    code_of_position = np.empty(len(keys), dtype=np.int64)
     if sort:
-        distinct.sort()
-    index = dict(zip(distinct, range(len(distinct)), strict=True))
-    codes = np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
-    return distinct, codes
+        order = sorted(range(len(distinct)), key=distinct.__getitem__)
+        distinct = list(map(distinct.__getitem__, order))
+        seen_at = seen_at[order]
+    code_of_position[seen_at] = np.arange(len(distinct), dtype=np.int64)
+    return distinct, code_of_position[first]
 
 
 def hash_bits(key: np.ndarray, bits: int) -> np.ndarray:
