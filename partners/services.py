@@ -331,9 +331,9 @@ class RunUnfinished(Exception):
 def sample_score(
     *, principal: Principal, sample: Sample, params: dict, user=None, address: str | None = None
 ) -> ScoringRun:
-    """A scoring run of a sample the caller may score, recorded and queued (see detection.scoring)."""
+    """A run of a partner's sample, recorded and queued by detection.scoring, unless one is still under way."""
     with transaction.atomic():
-        Sample.objects.select_for_update().filter(pk=sample.pk).first()
+        Sample.objects.select_for_update().get(pk=sample.pk)  # two requests at once: the second sees the first run
         finished = [RunStatus.DONE, RunStatus.FAILED]
         unfinished = ScoringRun.objects.filter(sample=sample).exclude(status__in=finished).values_list("pk", flat=True)
         if unfinished:
