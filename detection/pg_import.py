@@ -32,14 +32,16 @@ _ACCOUNT_COLUMNS = ", ".join(("platform", "account_id", *_ACCOUNT_TEXT, *_ACCOUN
 # The columns of a post's COPY line, after the primary key and the account's primary key.
 _POST_COLUMNS = ", ".join(("platform", "post_id", "created_at", *_SCALARS, *_LISTS))
 
+# Keys travel as two strings joined with U+001F (clean_text removes every C0 control from what the readers
+# yield, so it never occurs inside a key): a list of 20,000 strings would be dumped item by item in Python.
 _LOOKUP_ACCOUNTS = """
 SELECT k.platform, k.account_id, a.id, a.handle <> ''
-FROM unnest(%s::text[], %s::text[]) AS k(platform, account_id)
+FROM unnest(string_to_array(%s, E'\\x1f'), string_to_array(%s, E'\\x1f')) AS k(platform, account_id)
 JOIN detection_socialaccount a ON a.platform = k.platform AND a.account_id = k.account_id
 """
 _LOOKUP_POSTS = """
 SELECT k.platform, k.post_id, p.id
-FROM unnest(%s::text[], %s::text[]) AS k(platform, post_id)
+FROM unnest(string_to_array(%s, E'\\x1f'), string_to_array(%s, E'\\x1f')) AS k(platform, post_id)
 JOIN detection_post p ON p.platform = k.platform AND p.post_id = k.post_id
 """
 # The sequence's name in an initplan: evaluated once, not once per row (ten times faster).
@@ -122,6 +124,7 @@ class Payload:
     post_keys: list[Key] = field(default_factory=list)
     post_authors: list[Key] = field(default_factory=list)
     post_lines: list[str] = field(default_factory=list)  # _POST_COLUMNS, escaped for COPY
+    authors: list[Key] = field(default_factory=list)  # the distinct post_authors
     accounts: dict[Key, dict] = field(default_factory=dict)  # account values to store or merge
 
 
@@ -182,6 +185,7 @@ def batch_payload(accounts: dict[Key, dict], posts: Iterable[PostRecord]) -> Pay
                 ]
             )
         )
+    payload.authors = list(dict.fromkeys(authors))
     return payload
 
 
@@ -209,7 +213,7 @@ def batch_store(sample_id: int, payload: Payload, known: AccountIds) -> Stored:
 def _lookup(cursor, statement: str, keys: list[Key]) -> list[tuple]:
     if not keys:
         return []
-    cursor.execute(statement, [[k[0] for k in keys], [k[1] for k in keys]])
+    cursor.execute(statement, ["\x1f".join([k[0] for k in keys]), "\x1f".join([k[1] for k in keys])])
     return cursor.fetchall()
 
 
@@ -232,9 +236,15 @@ def _copy(cursor, statement: str, lines: Iterable[str]) -> None:
 def _store_accounts(cursor, payload: Payload, known: AccountIds) -> tuple[dict[Key, tuple[int, bool]], tuple]:
     """Primary keys for every account the batch names, storing the new ones and merging into the others."""
     wanted = dict.fromkeys(payload.accounts)
-    wanted.update(dict.fromkeys(a for a in payload.post_authors if a not in known.ids))
-    ids = {a: known.ids[a] for a in payload.post_authors if a in known.ids and a not in payload.accounts}
-    for platform, account_id, pk, has_handle in _lookup(cursor, _LOOKUP_ACCOUNTS, [k for k in wanted if k not in ids]):
+    ids = {}
+    for author in payload.authors:
+        if author not in wanted:
+            found = known.ids.get(author)
+            if found is None:
+                wanted[author] = None
+            else:
+                ids[author] = found
+    for platform, account_id, pk, has_handle in _lookup(cursor, _LOOKUP_ACCOUNTS, list(wanted)):
         ids[(platform, account_id)] = (pk, has_handle)
     new = [key for key in wanted if key not in ids]
     new_keys = set(new)
