@@ -165,8 +165,11 @@ def _marked_q(principal: Principal, model: type[Model]) -> Q:
     content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
     shares = Share.objects.filter(content_type=content_type, object_id=OuterRef("pk"))
     nothing = Q(pk__in=[])
-    owner = Q(owner_id=principal.organisation_id) if _has_field(model, "owner") else nothing
-    named_organisation = Q(Exists(shares.filter(organisation_id=principal.organisation_id)))
+    # `owner_id=None` would match every unowned record: a principal without an organisation owns nothing and
+    # is named by no organisation share.
+    organisation = principal.organisation_id
+    owner = Q(owner_id=organisation) if organisation is not None and _has_field(model, "owner") else nothing
+    named_organisation = Q(Exists(shares.filter(organisation_id=organisation))) if organisation is not None else nothing
     named_person = Q(Exists(shares.filter(user_id=principal.user_id))) if principal.user_id else nothing
     audience = owner | named_organisation | named_person
     below_red = [Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT]

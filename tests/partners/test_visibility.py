@@ -271,3 +271,23 @@ def test_scoring_results_follow_their_sample(orgs):
     pa = principal_for_organisation(a)
     assert list(visible_to(pa, ScoringRun.objects.values_list("sample__name", flat=True))) == ["own"]
     assert list(visible_to(pa, CoordinatedGroup.objects.values_list("run__sample__name", flat=True))) == ["own"]
+
+
+def test_a_clearance_without_an_organisation_owns_nothing_and_is_named_by_no_share(orgs):
+    """A bare clearance (a report's audience, say) sees up to its ceiling, never AMBER+STRICT or shared RED."""
+    from partners.selectors import Principal, PrincipalKind
+
+    a, _ = orgs
+    alice = User.objects.create_user("alice")
+    for tlp in TLPS:
+        Source.objects.create(title=f"unowned {tlp}", tlp=tlp)
+    shared_strict = Campaign.objects.create(
+        name="shared strict", actor=ThreatActor.objects.create(name="X"), tlp="AMBER+STRICT", owner=a
+    )
+    services.share_create(target=shared_strict, user=alice)  # a share naming a person has no organisation
+    green = Principal(kind=PrincipalKind.ORGANISATION, ceiling="GREEN")
+    assert set(visible_to(green, Source.objects.all()).values_list("title", flat=True)) == {
+        "unowned CLEAR",
+        "unowned GREEN",
+    }
+    assert not can_see(green, shared_strict)
