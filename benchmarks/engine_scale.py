@@ -23,29 +23,34 @@ sys.path.insert(0, str(REPO))
 
 
 def measure(sample: Path, accounts: Path, out: Path, min_weight: int) -> None:
-    """Inside the measured process: read, score, write; print stage times, peak RSS and the flagged set."""
+    """Inside the measured process: read, score, write; print stage times (wall and this process's CPU: on a
+    shared machine the gap is time spent waiting for a core), peak RSS and the flagged set."""
     from detection.engine import EngineParams, build_arrays, run, write_outputs
     from detection.engine.arrays import SEP
     from detection.engine.readers import read_sample
     from detection.engine.records import AccountRecord, PostRecord
 
-    stages = {}
-    start = time.perf_counter()
+    stages, cpu = {}, {}
+    start, start_cpu = time.perf_counter(), time.process_time()
+
+    def stage(name: str, t: float, c: float) -> tuple[float, float]:
+        now, now_cpu = time.perf_counter(), time.process_time()
+        stages[name], cpu[name] = now - t, now_cpu - c
+        return now, now_cpu
+
+    t, c = start, start_cpu
     posts = [r for r in read_sample(sample) if isinstance(r, PostRecord)]
     account_records = [r for r in read_sample(accounts) if isinstance(r, AccountRecord)]
-    stages["read"] = time.perf_counter() - start
+    t, c = stage("read", t, c)
     params = EngineParams()
-    t = time.perf_counter()
     arrays = build_arrays(posts, account_records, params)
     del posts
-    stages["arrays"] = time.perf_counter() - t
-    t = time.perf_counter()
+    t, c = stage("arrays", t, c)
     result = run(arrays, params=params)
-    stages["edges+groups+scores"] = time.perf_counter() - t
-    t = time.perf_counter()
+    t, c = stage("edges+groups+scores", t, c)
     write_outputs(result, out)
-    stages["write"] = time.perf_counter() - t
-    stages["total"] = time.perf_counter() - start
+    stage("write", t, c)
+    stage("total", start, start_cpu)
     keys = arrays.account_keys
     flagged = [keys[i].split(SEP, 1)[1] for i in result.flagged.nonzero()[0].tolist()]
     peak_mb = peak_rss_mb()
@@ -59,6 +64,7 @@ def measure(sample: Path, accounts: Path, out: Path, min_weight: int) -> None:
     fixed_accounts = [keys[i].split(SEP, 1)[1] for i in sorted(in_edges)]
     summary = {
         "stages": stages,
+        "cpu": cpu,
         "peak_mb": peak_mb,
         "flagged": flagged,
         "fixed": fixed_accounts,
@@ -119,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         r = json.loads(proc.stdout.rsplit("RESULT ", 1)[1])
     print(f"{r['posts']} posts, {r['accounts']} accounts, {r['groups']} groups")
     for name, seconds in r["stages"].items():
-        print(f"  {name:<22} {seconds:7.1f} s")
+        print(f"  {name:<22} {seconds:7.1f} s  (CPU {r['cpu'][name]:.1f} s)")
     print(f"  peak RSS               {r['peak_mb']:7.0f} MB")
     for name, b in r["behaviours"].items():
         print(
