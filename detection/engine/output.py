@@ -14,6 +14,7 @@ from detection.engine.api import EngineResult
 from detection.engine.arrays import SEP
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_DANGEROUS_FIRST = "=+-@\t\r"
 _NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
 
 
@@ -35,60 +36,75 @@ def _split(key: str) -> tuple[str, str]:
 
 
 def _csv(header: list[str], rows) -> str:
+    """Rows whose text cells already went through safe_cell (ints never need it: str(int) cannot run)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([safe_cell(c) for c in row])
+    writer.writerow([safe_cell(c) for c in header])
+    writer.writerows(rows)
     return buffer.getvalue()
+
+
+def _safe(values: list[str]) -> list[str]:
+    """safe_cell of every text, called only where the first character could make it run."""
+    first = _DANGEROUS_FIRST
+    return [safe_cell(v) if v[:1] in first else v for v in values]
+
+
+def _nums(x: np.ndarray) -> list[str]:
+    """_num of every value, made safe (a negative number stays as it is; -inf gets its quote)."""
+    return _safe([format(v, ".6g") for v in np.asarray(x, dtype=np.float64).tolist()])
 
 
 def render(result: EngineResult) -> dict[str, str]:
     """The output files of a result as text, keyed by file name; identical input gives identical bytes."""
     arrays = result.arrays
-    acc = [_split(k) for k in arrays.account_keys]
-    posts = [_split(k)[1] for k in arrays.post_keys]
+    split = [_split(k) for k in arrays.account_keys]
+    acc_id = _safe([ident for _, ident in split])
+    acc_platform = _safe([platform for platform, _ in split])
+    del split
     edge_rows, evidence_rows = [], []
     for name, e in result.edges.items():
         d = e.details
-        for i in range(len(e.a)):
-            a, b = int(e.a[i]), int(e.b[i])
-            edge_rows.append(
-                [
-                    acc[a][1], acc[b][1], name, int(e.weight[i]), int(e.w_ab[i]), int(e.w_ba[i]),
-                    _num(e.expected[i]), _num(e.p_value[i]), _num(e.q_value[i]), int(d.first_a[i]),
-                    int(d.first_b[i]), _num(d.median_dt[i]), int(d.n_pairs[i]), acc[a][0], acc[b][0],
-                ]
-            )  # fmt: skip
-        for j in range(len(d.ev_edge)):
-            i = int(d.ev_edge[j])
-            a, b = int(e.a[i]), int(e.b[i])
-            evidence_rows.append(
-                [acc[a][1], acc[b][1], name, posts[int(d.ev_post_a[j])], posts[int(d.ev_post_b[j])], _num(d.ev_dt[j])]
-            )
+        safe_name = safe_cell(name)
+        a, b = e.a.tolist(), e.b.tolist()
+        columns = [
+            [acc_id[x] for x in a], [acc_id[y] for y in b], [safe_name] * len(a), e.weight.tolist(),
+            e.w_ab.tolist(), e.w_ba.tolist(), _nums(e.expected), _nums(e.p_value), _nums(e.q_value),
+            d.first_a.tolist(), d.first_b.tolist(), _nums(d.median_dt), d.n_pairs.tolist(),
+            [acc_platform[x] for x in a], [acc_platform[y] for y in b],
+        ]  # fmt: skip
+        edge_rows.extend(zip(*columns, strict=True))
+        ev = d.ev_edge.tolist()
+        post_a, post_b = d.ev_post_a.tolist(), d.ev_post_b.tolist()
+        post_id = {i: safe_cell(_split(arrays.post_keys[i])[1]) for i in set(post_a) | set(post_b)}
+        columns = [
+            [acc_id[a[i]] for i in ev], [acc_id[b[i]] for i in ev], [safe_name] * len(ev),
+            [post_id[p] for p in post_a], [post_id[p] for p in post_b], _nums(d.ev_dt),
+        ]  # fmt: skip
+        evidence_rows.extend(zip(*columns, strict=True))
     scores = result.scores
     flagged = result.flagged
     group_rows = []
+    group_score = _nums(scores.group_score)
     for gid, members in enumerate(result.groups, start=1):
         leader = scores.group_leader[gid - 1]
+        ids = [_split(arrays.account_keys[m])[1] for m in members.tolist()]
         group_rows.append(
             [
                 gid,
                 len(members),
-                _num(scores.group_score[gid - 1]),
+                group_score[gid - 1],
                 int(np.count_nonzero(flagged[members])),
-                acc[leader][1] if leader >= 0 else "",
-                scores.group_reasons[gid - 1],
-                json.dumps([acc[m][1] for m in members.tolist()], ensure_ascii=False),
+                acc_id[leader] if leader >= 0 else "",
+                safe_cell(scores.group_reasons[gid - 1]),
+                safe_cell(json.dumps(ids, ensure_ascii=False)),
             ]
         )
-    account_rows = [
-        [
-            acc[i][1], acc[i][0], _num(scores.account_score[i]), int(flagged[i]),
-            int(scores.account_group[i]) or "", int(scores.lead[i]), int(scores.follow[i]), scores.account_reasons[i],
-        ]
-        for i in range(arrays.n_accounts)
-    ]  # fmt: skip
+    group_of = [g or "" for g in scores.account_group.tolist()]
+    account_rows = zip(
+        acc_id, acc_platform, _nums(scores.account_score), flagged.astype(np.int64).tolist(), group_of,
+        scores.lead.tolist(), scores.follow.tolist(), _safe(list(scores.account_reasons)), strict=True,
+    )  # fmt: skip
     return {
         "edges.csv": _csv(
             [

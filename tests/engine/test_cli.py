@@ -1,4 +1,5 @@
 import csv
+import io
 import json
 
 from detection.engine.__main__ import main
@@ -50,3 +51,31 @@ def test_formula_cells_are_neutralised():
     assert safe_cell("plain") == "plain"
     assert safe_cell("-12.5") == "-12.5"  # a plain number cannot run
     assert safe_cell(3) == "3"
+
+
+def test_every_rendered_text_cell_is_neutralised():
+    """render applies safe_cell only where a cell could run: check every cell of every file."""
+    import re
+
+    from detection.engine import EngineParams, render, run
+    from tests.engine.helpers import post
+
+    posts = [
+        post("=p1", "=cmd|calc", 0, platform="+x", reshare_of="r", text="same words again and again"),
+        post("@p2", "-bob", 5, platform="+x", reshare_of="r"),
+        post("-3", "@carol", 9, platform="+x", reshare_of="r"),
+        post("p4", "-bob", 70, platform="+x", reshare_of="q"),
+        post("p5", "=cmd|calc", 72, platform="+x", reshare_of="q"),
+    ]
+    rendered = render(run(posts, params=EngineParams(min_weight=1)))
+    number = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
+    cells = 0
+    for name, text in rendered.items():
+        if not name.endswith(".csv"):
+            continue
+        for row in csv.reader(io.StringIO(text)):
+            for cell in row:
+                cells += 1
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")) or number.fullmatch(cell), (name, cell)
+    assert cells > 50
+    assert "'=cmd|calc" in rendered["edges.csv"] and "'@p2" in rendered["evidence.csv"]
