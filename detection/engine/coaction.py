@@ -82,8 +82,10 @@ def _similar_first_band(
         same_band = arrays.text_bands[ra] == arrays.text_bands[rb]
         first_band = np.argmax(same_band, axis=1)
         collides = same_band[np.arange(len(ra)), band]  # the bucket key keeps 58 bits of the band hash
-        similar = (arrays.text_sig[ra] == arrays.text_sig[rb]).mean(axis=1) >= params.similar_text_threshold
-        out[s : s + step] = similar & collides & (first_band == band)
+        # The signatures are compared only for the pairs that pass: the same figure as .mean(axis=1).
+        cand = np.flatnonzero(collides & (first_band == band))
+        agree = np.count_nonzero(arrays.text_sig[ra[cand]] == arrays.text_sig[rb[cand]], axis=1)
+        out[s + cand] = agree / arrays.text_sig.shape[1] >= params.similar_text_threshold
     return out
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.engine.arrays import PostArrays
+from detection.engine.arrays import PostArrays, TimeOrder
 from detection.engine.params import EngineParams
 
 # How much each signal weighs in an account's score; they sum to 1.
@@ -79,8 +79,11 @@ def _per_account_median(account: np.ndarray, values: np.ndarray, n: int) -> np.n
 def _rhythm(arrays: PostArrays) -> tuple[np.ndarray, np.ndarray]:
     """Per account: post count and coefficient of variation of the gaps between its posts."""
     n = arrays.n_accounts
-    order = np.lexsort((arrays.time, arrays.account))
-    acc, t = arrays.account[order], arrays.time[order]
+    # By (account, time, post) with one int64 sort: the account above each post's rank in (time, post) order.
+    by_time = TimeOrder.of(arrays.time)
+    m = max(arrays.n_posts, 1)
+    key = np.sort(arrays.account * m + by_time.rank)
+    acc, t = key // m, arrays.time[by_time.by_time[key % m]]
     counts = np.bincount(acc, minlength=n)
     same = acc[1:] == acc[:-1]
     gaps, gacc = np.diff(t)[same], acc[1:][same]
