@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from detection.engine.normalise import normalise_text
 from detection.engine.records import PostRecord
@@ -94,27 +94,31 @@ INSERT INTO detection_samplepost (sample_id, post_id) SELECT %s, unnest(%s::bigi
 """
 
 
-class AccountIds:
-    """Primary keys of the accounts an import has stored or met, and whether each has a handle.
+class ImportMemory:
+    """What an import has learned from its committed batches, to spare the next ones work.
 
-    A post row only tells of its author's id and perhaps handle, so once an author is stored a later post
-    adds nothing but a handle the stored one lacks: such authors stay out of later batches, and their
-    primary key comes from here instead of a lookup. Learned only from committed batches.
+    `ids`: primary keys of the accounts stored or met, and whether each has a handle. A post row only tells
+    of its author's id and perhaps handle, so once an author is stored a later post adds nothing but a handle
+    the stored one lacks: such authors stay out of later batches, and their key comes from here.
+    `posts_all_new`: no batch has met a post stored already. While it holds, a batch's posts are COPYed
+    without a lookup first; the unique constraint tells when one is not new after all.
     """
 
-    CAP = 2_000_000  # past this many, forget them all rather than grow without bound
+    CAP = 2_000_000  # past this many accounts, forget them all rather than grow without bound
 
     def __init__(self) -> None:
         self.ids: dict[Key, tuple[int, bool]] = {}
+        self.posts_all_new = True
 
     def adds_nothing(self, key: Key, handle: str) -> bool:
         known = self.ids.get(key)
         return known is not None and (known[1] or not handle)
 
-    def learn(self, found: dict[Key, tuple[int, bool]]) -> None:
-        if len(self.ids) + len(found) > self.CAP:
+    def learn(self, stored: Stored) -> None:
+        if len(self.ids) + len(stored.account_ids) > self.CAP:
             self.ids.clear()
-        self.ids.update(found)
+        self.ids.update(stored.account_ids)
+        self.posts_all_new = self.posts_all_new and stored.posts_all_new
 
 
 @dataclass
@@ -196,18 +200,21 @@ class Stored:
     accounts: tuple[int, int]
     posts: tuple[int, int]
     account_ids: dict[Key, tuple[int, bool]]
+    posts_all_new: bool
 
 
-def batch_store(sample_id: int, payload: Payload, known: AccountIds) -> Stored:
-    """Store one batch inside the caller's transaction; `known` is read, never changed (the caller learns
+def batch_store(sample_id: int, payload: Payload, memory: ImportMemory) -> Stored:
+    """Store one batch inside the caller's transaction; `memory` is read, never changed (the caller learns
     from the result once the transaction has committed)."""
     with connection.cursor() as cursor:
         # The batch and its checkpoint commit together, so a crash that loses this commit loses both: the
         # import resumes from the previous checkpoint. No need to wait for the WAL flush.
         cursor.execute("SET LOCAL synchronous_commit = off")
-        account_ids, account_counts = _store_accounts(cursor, payload, known)
+        account_ids, account_counts = _store_accounts(cursor, payload, memory)
+        if memory.posts_all_new and _copy_posts_if_all_new(cursor, sample_id, payload, account_ids):
+            return Stored(account_counts, (len(payload.post_keys), 0), account_ids, posts_all_new=True)
         post_counts = _store_posts(cursor, sample_id, payload, account_ids)
-    return Stored(account_counts, post_counts, account_ids)
+    return Stored(account_counts, post_counts, account_ids, posts_all_new=False)
 
 
 def _lookup(cursor, statement: str, keys: list[Key]) -> list[tuple]:
@@ -233,7 +240,7 @@ def _copy(cursor, statement: str, lines: Iterable[str]) -> None:
             copy.write(data[start : start + (1 << 20)])
 
 
-def _store_accounts(cursor, payload: Payload, known: AccountIds) -> tuple[dict[Key, tuple[int, bool]], tuple]:
+def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[dict[Key, tuple[int, bool]], tuple]:
     """Primary keys for every account the batch names, storing the new ones and merging into the others."""
     wanted = dict.fromkeys(payload.accounts)
     ids = {}
@@ -279,9 +286,8 @@ def _carries_values(values: dict) -> bool:
     return any(values[c] for c in _ACCOUNT_TEXT) or any(values[c] is not None for c in _ACCOUNT_NULLABLE)
 
 
-def _store_posts(cursor, sample_id: int, payload: Payload, account_ids: dict) -> tuple[int, int]:
-    stored = {(platform, post_id): pk for platform, post_id, pk in _lookup(cursor, _LOOKUP_POSTS, payload.post_keys)}
-    new = [i for i, key in enumerate(payload.post_keys) if key not in stored]
+def _copy_new_posts(cursor, sample_id: int, payload: Payload, account_ids: dict, new: list[int]) -> None:
+    """COPY the posts at these positions of the batch, and their links to the sample."""
     new_ids = _next_ids(cursor, "detection_post", len(new))
     lines, authors = payload.post_lines, payload.post_authors
     _copy(
@@ -290,13 +296,29 @@ def _store_posts(cursor, sample_id: int, payload: Payload, account_ids: dict) ->
         (f"{pk}\t{account_ids[authors[i]][0]}\t{lines[i]}" for i, pk in zip(new, new_ids, strict=True)),
     )
     _copy(cursor, "COPY detection_samplepost (sample_id, post_id) FROM STDIN", (f"{sample_id}\t{pk}" for pk in new_ids))
+
+
+def _copy_posts_if_all_new(cursor, sample_id: int, payload: Payload, account_ids: dict) -> bool:
+    """COPY every post of the batch without looking any up first; False (and nothing written) if one is stored."""
+    try:
+        with transaction.atomic():  # a savepoint: a post stored already undoes only this attempt
+            _copy_new_posts(cursor, sample_id, payload, account_ids, list(range(len(payload.post_keys))))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _store_posts(cursor, sample_id: int, payload: Payload, account_ids: dict) -> tuple[int, int]:
+    stored = {(platform, post_id): pk for platform, post_id, pk in _lookup(cursor, _LOOKUP_POSTS, payload.post_keys)}
+    new = [i for i, key in enumerate(payload.post_keys) if key not in stored]
+    _copy_new_posts(cursor, sample_id, payload, account_ids, new)
     merged = 0
     if stored:
         cursor.execute(_POSTS_STAGING)
         _copy(
             cursor,
             f"COPY import_posts ({_POST_COLUMNS}) FROM STDIN",
-            (line for key, line in zip(payload.post_keys, lines, strict=True) if key in stored),
+            (line for key, line in zip(payload.post_keys, payload.post_lines, strict=True) if key in stored),
         )
         cursor.execute(_POSTS_MERGE)
         (merged,) = cursor.fetchone()

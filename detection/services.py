@@ -178,8 +178,8 @@ class _BatchWriter:
     file order, each with the job's checkpoint, so resuming works exactly as in the sequential case.
     """
 
-    def __init__(self, job: SampleImport, progress, known: pg_import.AccountIds | None):
-        self.job, self.progress, self.known = job, progress, known
+    def __init__(self, job: SampleImport, progress, memory: pg_import.ImportMemory | None):
+        self.job, self.progress, self.memory = job, progress, memory
         self.threaded = _is_postgres() and not connection.in_atomic_block
         self.failure: BaseException | None = None
         if self.threaded:
@@ -188,7 +188,7 @@ class _BatchWriter:
             self.thread.start()
 
     def _write(self, batch: _Batch, bytes_done: int) -> None:
-        _commit(self.job, batch, bytes_done, self.known)
+        _commit(self.job, batch, bytes_done, self.memory)
         if self.progress:
             self.progress(bytes_done, self.job.rows_done)
 
@@ -226,8 +226,8 @@ def _consume(job: SampleImport, fmt: str, records: Iterable, raw: _CountingReade
     account_rows = fmt in ACCOUNT_FORMATS
     skip = job.rows_done
     batch = _Batch()
-    known = pg_import.AccountIds() if _is_postgres() else None
-    writer = _BatchWriter(job, progress, known)
+    memory = pg_import.ImportMemory() if _is_postgres() else None
+    writer = _BatchWriter(job, progress, memory)
     try:
         for record in records:
             is_row = isinstance(record, RowError) or (isinstance(record, AccountRecord) == account_rows)
@@ -236,19 +236,19 @@ def _consume(job: SampleImport, fmt: str, records: Iterable, raw: _CountingReade
                 continue
             if not is_row and skip:
                 continue  # an extra account record of a row already committed
-            _add(batch, record, is_row, known)
+            _add(batch, record, is_row, memory)
             if batch.rows >= BATCH_ROWS:
-                writer.put(_sealed(batch, known), raw.count)
+                writer.put(_sealed(batch, memory), raw.count)
                 batch = _Batch()
-        writer.put(_sealed(batch, known), raw.count)
+        writer.put(_sealed(batch, memory), raw.count)
     finally:
         writer.close()
     job.refresh_from_db()
 
 
-def _sealed(batch: _Batch, known: pg_import.AccountIds | None) -> _Batch:
+def _sealed(batch: _Batch, memory: pg_import.ImportMemory | None) -> _Batch:
     """The batch ready for the writer: on PostgreSQL its COPY text is built here, on the reading thread."""
-    if known is not None:
+    if memory is not None:
         batch.payload = pg_import.batch_payload(batch.accounts, batch.posts.values())
     return batch
 
@@ -324,11 +324,11 @@ def _merge_records(old: PostRecord, new: PostRecord) -> PostRecord:
     return replace(old, **{name: tuple(v) if isinstance(v, list) else v for name, v in added.items()})
 
 
-def _add(batch: _Batch, record, is_row: bool, known: pg_import.AccountIds | None) -> None:
+def _add(batch: _Batch, record, is_row: bool, memory: pg_import.ImportMemory | None) -> None:
     if is_row:
         batch.rows += 1
     if type(record) is PostRecord:
-        _add_post(batch, record, known)
+        _add_post(batch, record, memory)
     elif isinstance(record, RowError):
         batch.errors.append(record)
     else:
@@ -344,12 +344,12 @@ def _add(batch: _Batch, record, is_row: bool, known: pg_import.AccountIds | None
             batch.accounts[key] = values
 
 
-def _add_post(batch: _Batch, record: PostRecord, known: pg_import.AccountIds | None) -> None:
+def _add_post(batch: _Batch, record: PostRecord, memory: pg_import.ImportMemory | None) -> None:
     author = (record.platform, record.account_id)
     if author in batch.accounts:
         if record.handle and not batch.accounts[author]["handle"]:
             batch.accounts[author]["handle"] = record.handle
-    elif known is None or not known.adds_nothing(author, record.handle):
+    elif memory is None or not memory.adds_nothing(author, record.handle):
         batch.accounts[author] = dict.fromkeys(ACCOUNT_FIELDS, None) | {"handle": record.handle}
     key = (record.platform, record.post_id)
     if key in batch.posts:
@@ -359,13 +359,13 @@ def _add_post(batch: _Batch, record: PostRecord, known: pg_import.AccountIds | N
         batch.posts[key] = record
 
 
-def _commit(job: SampleImport, batch: _Batch, bytes_done: int, known: pg_import.AccountIds | None) -> None:
+def _commit(job: SampleImport, batch: _Batch, bytes_done: int, memory: pg_import.ImportMemory | None) -> None:
     if not batch.rows and not batch.accounts:
         return
     for attempt in range(2):
         try:
             with transaction.atomic():
-                counts, account_ids = _store(job, batch, known)
+                counts, stored = _store(job, batch, memory)
                 job.rows_done += batch.rows
                 job.bytes_done = bytes_done
                 job.inserted += counts.inserted
@@ -375,8 +375,8 @@ def _commit(job: SampleImport, batch: _Batch, bytes_done: int, known: pg_import.
                 job.duplicates += counts.duplicates
                 job.accounts_seen += counts.accounts
                 job.save(update_fields=[*SampleImport.COUNTERS, "bytes_done"])
-            if known is not None:
-                known.learn(account_ids)
+            if memory is not None:
+                memory.learn(stored)
             return
         except IntegrityError:
             # Another import inserted some of the same keys between our read and our write; read again.
@@ -385,14 +385,16 @@ def _commit(job: SampleImport, batch: _Batch, bytes_done: int, known: pg_import.
                 raise
 
 
-def _store(job: SampleImport, batch: _Batch, known: pg_import.AccountIds | None) -> tuple[BatchCounts, dict]:
-    """Write a batch; returns its counts and, on PostgreSQL, the primary keys of the accounts it named."""
+def _store(
+    job: SampleImport, batch: _Batch, memory: pg_import.ImportMemory | None
+) -> tuple[BatchCounts, pg_import.Stored | None]:
+    """Write a batch; returns its counts and, on PostgreSQL, what the import learns from it."""
     counts = BatchCounts(rejected=len(batch.errors), duplicates=batch.duplicates, accounts=len(batch.accounts))
-    account_ids = {}
+    stored = None
     if batch.payload is not None:
-        stored = pg_import.batch_store(job.sample_id, batch.payload, known)
-        account_counts, post_counts, account_ids = stored.accounts, stored.posts, stored.account_ids
-        counts.accounts = len(account_ids)
+        stored = pg_import.batch_store(job.sample_id, batch.payload, memory)
+        account_counts, post_counts = stored.accounts, stored.posts
+        counts.accounts = len(stored.account_ids)
     else:
         account_pks, account_counts = _accounts_upsert(batch.accounts)
         posts = {key: _post_values(record) for key, record in batch.posts.items()}
@@ -407,7 +409,7 @@ def _store(job: SampleImport, batch: _Batch, known: pg_import.AccountIds | None)
         ],
         ignore_conflicts=True,
     )
-    return counts, account_ids
+    return counts, stored
 
 
 # --- the portable path (SQLite): merges in Python, inserts with bulk_create ------------------------------------
