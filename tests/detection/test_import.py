@@ -117,6 +117,23 @@ def test_reimport_changes_nothing_and_counts_add_up(tmp_path):
     assert table_state() == state
 
 
+def test_a_file_overlapping_stored_posts_part_way_merges_them_and_links_all(tmp_path, monkeypatch):
+    """New posts are COPYed without a lookup until one is met stored: that batch falls back and merges."""
+    monkeypatch.setattr(services, "BATCH_ROWS", 10)
+    run(canonical_csv(tmp_path / "a.csv", [post(i) for i in range(20, 30)]), name="first")
+    rows = [post(i, hashtags="#new") for i in range(40)]  # batches 0-9 and 10-19 new, 20-29 stored, 30-39 new
+    job = run(canonical_csv(tmp_path / "b.csv", rows), name="second")
+    assert (job.inserted, job.updated, job.unchanged, job.rejected) == (30, 10, 0, 0)
+    assert Post.objects.count() == 40
+    assert Post.objects.get(post_id="25").hashtags == ["new"]  # the stored post gained the list items it lacked
+    assert SamplePost.objects.filter(sample__name="second").count() == 40
+    assert SamplePost.objects.filter(sample__name="first").count() == 10
+    state = table_state()
+    again = run(tmp_path / "b.csv", name="second")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 40)
+    assert table_state() == state
+
+
 def test_in_file_duplicates_are_merged_not_rejected(tmp_path, monkeypatch):
     monkeypatch.setattr(services, "BATCH_ROWS", 2)  # duplicates inside a batch and across batches
     path = canonical_csv(
