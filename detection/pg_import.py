@@ -44,8 +44,12 @@ SELECT k.platform, k.post_id, p.id
 FROM unnest(string_to_array(%s, E'\\x1f'), string_to_array(%s, E'\\x1f')) AS k(platform, post_id)
 JOIN detection_post p ON p.platform = k.platform AND p.post_id = k.post_id
 """
-# The sequence's name in an initplan: evaluated once, not once per row (ten times faster).
-_NEXT_IDS = "SELECT nextval((SELECT pg_get_serial_sequence(%s, 'id'))::regclass) FROM generate_series(1, %s)"
+# The sequence's name in an initplan: evaluated once, not once per row (ten times faster); the keys come back
+# as one string, not one result row each.
+_NEXT_IDS = """
+SELECT string_agg(nextval((SELECT pg_get_serial_sequence(%s, 'id'))::regclass)::text, ',')
+FROM generate_series(1, %s)
+"""
 
 _ACCOUNTS_STAGING = f"""
 CREATE TEMP TABLE import_accounts (
@@ -228,13 +232,14 @@ def _next_ids(cursor, table: str, n: int) -> list[int]:
     if not n:
         return []
     cursor.execute(_NEXT_IDS, [table, n])
-    return [row[0] for row in cursor.fetchall()]
+    return list(map(int, cursor.fetchone()[0].split(",")))
 
 
 def _copy(cursor, statement: str, lines: Iterable[str]) -> None:
-    data = "".join(f"{line}\n" for line in lines).encode()
-    if not data:
+    text = "\n".join(lines)
+    if not text:
         return
+    data = f"{text}\n".encode()
     with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:  # IntegrityError, as Django's
         for start in range(0, len(data), 1 << 20):
             copy.write(data[start : start + (1 << 20)])
