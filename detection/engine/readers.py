@@ -1261,7 +1261,7 @@ def _json_list(obj: dict[str, Any], key: str) -> list[str]:
     if not value:
         return _NONE
     if type(value) is str:
-        return value.split()
+        return clean_text(value).split()
     if type(value) is not list or not all(type(v) is str for v in value):
         raise _Bad(key, f"wrong type: {type(value).__name__}, expected a list of strings")
     return [clean_text(v) for v in value]

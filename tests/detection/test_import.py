@@ -225,6 +225,29 @@ def test_jsonl_rows_with_deep_nesting_are_rejected_per_row(tmp_path):
     assert (job.inserted, job.rejected) == (1, 2)
 
 
+def test_jsonl_control_characters_never_reach_the_database(tmp_path):
+    row = {
+        "platform": "x",
+        "post_id": "p\u0000\u0007",
+        "account_id": "a\u001f",
+        "created_at": "2024-01-01T00:00:00Z",
+        "text": "t\u0000ext\tand\\ back\nslash",
+        "hashtags": "#a\u0000b #c\u001fd",
+        "urls": ["https://e.example/x\u0000y"],
+        "media_hashes": "h\u0000x y",
+    }
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    job = run(path)
+    assert (job.inserted, job.rejected) == (1, 0)
+    stored = Post.objects.get()
+    assert (stored.post_id, stored.account.account_id) == ("p", "a")
+    assert stored.text == "text\tand\\ back\nslash"
+    assert stored.hashtags == ["ab", "cd"]
+    assert stored.urls == ["https://e.example/xy"]
+    assert stored.media_hashes == ["hx", "y"]
+
+
 def test_an_import_that_dies_mid_file_resumes_without_duplicates(tmp_path, monkeypatch):
     monkeypatch.setattr(services, "BATCH_ROWS", 10)
     path = canonical_csv(
