@@ -44,7 +44,7 @@ def mix64(x: np.ndarray) -> np.ndarray:
 
 def shingle_hashes(texts: list[str], k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Hash every k-character shingle of every text; returns (hashes, text index of each hash)."""
-    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     n_shingles = np.maximum(lengths - k + 1, 0)
     if int(n_shingles.sum()) == 0:
