@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -19,9 +20,12 @@ def normalise_text(text: str) -> str:
 
 
 def normalise_texts(texts: list[str]) -> list[str]:
-    """normalise_text of every text. (Normalising them joined in one string is no faster: lower() and the
-    whitespace collapse then run on a wide string.)"""
-    return list(map(normalise_text, texts))
+    """normalise_text of every text, its steps mapped over all texts at once (the mention pattern only where
+    there is an @). Normalising them joined in one string is no faster: lower() and the whitespace collapse
+    then run on a wide string."""
+    nfkc = functools.partial(unicodedata.normalize, "NFKC")
+    sub = _MENTION.sub
+    return [" ".join((sub("", t) if "@" in t else t).split()) for t in map(str.lower, map(nfkc, texts))]
 
 
 def mix64(x: np.ndarray) -> np.ndarray:

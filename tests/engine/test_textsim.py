@@ -1,4 +1,6 @@
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detection.engine import EngineParams, run
 from detection.engine.textsim import minhash_signatures, normalise_text
@@ -47,3 +49,14 @@ def test_similar_text_reports_each_pair_once_whatever_the_bands():
     assert len(e.a) == 6
     assert np.all(e.details.n_pairs == 1)
     assert result.summary["behaviours"]["similar-text"]["coaction_pairs"] == 6
+
+
+PIECES = ["＠Bob", "@a", "ΣΑΣ", "ﬁ", " \t", "Ａ", "x", "e\u0301", "\u1e9b\u0323"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES) | st.text(max_size=5)).map("".join), max_size=12))
+def test_normalise_texts_is_normalise_text_of_each(texts):
+    from detection.engine.textsim import normalise_texts
+
+    assert normalise_texts(texts) == [normalise_text(t) for t in texts]
