@@ -219,6 +219,13 @@ def audit_record(
     )
 
 
+def audit_by(principal: Principal, **entry) -> AuditEvent:
+    """Append one entry for what this principal did: its organisation, person and credential."""
+    return audit_record(
+        organisation_id=principal.organisation_id, user_id=principal.user_id, credential=principal.credential, **entry
+    )
+
+
 def audit_reads(*, principal: Principal, objects: Iterable, path: str, address: str | None, export: bool = False):
     """Log a partner's read of the objects marked AMBER or above among these (one entry per read)."""
     if not principal.is_partner:
@@ -227,11 +234,9 @@ def audit_reads(*, principal: Principal, objects: Iterable, path: str, address: 
     if not sensitive:
         return None
     types = sorted({o._meta.label_lower for o in sensitive})
-    return audit_record(
+    return audit_by(
+        principal,
         action=AuditAction.EXPORT if export else AuditAction.READ,
-        organisation_id=principal.organisation_id,
-        user_id=principal.user_id,
-        credential=principal.credential,
         address=address,
         path=path,
         object_type=types[0] if len(types) == 1 else "mixed",
@@ -281,11 +286,9 @@ def sample_submit(
             sample=sample, upload=file, format=format, platform=platform, created_by=user
         )
         detection_services.sample_import_enqueue(job=job)
-        audit_record(
+        audit_by(
+            principal,
             action=AuditAction.SUBMIT,
-            organisation_id=principal.organisation_id,
-            user_id=principal.user_id,
-            credential=principal.credential,
             address=address,
             object_type="detection.sample",
             object_ids=[sample.pk],
@@ -311,11 +314,9 @@ def sample_file_add(
             sample=sample, upload=file, format=format, platform=platform, created_by=user
         )
         detection_services.sample_import_enqueue(job=job)
-        audit_record(
+        audit_by(
+            principal,
             action=AuditAction.SUBMIT,
-            organisation_id=principal.organisation_id,
-            user_id=principal.user_id,
-            credential=principal.credential,
             address=address,
             object_type="detection.sampleimport",
             object_ids=[job.pk],
@@ -339,11 +340,9 @@ def sample_score(
         if unfinished:
             raise RunUnfinished(f"Run {unfinished[0]} of this sample has not finished yet.")
         run = detection_scoring.scoring_run_start(sample=sample, params=params, requested_by=user)
-        audit_record(
+        audit_by(
+            principal,
             action=AuditAction.SCORE,
-            organisation_id=principal.organisation_id,
-            user_id=principal.user_id,
-            credential=principal.credential,
             address=address,
             object_type="detection.scoringrun",
             object_ids=[run.pk],
