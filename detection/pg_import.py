@@ -1,11 +1,11 @@
 """The PostgreSQL path of the sample import: new rows are COPYed straight into their tables.
 
-A batch is first turned into COPY text by the reading thread (`batch_payload`), so the writing thread only
-looks up which keys are stored already, takes primary keys from the sequences for the new rows, and ships
-bytes. New accounts, posts and sample links go in with `COPY`, the cheapest write PostgreSQL has. Rows that
-are stored already go through a staging table and one UPDATE that applies the same merge rule as the
-portable path in services (the first non-empty scalar wins, lists gain the items they lack, in order), so a
-replayed batch changes nothing. In-batch duplicates are merged before, so every key occurs once.
+A batch arrives as COPY text already (`import_batches.batch_payload`, built by the reading process), so
+the writer only looks up which keys are stored already, takes primary keys from the sequences for the new
+rows, and ships bytes. New accounts, posts and sample links go in with `COPY`, the cheapest write PostgreSQL
+has. Rows that are stored already go through a staging table and one UPDATE that applies the same merge rule
+as the portable path in services (the first non-empty scalar wins, lists gain the items they lack, in order),
+so a replayed batch changes nothing. In-batch duplicates are merged before, so every key occurs once.
 
 Another import may store one of the same keys between the lookup and the COPY: the COPY then fails on the
 unique constraint, the transaction rolls back, and services retries the batch, whose lookup now finds it.
@@ -13,24 +13,24 @@ unique constraint, the transaction rolls back, and services retries the batch, w
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
-from detection.engine.normalise import normalise_text
-from detection.engine.records import PostRecord
+from detection.import_batches import (
+    ACCOUNT_NULLABLE,
+    ACCOUNT_TEXT,
+    POST_COPY_COLUMNS,
+    POST_LISTS,
+    POST_SCALARS,
+    Key,
+    Payload,
+    copy_escaped,
+)
 
-Key = tuple[str, str]
-
-_SCALARS = ("text", "text_normalised", "reshare_of", "reply_to", "quote_of", "lang")
-_LISTS = ("urls", "normalised_urls", "domains", "hashtags", "mentions", "media_hashes")
-_ACCOUNT_TEXT = ("handle", "display_name", "description")
-_ACCOUNT_NULLABLE = ("created_at", "followers", "following", "post_count")
-_ACCOUNT_COLUMNS = ", ".join(("platform", "account_id", *_ACCOUNT_TEXT, *_ACCOUNT_NULLABLE))
-# The columns of a post's COPY line, after the primary key and the account's primary key.
-_POST_COLUMNS = ", ".join(("platform", "post_id", "created_at", *_SCALARS, *_LISTS))
+_ACCOUNT_COLUMNS = ", ".join(("platform", "account_id", *ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
+_POST_COLUMNS = ", ".join(POST_COPY_COLUMNS)
 
 # Keys travel as two strings joined with U+001F (clean_text removes every C0 control from what the readers
 # yield, so it never occurs inside a key): a list of 20,000 strings would be dumped item by item in Python.
@@ -53,20 +53,20 @@ FROM generate_series(1, %s)
 
 _ACCOUNTS_STAGING = f"""
 CREATE TEMP TABLE import_accounts (
-    platform text, account_id text, {", ".join(f"{c} text" for c in _ACCOUNT_TEXT)},
+    platform text, account_id text, {", ".join(f"{c} text" for c in ACCOUNT_TEXT)},
     created_at timestamptz, followers bigint, following bigint, post_count bigint
 ) ON COMMIT DROP
 """
 _ACCOUNTS_MERGE = f"""
 WITH merged AS (
     UPDATE detection_socialaccount t SET
-        {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN s.{c} ELSE t.{c} END" for c in _ACCOUNT_TEXT)},
-        {", ".join(f"{c} = coalesce(t.{c}, s.{c})" for c in _ACCOUNT_NULLABLE)}
+        {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN s.{c} ELSE t.{c} END" for c in ACCOUNT_TEXT)},
+        {", ".join(f"{c} = coalesce(t.{c}, s.{c})" for c in ACCOUNT_NULLABLE)}
     FROM import_accounts s
     WHERE t.platform = s.platform AND t.account_id = s.account_id AND ({
     " OR ".join(
-        [f"(t.{c} = '' AND s.{c} <> '')" for c in _ACCOUNT_TEXT]
-        + [f"(t.{c} IS NULL AND s.{c} IS NOT NULL)" for c in _ACCOUNT_NULLABLE]
+        [f"(t.{c} = '' AND s.{c} <> '')" for c in ACCOUNT_TEXT]
+        + [f"(t.{c} IS NULL AND s.{c} IS NOT NULL)" for c in ACCOUNT_NULLABLE]
     )
 })
     RETURNING 1
@@ -77,17 +77,17 @@ SELECT count(*) FROM merged
 _POSTS_STAGING = f"""
 CREATE TEMP TABLE import_posts (
     platform text, post_id text, created_at timestamptz,
-    {", ".join(f"{c} text" for c in _SCALARS)}, {", ".join(f"{c} jsonb" for c in _LISTS)}
+    {", ".join(f"{c} text" for c in POST_SCALARS)}, {", ".join(f"{c} jsonb" for c in POST_LISTS)}
 ) ON COMMIT DROP
 """
 _POSTS_MERGE = f"""
 WITH merged AS (
     UPDATE detection_post t SET
-        {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN s.{c} ELSE t.{c} END" for c in _SCALARS)},
-        {", ".join(f"{c} = detection_jsonb_union(t.{c}, s.{c})" for c in _LISTS)}
+        {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN s.{c} ELSE t.{c} END" for c in POST_SCALARS)},
+        {", ".join(f"{c} = detection_jsonb_union(t.{c}, s.{c})" for c in POST_LISTS)}
     FROM import_posts s
     WHERE t.platform = s.platform AND t.post_id = s.post_id AND ({
-    " OR ".join([f"(t.{c} = '' AND s.{c} <> '')" for c in _SCALARS] + [f"NOT t.{c} @> s.{c}" for c in _LISTS])
+    " OR ".join([f"(t.{c} = '' AND s.{c} <> '')" for c in POST_SCALARS] + [f"NOT t.{c} @> s.{c}" for c in POST_LISTS])
 })
     RETURNING 1
 )
@@ -114,10 +114,6 @@ class ImportMemory:
         self.ids: dict[Key, tuple[int, bool]] = {}
         self.posts_all_new = True
 
-    def adds_nothing(self, key: Key, handle: str) -> bool:
-        known = self.ids.get(key)
-        return known is not None and (known[1] or not handle)
-
     def learn(self, stored: Stored) -> None:
         if len(self.ids) + len(stored.account_ids) > self.CAP:
             self.ids.clear()
@@ -125,76 +121,12 @@ class ImportMemory:
         self.posts_all_new = self.posts_all_new and stored.posts_all_new
 
 
-@dataclass
-class Payload:
-    """One batch, ready for the writing thread: keys, and each post as a line of COPY text."""
-
-    post_keys: list[Key] = field(default_factory=list)
-    post_authors: list[Key] = field(default_factory=list)
-    post_lines: list[str] = field(default_factory=list)  # _POST_COLUMNS, escaped for COPY
-    authors: list[Key] = field(default_factory=list)  # the distinct post_authors
-    accounts: dict[Key, dict] = field(default_factory=dict)  # account values to store or merge
-
-
-def _escaped(value: str | None) -> str:
-    if value is None:
-        return "\\N"
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _line(fields: list[str]) -> str:
-    """One row of COPY text; the fields are escaped only when one of them needs it."""
-    line = "\t".join(fields)
-    if line.count("\t") != len(fields) - 1 or "\\" in line or "\n" in line or "\r" in line:
-        line = "\t".join(map(_escaped, fields))
-    return line
-
-
-def _json_list(items: tuple[str, ...]) -> str:
-    body = '","'.join(items)
-    if '"' in body or "\\" in body or not body.isprintable():
-        return json.dumps(items, ensure_ascii=False)
-    return f'["{body}"]'
-
-
 def _account_line(key: Key, values: dict) -> str:
-    fields = [*key, *[values[c] or "" for c in _ACCOUNT_TEXT]]
-    for name in _ACCOUNT_NULLABLE:
+    fields = [*key, *[values[c] or "" for c in ACCOUNT_TEXT]]
+    for name in ACCOUNT_NULLABLE:
         value = values[name]
         fields.append(None if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value))
-    return "\t".join(map(_escaped, fields))
-
-
-def batch_payload(accounts: dict[Key, dict], posts: Iterable[PostRecord]) -> Payload:
-    """The batch as keys and COPY text: accounts as merged values, posts as (merged) records."""
-    payload = Payload(accounts=accounts)
-    keys, authors, lines = payload.post_keys, payload.post_authors, payload.post_lines
-    for r in posts:
-        keys.append((r.platform, r.post_id))
-        authors.append((r.platform, r.account_id))
-        lines.append(
-            _line(
-                [
-                    r.platform,
-                    r.post_id,
-                    r.created_at.isoformat(),
-                    r.text,
-                    normalise_text(r.text) if r.text else "",
-                    r.reshare_of,
-                    r.reply_to,
-                    r.quote_of,
-                    r.lang,
-                    _json_list(r.urls) if r.urls else "[]",
-                    _json_list(r.normalised_urls) if r.urls else "[]",
-                    _json_list(r.domains) if r.domains else "[]",
-                    _json_list(r.hashtags) if r.hashtags else "[]",
-                    _json_list(r.mentions) if r.mentions else "[]",
-                    _json_list(r.media_hashes) if r.media_hashes else "[]",
-                ]
-            )
-        )
-    payload.authors = list(dict.fromkeys(authors))
-    return payload
+    return "\t".join(map(copy_escaped, fields))
 
 
 @dataclass
@@ -260,7 +192,7 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[dict
         ids[(platform, account_id)] = (pk, has_handle)
     new = [key for key in wanted if key not in ids]
     new_keys = set(new)
-    empty = dict.fromkeys((*_ACCOUNT_TEXT, *_ACCOUNT_NULLABLE))
+    empty = dict.fromkeys((*ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
     new_ids = _next_ids(cursor, "detection_socialaccount", len(new))
     lines = []
     for key, pk in zip(new, new_ids, strict=True):
@@ -288,7 +220,7 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[dict
 
 
 def _carries_values(values: dict) -> bool:
-    return any(values[c] for c in _ACCOUNT_TEXT) or any(values[c] is not None for c in _ACCOUNT_NULLABLE)
+    return any(values[c] for c in ACCOUNT_TEXT) or any(values[c] is not None for c in ACCOUNT_NULLABLE)
 
 
 def _copy_new_posts(cursor, sample_id: int, payload: Payload, account_ids: dict, new: list[int]) -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -17,10 +15,11 @@ from django.db.models import Count, Model
 from django.utils import timezone
 
 from detection.engine.normalise import normalise_text
-from detection.engine.readers import ReadLimits, detect_format, read_sample
-from detection.engine.records import AccountRecord, PostRecord, RowError, SampleFileError
+from detection.engine.readers import detect_format
+from detection.engine.records import PostRecord, SampleFileError
 
-from . import pg_import
+from . import import_batches, pg_import
+from .import_batches import ACCOUNT_FIELDS, ACCOUNT_FORMATS, POST_LISTS, POST_SCALARS, Batch, Key, merged_values
 from .models import (
     ImportStatus,
     Post,
@@ -33,13 +32,7 @@ from .models import (
 )
 
 BATCH_ROWS = 20_000
-ACCOUNT_FORMATS = frozenset({"canonical-accounts-csv", "twitter-io-users"})
-POST_SCALARS = ("text", "text_normalised", "reshare_of", "reply_to", "quote_of", "lang")
-POST_LISTS = ("urls", "normalised_urls", "domains", "hashtags", "mentions", "media_hashes")
-ACCOUNT_FIELDS = ("handle", "display_name", "created_at", "followers", "following", "post_count", "description")
 RAW_CAP = 300
-
-Key = tuple[str, str]
 
 
 def sample_create(*, name: str, tlp: str, created_by=None, **fields: Any) -> Sample:
@@ -86,36 +79,6 @@ def sample_import_enqueue(*, job: SampleImport) -> None:
 # --- the import job ---------------------------------------------------------------------------------------
 
 
-class _CountingReader:
-    """A binary file wrapper that counts the bytes read, for progress."""
-
-    def __init__(self, raw: IO[bytes]):
-        self.raw = raw
-        self.count = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.count += len(data)
-        return data
-
-    def read1(self, size: int = -1) -> bytes:
-        data = self.raw.read1(size) if hasattr(self.raw, "read1") else self.raw.read(size)
-        self.count += len(data)
-        return data
-
-    def readinto(self, buffer) -> int:
-        n = self.raw.readinto(buffer)
-        self.count += n or 0
-        return n
-
-    def readable(self) -> bool:
-        return True
-
-    @property
-    def closed(self) -> bool:
-        return self.raw.closed
-
-
 @dataclass
 class BatchCounts:
     inserted: int = 0
@@ -124,16 +87,6 @@ class BatchCounts:
     rejected: int = 0
     duplicates: int = 0
     accounts: int = 0
-
-
-@dataclass
-class _Batch:
-    rows: int = 0
-    posts: dict[Key, PostRecord] = field(default_factory=dict)
-    accounts: dict[Key, dict] = field(default_factory=dict)
-    errors: list[RowError] = field(default_factory=list)
-    duplicates: int = 0
-    payload: pg_import.Payload | None = None  # the batch as COPY text, built by the reading thread
 
 
 def _path(job: SampleImport) -> str:
@@ -157,12 +110,7 @@ def sample_import_run(*, import_id: int, progress: Callable[[int, int], None] | 
     try:
         path = _path(job)
         job.bytes_total = Path(path).stat().st_size
-        fmt = job.format or detect_format(path)
-        with open(path, "rb") as handle:
-            raw = _CountingReader(handle)
-            limits = ReadLimits(max_inflated_bytes=settings.SAMPLE_MAX_INFLATED_BYTES)
-            records = read_sample(raw, fmt, platform=job.platform or None, limits=limits)
-            _consume(job, fmt, records, raw, progress)
+        _consume(job, job.format or detect_format(path), progress)
     except (SampleFileError, ValueError, UnicodeError, OSError) as exc:
         _finish(job, ImportStatus.FAILED, error=str(exc))
         return job
@@ -170,87 +118,27 @@ def sample_import_run(*, import_id: int, progress: Callable[[int, int], None] | 
     return job
 
 
-class _BatchWriter:
-    """Commits batches in order, on a thread of its own when the database allows it.
-
-    On PostgreSQL, outside an open transaction, a writer thread with its own connection commits batch k while
-    the reader parses batch k+1, so reading and writing overlap. Batches still commit one at a time and in
-    file order, each with the job's checkpoint, so resuming works exactly as in the sequential case.
-    """
-
-    def __init__(self, job: SampleImport, progress, memory: pg_import.ImportMemory | None):
-        self.job, self.progress, self.memory = job, progress, memory
-        self.threaded = _is_postgres() and not connection.in_atomic_block
-        self.failure: BaseException | None = None
-        if self.threaded:
-            self.queue: queue.Queue = queue.Queue(maxsize=1)
-            self.thread = threading.Thread(target=self._run, name=f"import-{job.pk}-writer", daemon=True)
-            self.thread.start()
-
-    def _write(self, batch: _Batch, bytes_done: int) -> None:
-        _commit(self.job, batch, bytes_done, self.memory)
-        if self.progress:
-            self.progress(bytes_done, self.job.rows_done)
-
-    def _run(self) -> None:
-        try:
-            while (item := self.queue.get()) is not None:
-                if self.failure is None:
-                    try:
-                        self._write(*item)
-                    except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, which re-raises
-                        self.failure = exc
-        finally:
-            connection.close()
-
-    def put(self, batch: _Batch, bytes_done: int) -> None:
-        if not self.threaded:
-            self._write(batch, bytes_done)
-            return
-        if self.failure is not None:
-            raise self.failure
-        self.queue.put((batch, bytes_done))
-
-    def close(self) -> None:
-        if self.threaded:
-            self.queue.put(None)
-            self.thread.join()
-            if self.failure is not None:
-                raise self.failure
-
-
-def _consume(job: SampleImport, fmt: str, records: Iterable, raw: _CountingReader, progress) -> None:
+def _consume(job: SampleImport, fmt: str, progress) -> None:
     if job.format != fmt:
         job.format = fmt
         SampleImport.objects.filter(pk=job.pk).update(format=fmt, bytes_total=job.bytes_total)
-    account_rows = fmt in ACCOUNT_FORMATS
-    skip = job.rows_done
-    batch = _Batch()
     memory = pg_import.ImportMemory() if _is_postgres() else None
-    writer = _BatchWriter(job, progress, memory)
-    try:
-        for record in records:
-            is_row = isinstance(record, RowError) or (isinstance(record, AccountRecord) == account_rows)
-            if is_row and skip:
-                skip -= 1
-                continue
-            if not is_row and skip:
-                continue  # an extra account record of a row already committed
-            _add(batch, record, is_row, memory)
-            if batch.rows >= BATCH_ROWS:
-                writer.put(_sealed(batch, memory), raw.count)
-                batch = _Batch()
-        writer.put(_sealed(batch, memory), raw.count)
-    finally:
-        writer.close()
+    options = {
+        "path": _path(job),
+        "fmt": fmt,
+        "platform": job.platform or None,
+        "max_inflated_bytes": settings.SAMPLE_MAX_INFLATED_BYTES,
+        "skip_rows": job.rows_done,
+        "batch_rows": BATCH_ROWS,
+        "copy_text": memory is not None,
+    }
+    in_child = job.bytes_total >= settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES
+    batches = import_batches.batches_from_child(**options) if in_child else import_batches.read_batches(**options)
+    for batch in batches:
+        _commit(job, batch, memory)
+        if progress:
+            progress(batch.bytes_done, job.rows_done)
     job.refresh_from_db()
-
-
-def _sealed(batch: _Batch, memory: pg_import.ImportMemory | None) -> _Batch:
-    """The batch ready for the writer: on PostgreSQL its COPY text is built here, on the reading thread."""
-    if memory is not None:
-        batch.payload = pg_import.batch_payload(batch.accounts, batch.posts.values())
-    return batch
 
 
 def _post_values(record: PostRecord) -> dict:
@@ -274,92 +162,7 @@ def _post_values(record: PostRecord) -> dict:
     }
 
 
-def _account_values(record: AccountRecord) -> dict:
-    return {
-        "handle": record.handle,
-        "display_name": record.display_name,
-        "created_at": record.created_at,
-        "followers": record.followers,
-        "following": record.following,
-        "post_count": record.posts,
-        "description": record.description,
-    }
-
-
-def _additions(old, new, scalars: Iterable[str], lists: Iterable[str], get) -> dict:
-    """What a later sighting adds to a stored one: empty scalars are filled, lists gain what they lack.
-
-    The first non-empty value wins, so replaying the same rows in the same order never changes anything.
-    `get` reads a field (dict.get for stored rows, getattr for records).
-    """
-    added: dict[str, Any] = {}
-    for name in scalars:
-        if get(old, name) in (None, "") and get(new, name) not in (None, ""):
-            added[name] = get(new, name)
-    for name in lists:
-        have = set(get(old, name))
-        extra = []
-        for value in get(new, name):
-            if value not in have:
-                have.add(value)
-                extra.append(value)
-        if extra:
-            added[name] = [*get(old, name), *extra]
-    return added
-
-
-def _merge(old: dict, new: dict, scalars: Iterable[str], lists: Iterable[str] = ()) -> dict | None:
-    """The stored values with a later sighting merged in, or None when it adds nothing."""
-    added = _additions(old, new, scalars, lists, dict.get)
-    return {**old, **added} if added else None
-
-
-_RECORD_SCALARS = ("text", "reshare_of", "reply_to", "quote_of", "lang", "handle")
-
-
-def _merge_records(old: PostRecord, new: PostRecord) -> PostRecord:
-    added = _additions(old, new, _RECORD_SCALARS, POST_LISTS, getattr)
-    if not added:
-        return old
-    return replace(old, **{name: tuple(v) if isinstance(v, list) else v for name, v in added.items()})
-
-
-def _add(batch: _Batch, record, is_row: bool, memory: pg_import.ImportMemory | None) -> None:
-    if is_row:
-        batch.rows += 1
-    if type(record) is PostRecord:
-        _add_post(batch, record, memory)
-    elif isinstance(record, RowError):
-        batch.errors.append(record)
-    else:
-        key = (record.platform, record.account_id)
-        values = _account_values(record)
-        if key in batch.accounts:
-            merged = _merge(batch.accounts[key], values, ACCOUNT_FIELDS)
-            if merged:
-                batch.accounts[key] = merged
-            if is_row:
-                batch.duplicates += 1
-        else:
-            batch.accounts[key] = values
-
-
-def _add_post(batch: _Batch, record: PostRecord, memory: pg_import.ImportMemory | None) -> None:
-    author = (record.platform, record.account_id)
-    if author in batch.accounts:
-        if record.handle and not batch.accounts[author]["handle"]:
-            batch.accounts[author]["handle"] = record.handle
-    elif memory is None or not memory.adds_nothing(author, record.handle):
-        batch.accounts[author] = dict.fromkeys(ACCOUNT_FIELDS, None) | {"handle": record.handle}
-    key = (record.platform, record.post_id)
-    if key in batch.posts:
-        batch.duplicates += 1
-        batch.posts[key] = _merge_records(batch.posts[key], record)
-    else:
-        batch.posts[key] = record
-
-
-def _commit(job: SampleImport, batch: _Batch, bytes_done: int, memory: pg_import.ImportMemory | None) -> None:
+def _commit(job: SampleImport, batch: Batch, memory: pg_import.ImportMemory | None) -> None:
     if not batch.rows and not batch.accounts:
         return
     for attempt in range(2):
@@ -367,7 +170,7 @@ def _commit(job: SampleImport, batch: _Batch, bytes_done: int, memory: pg_import
             with transaction.atomic():
                 counts, stored = _store(job, batch, memory)
                 job.rows_done += batch.rows
-                job.bytes_done = bytes_done
+                job.bytes_done = batch.bytes_done
                 job.inserted += counts.inserted
                 job.updated += counts.updated
                 job.unchanged += counts.unchanged
@@ -386,7 +189,7 @@ def _commit(job: SampleImport, batch: _Batch, bytes_done: int, memory: pg_import
 
 
 def _store(
-    job: SampleImport, batch: _Batch, memory: pg_import.ImportMemory | None
+    job: SampleImport, batch: Batch, memory: pg_import.ImportMemory | None
 ) -> tuple[BatchCounts, pg_import.Stored | None]:
     """Write a batch; returns its counts and, on PostgreSQL, what the import learns from it."""
     counts = BatchCounts(rejected=len(batch.errors), duplicates=batch.duplicates, accounts=len(batch.accounts))
@@ -435,7 +238,7 @@ def _accounts_upsert(accounts: dict[Key, dict]) -> tuple[dict[Key, int], tuple[i
     new_keys = [key for key in accounts if key not in existing]
     changed = 0
     for key, row in existing.items():
-        merged = _merge(row, accounts[key], ACCOUNT_FIELDS)
+        merged = merged_values(row, accounts[key], ACCOUNT_FIELDS)
         if merged:
             filled = {f: merged[f] for f in ACCOUNT_FIELDS if merged[f] is not row[f]}
             SocialAccount.objects.filter(pk=row["pk"]).update(**filled)
@@ -457,7 +260,7 @@ def _posts_upsert(posts: dict[Key, dict], account_pks: dict[Key, int]) -> tuple[
     pks = {key: row["pk"] for key, row in existing.items()}
     changed = []
     for key, row in existing.items():
-        merged = _merge(row, posts[key], POST_SCALARS, POST_LISTS)
+        merged = merged_values(row, posts[key], POST_SCALARS, POST_LISTS)
         if merged:
             changed.append(Post(pk=row["pk"], **{f: merged[f] for f in (*POST_SCALARS, *POST_LISTS)}))
     if changed:

@@ -142,6 +142,8 @@ STORAGES = {
 
 # A compressed sample that inflates past this many bytes is refused whole.
 SAMPLE_MAX_INFLATED_BYTES = env.int("SAMPLE_MAX_INFLATED_BYTES", default=8 * 1024**3)
+# A sample file at least this large is parsed in a child process, beside the one writing to the database.
+SAMPLE_IMPORT_CHILD_PROCESS_BYTES = env.int("SAMPLE_IMPORT_CHILD_PROCESS_BYTES", default=2 * 1024**2)
 
 SHARED_DATA_DIR = Path(env("SHARED_DATA", default=str(BASE_DIR.parent / "shared" / "data")))
 

@@ -13,25 +13,35 @@ behaviours, synchrony, copied content) make 90% of the score and account signals
 flagged without edges that chance cannot explain.
 """
 
-from detection.engine.api import BehaviourEdges, EngineResult, finalise, run
-from detection.engine.arrays import PostArrays, build_arrays
-from detection.engine.output import render, write_outputs
-from detection.engine.params import BEHAVIOURS, ENGINE_VERSION, EngineParams
-from detection.engine.shards import PartialEdges, shard_edges, shard_of
+import importlib
+from typing import Any
 
-__all__ = [
-    "BEHAVIOURS",
-    "ENGINE_VERSION",
-    "BehaviourEdges",
-    "EngineParams",
-    "EngineResult",
-    "PartialEdges",
-    "PostArrays",
-    "build_arrays",
-    "finalise",
-    "render",
-    "run",
-    "shard_edges",
-    "shard_of",
-    "write_outputs",
-]
+# Loaded on first use (PEP 562), so that a process needing only the readers (the import's reading process)
+# does not pay for numpy, scipy and networkx.
+_EXPORTS = {
+    "BehaviourEdges": "api",
+    "EngineResult": "api",
+    "finalise": "api",
+    "run": "api",
+    "PostArrays": "arrays",
+    "build_arrays": "arrays",
+    "render": "output",
+    "write_outputs": "output",
+    "BEHAVIOURS": "params",
+    "ENGINE_VERSION": "params",
+    "EngineParams": "params",
+    "PartialEdges": "shards",
+    "shard_edges": "shards",
+    "shard_of": "shards",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

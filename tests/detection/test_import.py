@@ -48,6 +48,13 @@ def post(i, **values):
     }
 
 
+@pytest.fixture(params=["in this process", "in a child process"])
+def reading(request, settings):
+    """Run the test with the file read in the importing process, then in a child process as large files are."""
+    settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES = 0 if request.param == "in a child process" else 1 << 40
+    return request.param
+
+
 def run(tmp_path_or_file, name="sample", **kwargs):
     sample = Sample.objects.filter(name=name).first() or services.sample_create(name=name, tlp="AMBER")
     job = services.sample_import_create(sample=sample, source_path=tmp_path_or_file, **kwargs)
@@ -117,7 +124,7 @@ def test_reimport_changes_nothing_and_counts_add_up(tmp_path):
     assert table_state() == state
 
 
-def test_a_file_overlapping_stored_posts_part_way_merges_them_and_links_all(tmp_path, monkeypatch):
+def test_a_file_overlapping_stored_posts_part_way_merges_them_and_links_all(tmp_path, monkeypatch, reading):
     """New posts are COPYed without a lookup until one is met stored: that batch falls back and merges."""
     monkeypatch.setattr(services, "BATCH_ROWS", 10)
     run(canonical_csv(tmp_path / "a.csv", [post(i) for i in range(20, 30)]), name="first")
@@ -134,7 +141,7 @@ def test_a_file_overlapping_stored_posts_part_way_merges_them_and_links_all(tmp_
     assert table_state() == state
 
 
-def test_in_file_duplicates_are_merged_not_rejected(tmp_path, monkeypatch):
+def test_in_file_duplicates_are_merged_not_rejected(tmp_path, monkeypatch, reading):
     monkeypatch.setattr(services, "BATCH_ROWS", 2)  # duplicates inside a batch and across batches
     path = canonical_csv(
         tmp_path / "s.csv",
@@ -158,7 +165,7 @@ def test_in_file_duplicates_are_merged_not_rejected(tmp_path, monkeypatch):
     assert table_state() == state
 
 
-def test_hostile_rows_are_reported_and_good_rows_kept(tmp_path):
+def test_hostile_rows_are_reported_and_good_rows_kept(tmp_path, reading):
     path = tmp_path / "hostile.csv"
     lines = [",".join(CANONICAL)]
     lines.append('x,1,a1,2024-01-01T00:00:00Z,"=HYPERLINK(""http://evil.example"")",,,,,,,en')
@@ -185,7 +192,7 @@ def test_hostile_rows_are_reported_and_good_rows_kept(tmp_path):
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in exported for cell in row)
 
 
-def test_a_file_in_another_encoding_is_refused_whole(tmp_path):
+def test_a_file_in_another_encoding_is_refused_whole(tmp_path, reading):
     path = canonical_csv(tmp_path / "utf16.csv", [post(1, text="élection")], encoding="utf-16")
     job = run(path)
     assert job.status == ImportStatus.FAILED
@@ -194,7 +201,7 @@ def test_a_file_in_another_encoding_is_refused_whole(tmp_path):
     assert Sample.objects.get().status == "failed"
 
 
-def test_gzip_is_read_and_a_bomb_is_refused(tmp_path, settings):
+def test_gzip_is_read_and_a_bomb_is_refused(tmp_path, settings, reading):
     path = tmp_path / "s.csv.gz"
     plain = canonical_csv(tmp_path / "plain.csv", [post(i) for i in range(10)]).read_bytes()
     path.write_bytes(gzip.compress(plain))
@@ -248,7 +255,7 @@ def test_jsonl_control_characters_never_reach_the_database(tmp_path):
     assert stored.media_hashes == ["hx", "y"]
 
 
-def test_an_import_that_dies_mid_file_resumes_without_duplicates(tmp_path, monkeypatch):
+def test_an_import_that_dies_mid_file_resumes_without_duplicates(tmp_path, monkeypatch, reading):
     monkeypatch.setattr(services, "BATCH_ROWS", 10)
     path = canonical_csv(
         tmp_path / "s.csv", [post(i, hashtags=f"#t{i % 3}") for i in range(95)] + [post(1000, created_at="bad")]

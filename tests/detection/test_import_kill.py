@@ -72,3 +72,49 @@ def test_sigkilled_import_resumes_without_duplicates_or_losses(tmp_path):
     services.sample_import_run(import_id=clean.pk)
     assert SampleImport.objects.get(pk=clean.pk).inserted == 200_000
     assert state() == resumed
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        return [int(child) for child in handle.read().split()]
+
+
+def running(pid):
+    """Whether the process exists and is not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_reading_process_outlives_no_killed_importer(tmp_path):
+    """A worker killed alone (not its process group) leaves no reading process behind: the pipe breaks."""
+    require(connection.vendor == "postgresql", "the kill test needs PostgreSQL (set DATABASE_URL)")
+    require(os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"), "needs Linux's /proc children")
+    path = tmp_path / "big.csv"
+    write_rows(path, 200_000)
+    sample = services.sample_create(name="orphan", tlp="AMBER")
+    job = services.sample_import_create(sample=sample, source_path=path)
+    db = settings.DATABASES["default"]
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    command = [sys.executable, "manage.py", "import_sample", "--resume", str(job.pk), "--no-progress"]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            job.refresh_from_db()
+            if job.rows_done:
+                break
+            time.sleep(0.05)
+        readers = children(process.pid)
+        assert readers, "the import read its file in no child process"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(map(running, readers)):
+            time.sleep(0.1)
+        assert not any(map(running, readers)), "the reading process outlived its importer"
+    finally:
+        process.kill()
+        process.wait()
