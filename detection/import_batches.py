@@ -42,10 +42,10 @@ class Payload:
     """One batch as PostgreSQL will take it: keys, and each post as a line of COPY text."""
 
     post_keys: list[Key] = field(default_factory=list)
-    post_authors: list[Key] = field(default_factory=list)
     post_lines: list[str] = field(default_factory=list)  # POST_COPY_COLUMNS, escaped for COPY
-    authors: list[Key] = field(default_factory=list)  # the distinct post_authors
-    accounts: dict[Key, dict] = field(default_factory=dict)  # account values to store or merge
+    authors: list[Key] = field(default_factory=list)  # the posts' distinct authors
+    post_author_index: list[int] = field(default_factory=list)  # each post's author, as an index into authors
+    accounts: dict[Key, dict] = field(default_factory=dict)  # accounts with values to store or merge
 
 
 @dataclass
@@ -86,13 +86,25 @@ def _json_list(items: tuple[str, ...]) -> str:
     return f'["{body}"]'
 
 
+def carries_values(values: dict) -> bool:
+    return any(values[c] for c in ACCOUNT_TEXT) or any(values[c] is not None for c in ACCOUNT_NULLABLE)
+
+
 def batch_payload(accounts: dict[Key, dict], posts: Iterable[PostRecord]) -> Payload:
-    """The batch as keys and COPY text: accounts as merged values, posts as (merged) records."""
-    payload = Payload(accounts=accounts)
-    keys, authors, lines = payload.post_keys, payload.post_authors, payload.post_lines
+    """The batch as keys and COPY text: accounts as merged values, posts as (merged) records.
+
+    An author known only by its key travels in `authors` alone, not as an empty entry of `accounts`.
+    """
+    payload = Payload()
+    keys, author_index, lines = payload.post_keys, payload.post_author_index, payload.post_lines
+    index: dict[Key, int] = {}
     for r in posts:
         keys.append((r.platform, r.post_id))
-        authors.append((r.platform, r.account_id))
+        author = (r.platform, r.account_id)
+        i = index.get(author)
+        if i is None:
+            i = index[author] = len(index)
+        author_index.append(i)
         lines.append(
             _copy_line(
                 [
@@ -114,7 +126,8 @@ def batch_payload(accounts: dict[Key, dict], posts: Iterable[PostRecord]) -> Pay
                 ]
             )
         )
-    payload.authors = list(dict.fromkeys(authors))
+    payload.authors = list(index)
+    payload.accounts = {key: v for key, v in accounts.items() if key not in index or carries_values(v)}
     return payload
 
 
@@ -184,10 +197,6 @@ class CarriedAuthors:
     def __init__(self) -> None:
         self.handles: dict[Key, bool] = {}
 
-    def adds_nothing(self, key: Key, handle: str) -> bool:
-        known = self.handles.get(key)
-        return known is not None and (known or not handle)
-
     def carry(self, accounts: dict[Key, dict]) -> None:
         if len(self.handles) + len(accounts) > self.CAP:
             self.handles.clear()
@@ -220,8 +229,10 @@ def _add_post(batch: Batch, record: PostRecord, carried: CarriedAuthors | None) 
     if author in batch.accounts:
         if record.handle and not batch.accounts[author]["handle"]:
             batch.accounts[author]["handle"] = record.handle
-    elif carried is None or not carried.adds_nothing(author, record.handle):
-        batch.accounts[author] = dict.fromkeys(ACCOUNT_FIELDS, None) | {"handle": record.handle}
+    else:
+        known = None if carried is None else carried.handles.get(author)
+        if known is None or (record.handle and not known):  # else an earlier batch carried all this row tells
+            batch.accounts[author] = dict.fromkeys(ACCOUNT_FIELDS, None) | {"handle": record.handle}
     key = (record.platform, record.post_id)
     if key in batch.posts:
         batch.duplicates += 1

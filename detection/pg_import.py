@@ -26,6 +26,7 @@ from detection.import_batches import (
     POST_SCALARS,
     Key,
     Payload,
+    carries_values,
     copy_escaped,
 )
 
@@ -201,7 +202,7 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[dict
         lines.append(f"{pk}\t{_account_line(key, values)}")
     _copy(cursor, f"COPY detection_socialaccount (id, {_ACCOUNT_COLUMNS}) FROM STDIN", lines)
 
-    stored = [key for key in payload.accounts if key not in new_keys and _carries_values(payload.accounts[key])]
+    stored = [key for key in payload.accounts if key not in new_keys and carries_values(payload.accounts[key])]
     merged = 0
     if stored:
         cursor.execute(_ACCOUNTS_STAGING)
@@ -219,18 +220,15 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[dict
     return ids, (len(new), merged)
 
 
-def _carries_values(values: dict) -> bool:
-    return any(values[c] for c in ACCOUNT_TEXT) or any(values[c] is not None for c in ACCOUNT_NULLABLE)
-
-
 def _copy_new_posts(cursor, sample_id: int, payload: Payload, account_ids: dict, new: list[int]) -> None:
     """COPY the posts at these positions of the batch, and their links to the sample."""
     new_ids = _next_ids(cursor, "detection_post", len(new))
-    lines, authors = payload.post_lines, payload.post_authors
+    lines, author_index = payload.post_lines, payload.post_author_index
+    author_pks = [account_ids[author][0] for author in payload.authors]
     _copy(
         cursor,
         f"COPY detection_post (id, account_id, {_POST_COLUMNS}) FROM STDIN",
-        (f"{pk}\t{account_ids[authors[i]][0]}\t{lines[i]}" for i, pk in zip(new, new_ids, strict=True)),
+        (f"{pk}\t{author_pks[author_index[i]]}\t{lines[i]}" for i, pk in zip(new, new_ids, strict=True)),
     )
     _copy(cursor, "COPY detection_samplepost (sample_id, post_id) FROM STDIN", (f"{sample_id}\t{pk}" for pk in new_ids))
 
