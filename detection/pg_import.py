@@ -13,7 +13,6 @@ unique constraint, the transaction rolls back, and services retries the batch, w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
@@ -21,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from detection.import_batches import (
     ACCOUNT_NULLABLE,
     ACCOUNT_TEXT,
+    KEY_SEPARATOR,
     POST_COPY_COLUMNS,
     POST_LISTS,
     POST_SCALARS,
@@ -33,8 +33,7 @@ from detection.import_batches import (
 _ACCOUNT_COLUMNS = ", ".join(("platform", "account_id", *ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
 _POST_COLUMNS = ", ".join(POST_COPY_COLUMNS)
 
-# Keys travel as two strings joined with U+001F (clean_text removes every C0 control from what the readers
-# yield, so it never occurs inside a key): a list of 20,000 strings would be dumped item by item in Python.
+# Keys travel as two strings joined with KEY_SEPARATOR: a list of 20,000 strings would be dumped item by item.
 _LOOKUP_ACCOUNTS = """
 SELECT k.platform, k.account_id, a.id, a.handle <> ''
 FROM unnest(string_to_array(%s, E'\\x1f'), string_to_array(%s, E'\\x1f')) AS k(platform, account_id)
@@ -147,61 +146,70 @@ def batch_store(sample_id: int, payload: Payload, memory: ImportMemory) -> Store
         # The batch and its checkpoint commit together, so a crash that loses this commit loses both: the
         # import resumes from the previous checkpoint. No need to wait for the WAL flush.
         cursor.execute("SET LOCAL synchronous_commit = off")
-        account_ids, account_counts = _store_accounts(cursor, payload, memory)
-        if memory.posts_all_new and _copy_posts_if_all_new(cursor, sample_id, payload, account_ids):
-            return Stored(account_counts, (len(payload.post_keys), 0), account_ids, posts_all_new=True)
-        post_counts = _store_posts(cursor, sample_id, payload, account_ids)
-    return Stored(account_counts, post_counts, account_ids, posts_all_new=False)
+        author_pks, learned, account_counts = _store_accounts(cursor, payload, memory)
+        if memory.posts_all_new and _copy_posts_if_all_new(cursor, sample_id, payload, author_pks):
+            return Stored(account_counts, (payload.posts, 0), learned, posts_all_new=True)
+        post_counts = _store_posts(cursor, sample_id, payload, author_pks)
+    return Stored(account_counts, post_counts, learned, posts_all_new=False)
 
 
-def _lookup(cursor, statement: str, keys: list[Key]) -> list[tuple]:
-    if not keys:
+def _lookup(cursor, statement: str, platforms: str, ids: str) -> list[tuple]:
+    """Rows for the keys given as two strings joined with KEY_SEPARATOR."""
+    if not ids:
         return []
-    cursor.execute(statement, ["\x1f".join([k[0] for k in keys]), "\x1f".join([k[1] for k in keys])])
+    cursor.execute(statement, [platforms, ids])
     return cursor.fetchall()
 
 
-def _next_ids(cursor, table: str, n: int) -> list[int]:
+def _joined(keys: list[Key]) -> tuple[str, str]:
+    return KEY_SEPARATOR.join([k[0] for k in keys]), KEY_SEPARATOR.join([k[1] for k in keys])
+
+
+def _next_ids(cursor, table: str, n: int) -> list[bytes]:
+    """N primary keys from the table's sequence, as COPY text."""
     if not n:
         return []
     cursor.execute(_NEXT_IDS, [table, n])
-    return list(map(int, cursor.fetchone()[0].split(",")))
+    return cursor.fetchone()[0].encode().split(b",")
 
 
-def _copy(cursor, statement: str, lines: Iterable[str]) -> None:
-    text = "\n".join(lines)
-    if not text:
+def _copy(cursor, statement: str, data: bytes) -> None:
+    """COPY rows given as text, each line ending in a newline."""
+    if not data:
         return
-    data = f"{text}\n".encode()
     with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:  # IntegrityError, as Django's
         for start in range(0, len(data), 1 << 20):
             copy.write(data[start : start + (1 << 20)])
 
 
-def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[dict[Key, tuple[int, bool]], tuple]:
-    """Primary keys for every account the batch names, storing the new ones and merging into the others."""
-    wanted = dict.fromkeys(payload.accounts)
-    ids = {}
-    for author in payload.authors:
-        if author not in wanted:
-            found = known.ids.get(author)
-            if found is None:
-                wanted[author] = None
-            else:
-                ids[author] = found
-    for platform, account_id, pk, has_handle in _lookup(cursor, _LOOKUP_ACCOUNTS, list(wanted)):
-        ids[(platform, account_id)] = (pk, has_handle)
-    new = [key for key in wanted if key not in ids]
-    new_keys = set(new)
-    empty = dict.fromkeys((*ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
-    new_ids = _next_ids(cursor, "detection_socialaccount", len(new))
-    lines = []
-    for key, pk in zip(new, new_ids, strict=True):
-        values = payload.accounts.get(key, empty)
-        ids[key] = (pk, bool(values["handle"]))
-        lines.append(f"{pk}\t{_account_line(key, values)}")
-    _copy(cursor, f"COPY detection_socialaccount (id, {_ACCOUNT_COLUMNS}) FROM STDIN", lines)
+def _text(lines: list[str]) -> bytes:
+    return "".join([f"{line}\n" for line in lines]).encode()
 
+
+def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[list[bytes], dict, tuple[int, int]]:
+    """Store the new accounts the batch names and merge into the others.
+
+    Returns the primary keys of `payload.authors`, in order, as COPY text; the accounts this batch stored or
+    found (keys, and whether each has a handle) for the memory; and (inserted, merged).
+    """
+    authors = payload.authors
+    remembered = list(map(known.ids.get, authors))
+    wanted = dict.fromkeys(payload.accounts)  # always looked up: their values may have to be merged
+    wanted.update(dict.fromkeys([a for a, ids in zip(authors, remembered, strict=True) if ids is None]))
+    keys = list(wanted)
+    learned: dict[Key, tuple[int, bool]] = {}
+    for platform, account_id, pk, has_handle in _lookup(cursor, _LOOKUP_ACCOUNTS, *_joined(keys)):
+        learned[(platform, account_id)] = (pk, has_handle)
+    new = [key for key in keys if key not in learned]
+    empty = dict.fromkeys((*ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
+    lines = []
+    for key, pk in zip(new, _next_ids(cursor, "detection_socialaccount", len(new)), strict=True):
+        values = payload.accounts.get(key, empty)
+        learned[key] = (int(pk), bool(values["handle"]))
+        lines.append(f"{pk.decode()}\t{_account_line(key, values)}")
+    _copy(cursor, f"COPY detection_socialaccount (id, {_ACCOUNT_COLUMNS}) FROM STDIN", _text(lines))
+
+    new_keys = set(new)
     stored = [key for key in payload.accounts if key not in new_keys and carries_values(payload.accounts[key])]
     merged = 0
     if stored:
@@ -209,51 +217,61 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[dict
         _copy(
             cursor,
             f"COPY import_accounts ({_ACCOUNT_COLUMNS}) FROM STDIN",
-            (_account_line(k, payload.accounts[k]) for k in stored),
+            _text([_account_line(k, payload.accounts[k]) for k in stored]),
         )
         cursor.execute(_ACCOUNTS_MERGE)
         (merged,) = cursor.fetchone()
         cursor.execute("DROP TABLE import_accounts")
         for key in stored:
             if payload.accounts[key]["handle"]:
-                ids[key] = (ids[key][0], True)
-    return ids, (len(new), merged)
+                learned[key] = (learned[key][0], True)
+    author_pks = [str((ids or learned[a])[0]).encode() for a, ids in zip(authors, remembered, strict=True)]
+    return author_pks, learned, (len(new), merged)
 
 
-def _copy_new_posts(cursor, sample_id: int, payload: Payload, account_ids: dict, new: list[int]) -> None:
-    """COPY the posts at these positions of the batch, and their links to the sample."""
-    new_ids = _next_ids(cursor, "detection_post", len(new))
-    lines, author_index = payload.post_lines, payload.post_author_index
-    author_pks = [account_ids[author][0] for author in payload.authors]
-    _copy(
-        cursor,
-        f"COPY detection_post (id, account_id, {_POST_COLUMNS}) FROM STDIN",
-        (f"{pk}\t{author_pks[author_index[i]]}\t{lines[i]}" for i, pk in zip(new, new_ids, strict=True)),
-    )
-    _copy(cursor, "COPY detection_samplepost (sample_id, post_id) FROM STDIN", (f"{sample_id}\t{pk}" for pk in new_ids))
+def _copy_new_posts(cursor, sample_id: int, payload: Payload, author_pks: list[bytes], new: list[int] | None) -> None:
+    """COPY the posts at these positions of the batch (all of them for None), and their links to the sample."""
+    lines = payload.post_lines.split(b"\n")[:-1]
+    post_author_pks = [author_pks[i] for i in payload.post_author_index]
+    if new is not None:
+        lines = [lines[i] for i in new]
+        post_author_pks = [post_author_pks[i] for i in new]
+    if not lines:
+        return
+    ids = _next_ids(cursor, "detection_post", len(lines))
+    rows = b"\n".join(map(b"\t".join, zip(ids, post_author_pks, lines, strict=True)))
+    _copy(cursor, f"COPY detection_post (id, account_id, {_POST_COLUMNS}) FROM STDIN", rows + b"\n")
+    sample = b"%d\t" % sample_id
+    links = sample + (b"\n" + sample).join(ids) + b"\n"
+    _copy(cursor, "COPY detection_samplepost (sample_id, post_id) FROM STDIN", links)
 
 
-def _copy_posts_if_all_new(cursor, sample_id: int, payload: Payload, account_ids: dict) -> bool:
+def _copy_posts_if_all_new(cursor, sample_id: int, payload: Payload, author_pks: list[bytes]) -> bool:
     """COPY every post of the batch without looking any up first; False (and nothing written) if one is stored."""
     try:
         with transaction.atomic():  # a savepoint: a post stored already undoes only this attempt
-            _copy_new_posts(cursor, sample_id, payload, account_ids, list(range(len(payload.post_keys))))
+            _copy_new_posts(cursor, sample_id, payload, author_pks, None)
     except IntegrityError:
         return False
     return True
 
 
-def _store_posts(cursor, sample_id: int, payload: Payload, account_ids: dict) -> tuple[int, int]:
-    stored = {(platform, post_id): pk for platform, post_id, pk in _lookup(cursor, _LOOKUP_POSTS, payload.post_keys)}
-    new = [i for i, key in enumerate(payload.post_keys) if key not in stored]
-    _copy_new_posts(cursor, sample_id, payload, account_ids, new)
+def _store_posts(cursor, sample_id: int, payload: Payload, author_pks: list[bytes]) -> tuple[int, int]:
+    keys = payload.post_keys()
+    stored = {
+        (platform, post_id): pk
+        for platform, post_id, pk in _lookup(cursor, _LOOKUP_POSTS, payload.post_platforms, payload.post_ids)
+    }
+    new = [i for i, key in enumerate(keys) if key not in stored]
+    _copy_new_posts(cursor, sample_id, payload, author_pks, new)
     merged = 0
     if stored:
+        lines = payload.post_lines.split(b"\n")[:-1]
         cursor.execute(_POSTS_STAGING)
         _copy(
             cursor,
             f"COPY import_posts ({_POST_COLUMNS}) FROM STDIN",
-            (line for key, line in zip(payload.post_keys, payload.post_lines, strict=True) if key in stored),
+            b"".join([line + b"\n" for key, line in zip(keys, lines, strict=True) if key in stored]),
         )
         cursor.execute(_POSTS_MERGE)
         (merged,) = cursor.fetchone()

@@ -192,12 +192,11 @@ def _store(
     job: SampleImport, batch: Batch, memory: pg_import.ImportMemory | None
 ) -> tuple[BatchCounts, pg_import.Stored | None]:
     """Write a batch; returns its counts and, on PostgreSQL, what the import learns from it."""
-    counts = BatchCounts(rejected=len(batch.errors), duplicates=batch.duplicates, accounts=len(batch.accounts))
+    counts = BatchCounts(rejected=len(batch.errors), duplicates=batch.duplicates, accounts=batch.accounts_named)
     stored = None
     if batch.payload is not None:
         stored = pg_import.batch_store(job.sample_id, batch.payload, memory)
         account_counts, post_counts = stored.accounts, stored.posts
-        counts.accounts = len(stored.account_ids)
     else:
         account_pks, account_counts = _accounts_upsert(batch.accounts)
         posts = {key: _post_values(record) for key, record in batch.posts.items()}
