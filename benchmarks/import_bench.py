@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         fresh_database(args.database_url)
-        env = {**os.environ, "DATABASE_URL": args.database_url, "DJANGO_ENV": "local"}
+        # DEBUG off, as in production: with it on, Django keeps the text of every query it runs.
+        env = {**os.environ, "DATABASE_URL": args.database_url, "DJANGO_ENV": "local", "DJANGO_DEBUG": "false"}
         env.pop("CELERY_BROKER_URL", None)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
         command = [sys.executable, "manage.py", "import_sample", str(canonical), "--name", "bench", "--no-progress"]
