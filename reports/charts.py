@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 INK = "#1f2933"
 ACCENT = "#2f6f9f"
@@ -14,6 +15,10 @@ DPI = 150
 
 
 def _figure(width: float = 7.0, height: float = 3.0) -> Figure:
+    # Imported here: matplotlib takes a quarter of a second to load, and most processes never draw.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -45,6 +44,8 @@ def find_groups(
         if len(members) <= SMALL_COMPONENT:
             groups.append(members)
             continue
+        import networkx as nx  # only for Louvain; loading it costs a tenth of a second
+
         g = nx.Graph()
         g.add_nodes_from(members.tolist())
         g.add_weighted_edges_from(zip(a[edges].tolist(), b[edges].tolist(), w[edges].tolist(), strict=True))
