@@ -94,7 +94,7 @@ def _copy_line(fields: list[str]) -> str:
 
 def _json_list(items: tuple[str, ...]) -> str:
     body = '","'.join(items)
-    if '"' in body or "\\" in body or not body.isprintable():
+    if body.count('"') != 2 * len(items) - 2 or "\\" in body or not body.isprintable():  # an item needs escaping
         return json.dumps(items, ensure_ascii=False)
     return f'["{body}"]'
 

@@ -1,0 +1,115 @@
+"""The reading half of the import, without a database: batches, the child process, carried authors."""
+
+import json
+
+import pytest
+
+from detection.import_batches import ReaderProcessError, _json_list, batches_from_child, read_batches
+
+HEADER = "platform,post_id,account_id,created_at,text,reshare_of,urls,hashtags,handle\n"
+
+
+def options(path, **overrides):
+    return {
+        "path": str(path),
+        "fmt": "canonical-csv",
+        "platform": None,
+        "max_inflated_bytes": 1 << 30,
+        "skip_rows": 0,
+        "batch_rows": 3,
+        "copy_text": True,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def sample_file(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(
+        HEADER
+        + "x,1,a,2024-01-01T00:00:00Z,hello https://e.example/x?utm_source=t,,https://E.example/x?utm_source=t,#Tag,\n"
+        + "x,2,b,2024-01-01T00:01:00Z,台灣 選舉,1,,,\n"
+        + "x,1,a,2024-01-01T00:00:00Z,,,,#other,\n"  # an in-file duplicate of post 1, merged
+        + "x,3,a,not a time,bad row,,,,\n"
+        + "x,4,a,2024-01-01T00:02:00Z,again,,,,\n"  # author a was carried by the first batch
+        + "x,5,b,2024-01-01T00:03:00Z,tab\there,,,,bee\n"  # author b brings its first handle
+        + "x,6,c,2024-01-01T00:04:00Z,new author,,,,\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def summary(batches):
+    return [
+        (
+            b.rows,
+            b.duplicates,
+            b.accounts_named,
+            [(e.line, e.field) for e in b.errors],
+            b.payload.posts,
+            b.payload.post_keys(),
+            b.payload.post_lines,
+            b.payload.authors,
+            b.payload.post_author_index,
+            b.payload.accounts,
+        )
+        for b in batches
+    ]
+
+
+def test_a_child_process_reads_the_same_batches_as_this_one(sample_file):
+    here = summary(read_batches(**options(sample_file)))
+    assert summary(batches_from_child(**options(sample_file))) == here
+    assert [rows for rows, *_ in here] == [3, 3, 1]
+
+
+def test_batches_carry_copy_text_merged_duplicates_and_errors(sample_file):
+    first, second, third = read_batches(**options(sample_file))
+    assert first.duplicates == 1 and first.payload.post_keys() == [("x", "1"), ("x", "2")]
+    line = first.payload.post_lines.decode().splitlines()[0].split("\t")
+    assert line[:3] == ["x", "1", "2024-01-01T00:00:00+00:00"]
+    assert '["https://e.example/x"]' in line and '["tag","other"]' in line
+    assert [(e.line, e.field) for e in second.errors] == [(5, "created_at")]
+    assert second.payload.post_keys() == [("x", "4"), ("x", "5")]
+    assert second.payload.post_lines.decode().splitlines()[1].split("\t")[3] == "tab\\there"
+    # Author a was carried by the first batch and brings nothing new: it is named, but has no account entry.
+    assert ("x", "a") in second.payload.authors and ("x", "a") not in second.payload.accounts
+    # Author b brings its first handle, so it travels again, with the handle.
+    assert second.payload.accounts[("x", "b")]["handle"] == "bee"
+    assert third.payload.authors == [("x", "c")] and third.payload.accounts == {}
+
+
+def test_skipped_rows_are_not_read_again(sample_file):
+    batches = list(read_batches(**options(sample_file, skip_rows=5)))
+    assert [b.payload.post_keys() for b in batches] == [[("x", "5"), ("x", "6")]]
+    assert sum(b.rows for b in batches) == 2
+
+
+def test_the_portable_path_keeps_records_and_every_author(sample_file):
+    first, second, _ = read_batches(**options(sample_file, copy_text=False))
+    assert first.payload is None and set(first.posts) == {("x", "1"), ("x", "2")}
+    assert set(second.accounts) == {("x", "a"), ("x", "b")}  # nothing is left out without the writer's memory
+
+
+def test_the_child_raises_what_the_reader_raised(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        list(batches_from_child(**options(tmp_path / "missing.csv")))
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(HEADER.encode("utf-16"))
+    with pytest.raises(ValueError, match="UTF-16"):
+        list(batches_from_child(**options(utf16)))
+
+
+def test_a_child_that_dies_is_an_error_not_an_end(sample_file, monkeypatch):
+    monkeypatch.setattr("detection.import_batches._CHILD_COMMAND", "import os; os._exit(3)")
+    with pytest.raises(ReaderProcessError, match="exit status 3"):
+        list(batches_from_child(**options(sample_file)))
+
+
+@pytest.mark.parametrize(
+    "items",
+    [("a",), ("tag", "other"), ('say "hi"',), ('a"', '"b'), ("back\\slash",), ("line\u2028sep",), ("台灣", "選舉")],
+)
+def test_lists_become_the_json_they_hold(items):
+    text = _json_list(items)
+    assert json.loads(text) == list(items)
