@@ -12,7 +12,7 @@ from django.db import connection
 
 from detection import services
 from detection.models import Post, SampleImport, SamplePost, SocialAccount
-from tests.conftest import REPO, require
+from tests.conftest import REPO, celery_worker, require
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -118,3 +118,49 @@ def test_a_reading_process_outlives_no_killed_importer(tmp_path):
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_celery_worker_imports_a_large_file_through_its_reading_process(tmp_path, redis_url):
+    """The prefork pool's children are daemonic (no multiprocessing children): the reading process still runs."""
+    require(connection.vendor == "postgresql", "the worker test needs PostgreSQL (set DATABASE_URL)")
+    from urllib.parse import urlsplit, urlunsplit
+
+    import redis
+
+    path = tmp_path / "big.csv"
+    write_rows(path, 100_000)
+    assert path.stat().st_size >= settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES
+    parts = urlsplit(redis_url)
+    broker = urlunsplit((parts.scheme, parts.netloc, "/12", "", ""))
+    redis.Redis.from_url(broker).flushdb()
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": broker,
+    }
+    log = tmp_path / "worker.log"
+    worker = celery_worker(env, "importer", log)
+    try:
+        sample = services.sample_create(name="worker", tlp="AMBER")
+        job = services.sample_import_create(sample=sample, source_path=path)
+        from tracker.celery import app
+
+        with app.connection_for_write(broker) as to_worker:
+            app.send_task("detection.tasks.sample_import_task", args=[job.pk], connection=to_worker)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.status in ("done", "failed"):
+                break
+            time.sleep(0.2)
+        assert job.status == "done", f"{job.status} {job.error}\n{log.read_text()[-3000:]}"
+        assert (job.rows_done, job.inserted, job.rejected) == (100_000, 100_000, 0)
+        assert SamplePost.objects.filter(sample=sample).count() == 100_000
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
