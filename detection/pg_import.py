@@ -146,6 +146,11 @@ def batch_store(sample_id: int, payload: Payload, memory: ImportMemory) -> Store
         # The batch and its checkpoint commit together, so a crash that loses this commit loses both: the
         # import resumes from the previous checkpoint. No need to wait for the WAL flush.
         cursor.execute("SET LOCAL synchronous_commit = off")
+        # Every statement here joins one batch's keys to a large table through its unique index. Right after a
+        # bulk load the planner's row counts are stale (a table of a million posts still "holds" thirty
+        # thousand until autovacuum analyses it) and it hashes the whole table for each batch instead.
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
         author_pks, learned, account_counts = _store_accounts(cursor, payload, memory)
         if memory.posts_all_new and _copy_posts_if_all_new(cursor, sample_id, payload, author_pks):
             return Stored(account_counts, (payload.posts, 0), learned, posts_all_new=True)
