@@ -101,9 +101,9 @@ INSERT INTO detection_samplepost (sample_id, post_id) SELECT %s, unnest(%s::bigi
 class ImportMemory:
     """What an import has learned from its committed batches, to spare the next ones work.
 
-    `ids`: primary keys of the accounts stored or met, and whether each has a handle. A post row only tells
-    of its author's id and perhaps handle, so once an author is stored a later post adds nothing but a handle
-    the stored one lacks: such authors stay out of later batches, and their key comes from here.
+    `ids`: primary keys of the accounts stored or met, and whether each has a handle. The reader leaves
+    authors that an earlier batch carried out of a batch's accounts (`import_batches.CarriedAuthors`): their
+    keys come from here, without a lookup.
     `posts_all_new`: no batch has met a post stored already. While it holds, a batch's posts are COPYed
     without a lookup first; the unique constraint tells when one is not new after all.
     """
