@@ -210,7 +210,7 @@ class CarriedAuthors:
     out of later batches' accounts (the writer still learns their keys from `Payload.authors`).
     """
 
-    CAP = 2_000_000  # past this many accounts, forget them all rather than grow without bound
+    CAP = 500_000  # past this many accounts (about 95 MB), forget them all rather than grow without bound
 
     def __init__(self) -> None:
         self.handles: dict[Key, bool] = {}

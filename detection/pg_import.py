@@ -108,7 +108,7 @@ class ImportMemory:
     without a lookup first; the unique constraint tells when one is not new after all.
     """
 
-    CAP = 2_000_000  # past this many accounts, forget them all rather than grow without bound
+    CAP = 500_000  # past this many accounts (about 125 MB), forget them all rather than grow without bound
 
     def __init__(self) -> None:
         self.ids: dict[Key, tuple[int, bool]] = {}

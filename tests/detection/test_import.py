@@ -141,6 +141,31 @@ def test_a_file_overlapping_stored_posts_part_way_merges_them_and_links_all(tmp_
     assert table_state() == state
 
 
+def test_forgetting_accounts_past_the_cap_changes_no_result(tmp_path, monkeypatch, settings):
+    """The memories of accounts met are capped; forgetting costs lookups again, never a wrong or duplicate row."""
+    from detection import import_batches, pg_import
+
+    settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES = 1 << 40  # in this process, where the caps can be lowered
+    monkeypatch.setattr(services, "BATCH_ROWS", 5)
+    path = tmp_path / "s.csv"
+    lines = ["platform,post_id,account_id,created_at,text,handle"]
+    for i in range(60):  # the handles appear only from row 21: accounts carried before gain them later
+        lines.append(f"x,{i},acc{i % 11},2024-01-01T00:00:{i:02d}Z,post {i},{f'h{i % 11}' if i > 20 else ''}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run(path)
+    expected = table_state()
+    Post.objects.all().delete()
+    SocialAccount.objects.all().delete()
+    monkeypatch.setattr(pg_import.ImportMemory, "CAP", 3)
+    monkeypatch.setattr(import_batches.CarriedAuthors, "CAP", 3)
+    job = run(path)
+    assert (job.inserted, job.rejected) == (60, 0)
+    assert table_state() == expected
+    assert sorted(SocialAccount.objects.values_list("account_id", "handle")) == [
+        (f"acc{n}", f"h{n}") for n in sorted(range(11), key=lambda n: f"acc{n}")
+    ]
+
+
 def test_in_file_duplicates_are_merged_not_rejected(tmp_path, monkeypatch, reading):
     monkeypatch.setattr(services, "BATCH_ROWS", 2)  # duplicates inside a batch and across batches
     path = canonical_csv(
