@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -369,6 +370,7 @@ def batches_from_child(**options: Any) -> Iterator[Batch]:
             if kind == "error":
                 raise value
             if kind == "end":
+                process.wait()
                 return
             yield value
     finally:
@@ -379,7 +381,14 @@ def batches_from_child(**options: Any) -> Iterator[Batch]:
 
 
 def child_main(arguments: str) -> int:
-    """The reading process: batches, pickled, on standard output."""
+    """The reading process: batches, pickled, on standard output.
+
+    It ignores SIGINT and SIGTERM, which a terminal or a service manager sends to the whole process group:
+    the importing process decides (a worker finishing its task on a warm shutdown still needs its reader) and
+    kills it when it stops, and a broken pipe ends it when the importer dies.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but batches goes down the pipe
     try:

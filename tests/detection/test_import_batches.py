@@ -1,6 +1,8 @@
 """The reading half of the import, without a database: batches, the child process, carried authors."""
 
 import json
+import os
+import signal
 
 import pytest
 
@@ -113,3 +115,27 @@ def test_a_child_that_dies_is_an_error_not_an_end(sample_file, monkeypatch):
 def test_lists_become_the_json_they_hold(items):
     text = _json_list(items)
     assert json.loads(text) == list(items)
+
+
+def reading_processes():
+    pids = []
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        with open(f"/proc/{os.getpid()}/task/{task}/children") as handle:
+            pids += [int(pid) for pid in handle.read().split()]
+    return [pid for pid in pids if b"child_main" in open(f"/proc/{pid}/cmdline", "rb").read()]
+
+
+def test_the_reading_process_leaves_sigterm_and_sigint_to_the_importer(tmp_path):
+    if not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"):
+        pytest.skip("needs Linux's /proc children")
+    path = tmp_path / "s.csv"
+    # Batches larger than the pipe holds, so the child is still reading (blocked on the pipe) when signalled.
+    path.write_text(HEADER + "".join(f"x,{i},a{i % 5},2024-01-01T00:00:00Z,post {i},,,,\n" for i in range(20_000)))
+    batches = batches_from_child(**options(path, batch_rows=2_000))
+    first = next(batches)
+    (child,) = reading_processes()
+    os.kill(child, signal.SIGTERM)
+    os.kill(child, signal.SIGINT)
+    rest = list(batches)
+    assert first.rows + sum(b.rows for b in rest) == 20_000
+    assert not reading_processes()
