@@ -54,6 +54,7 @@ class Payload:
     authors: list[Key] = field(default_factory=list)  # the posts' distinct authors
     post_author_index: list[int] = field(default_factory=list)  # each post's author, as an index into authors
     accounts: dict[Key, dict] = field(default_factory=dict)  # accounts with values to store or merge
+    accounts_named: int = 0  # distinct accounts the batch names, as authors or account rows
 
     def post_keys(self) -> list[Key]:
         if not self.posts:
@@ -147,6 +148,7 @@ def batch_payload(accounts: dict[Key, dict], posts: Iterable[PostRecord]) -> Pay
     payload.post_lines = "".join([f"{line}\n" for line in lines]).encode()
     payload.authors = list(index)
     payload.accounts = {key: v for key, v in accounts.items() if key not in index or carries_values(v)}
+    payload.accounts_named = len(index) + sum(1 for key in accounts if key not in index)
     return payload
 
 
@@ -333,7 +335,7 @@ def _sealed(batch: Batch, bytes_done: int, carried: CarriedAuthors | None) -> Ba
     batch.accounts_named = len(batch.accounts)
     if carried is not None:
         batch.payload = payload = batch_payload(batch.accounts, batch.posts.values())
-        batch.accounts_named = len(batch.accounts.keys() | payload.authors)
+        batch.accounts_named = payload.accounts_named
         carried.carry(batch.accounts)
         batch.posts, batch.accounts = {}, {}
     return batch
