@@ -108,15 +108,17 @@ class Post(models.Model):
 
 
 class SamplePost(models.Model):
-    """A post's membership of a sample."""
+    """A post's membership of a sample.
 
-    sample = models.ForeignKey(  # indexed by the unique constraint, which leads with it
+    Keyed by (sample, post) itself: a surrogate id would cost every import a sequence and a second unique
+    index on the largest table there is (a row per post per sample).
+    """
+
+    pk = models.CompositePrimaryKey("sample_id", "post_id")
+    sample = models.ForeignKey(  # indexed by the primary key, which leads with it
         Sample, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["sample", "post"], name="sample_post_unique")]
 
     def __str__(self) -> str:
         return f"{self.sample_id}:{self.post_id}"
