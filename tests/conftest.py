@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,28 @@ def celery_worker(env: dict, name: str, log: Path | None = None) -> subprocess.P
         stdout=output,
         stderr=subprocess.STDOUT,
     )
+
+
+def isolated_broker(redis_url: str, db: int) -> str:
+    """A Redis database of its own, emptied, so no other test's worker takes this test's tasks (and the reverse)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import redis
+
+    parts = urlsplit(redis_url)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{db}", "", ""))
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+def stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    """Stop a process started in a session of its own, with all its children."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.db import connection
 
 from detection import services
 from detection.models import Post, SampleImport, SamplePost, SocialAccount
-from tests.conftest import REPO, celery_worker, require
+from tests.conftest import REPO, celery_worker, isolated_broker, require, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -33,15 +34,29 @@ def state():
     )
 
 
+def database_env(**more):
+    """The environment of a child process that uses this test's database."""
+    db = settings.DATABASES["default"]
+    return {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}", **more}
+
+
+def import_job(tmp_path, name, rows):
+    """An import job, not yet run, for a canonical file of `rows` rows."""
+    path = tmp_path / "big.csv"
+    write_rows(path, rows)
+    sample = services.sample_create(name=name, tlp="AMBER")
+    return services.sample_import_create(sample=sample, source_path=path)
+
+
+def resume_command(job):
+    return [sys.executable, "manage.py", "import_sample", "--resume", str(job.pk), "--no-progress"]
+
+
 def test_sigkilled_import_resumes_without_duplicates_or_losses(tmp_path):
     require(connection.vendor == "postgresql", "the kill test needs PostgreSQL (set DATABASE_URL)")
-    path = tmp_path / "big.csv"
-    write_rows(path, 200_000)
-    sample = services.sample_create(name="kill", tlp="AMBER")
-    job = services.sample_import_create(sample=sample, source_path=path)
-    db = settings.DATABASES["default"]
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
-    command = [sys.executable, "manage.py", "import_sample", "--resume", str(job.pk), "--no-progress"]
+    job = import_job(tmp_path, "kill", 200_000)
+    sample, path = job.sample, job.source_path
+    env, command = database_env(), resume_command(job)
     process = subprocess.Popen(
         command, cwd=REPO, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -92,14 +107,10 @@ def test_a_reading_process_outlives_no_killed_importer(tmp_path):
     """A worker killed alone (not its process group) leaves no reading process behind: the pipe breaks."""
     require(connection.vendor == "postgresql", "the kill test needs PostgreSQL (set DATABASE_URL)")
     require(os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"), "needs Linux's /proc children")
-    path = tmp_path / "big.csv"
-    write_rows(path, 200_000)
-    sample = services.sample_create(name="orphan", tlp="AMBER")
-    job = services.sample_import_create(sample=sample, source_path=path)
-    db = settings.DATABASES["default"]
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
-    command = [sys.executable, "manage.py", "import_sample", "--resume", str(job.pk), "--no-progress"]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    job = import_job(tmp_path, "orphan", 200_000)
+    process = subprocess.Popen(
+        resume_command(job), cwd=REPO, env=database_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
@@ -123,28 +134,12 @@ def test_a_reading_process_outlives_no_killed_importer(tmp_path):
 def test_a_celery_worker_imports_a_large_file_through_its_reading_process(tmp_path, redis_url):
     """The prefork pool's children are daemonic (no multiprocessing children): the reading process still runs."""
     require(connection.vendor == "postgresql", "the worker test needs PostgreSQL (set DATABASE_URL)")
-    from urllib.parse import urlsplit, urlunsplit
-
-    import redis
-
-    path = tmp_path / "big.csv"
-    write_rows(path, 100_000)
-    assert path.stat().st_size >= settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES
-    parts = urlsplit(redis_url)
-    broker = urlunsplit((parts.scheme, parts.netloc, "/12", "", ""))
-    redis.Redis.from_url(broker).flushdb()
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": broker,
-    }
+    job = import_job(tmp_path, "worker", 100_000)
+    assert Path(job.source_path).stat().st_size >= settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES
+    broker = isolated_broker(redis_url, 12)
     log = tmp_path / "worker.log"
-    worker = celery_worker(env, "importer", log)
+    worker = celery_worker(database_env(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker), "importer", log)
     try:
-        sample = services.sample_create(name="worker", tlp="AMBER")
-        job = services.sample_import_create(sample=sample, source_path=path)
         from tracker.celery import app
 
         with app.connection_for_write(broker) as to_worker:
@@ -157,10 +152,6 @@ def test_a_celery_worker_imports_a_large_file_through_its_reading_process(tmp_pa
             time.sleep(0.2)
         assert job.status == "done", f"{job.status} {job.error}\n{log.read_text()[-3000:]}"
         assert (job.rows_done, job.inserted, job.rejected) == (100_000, 100_000, 0)
-        assert SamplePost.objects.filter(sample=sample).count() == 100_000
+        assert SamplePost.objects.filter(sample=job.sample).count() == 100_000
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        stop(worker)

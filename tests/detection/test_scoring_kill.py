@@ -7,41 +7,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection
 
 from detection.models import RunShard, ScoringRun
-from tests.conftest import REPO, celery_worker, require
+from tests.conftest import REPO, celery_worker, isolated_broker, require, stop
 
 from .helpers import generated_sample
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 VISIBILITY_TIMEOUT = 90
-
-
-def isolated_broker(redis_url: str) -> str:
-    """A Redis database of its own, so no other test's worker takes this test's tasks (and the reverse)."""
-    parts = urlsplit(redis_url)
-    url = urlunsplit((parts.scheme, parts.netloc, "/13", "", ""))
-    redis.Redis.from_url(url).flushdb()
-    return url
-
-
-def stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def start_run(env: dict, sample_name: str) -> ScoringRun:
@@ -75,7 +53,7 @@ def test_a_killed_worker_loses_no_shard_and_changes_no_result(tmp_path, redis_ur
     require(connection.vendor == "postgresql", "the kill test needs PostgreSQL (set DATABASE_URL)")
     sample, _ = generated_sample(tmp_path, 200_000, name="kill-sample")
     db = settings.DATABASES["default"]
-    broker = isolated_broker(redis_url)
+    broker = isolated_broker(redis_url, 13)
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
