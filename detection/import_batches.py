@@ -56,6 +56,9 @@ class Payload:
     accounts: dict[Key, dict] = field(default_factory=dict)  # accounts with values to store or merge
     accounts_named: int = 0  # distinct accounts the batch names, as authors or account rows
 
+    def post_line_list(self) -> list[bytes]:
+        return self.post_lines.split(b"\n")[:-1]
+
     def post_keys(self) -> list[Key]:
         if not self.posts:
             return []
@@ -84,6 +87,11 @@ def copy_escaped(value: str | None) -> str:
     if value is None:
         return "\\N"
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_bytes(lines: list[str]) -> bytes:
+    """Lines of COPY text as the bytes COPY reads: UTF-8, each line ending in a newline."""
+    return "".join([f"{line}\n" for line in lines]).encode()
 
 
 def _copy_line(fields: list[str]) -> str:
@@ -145,7 +153,7 @@ def batch_payload(accounts: dict[Key, dict], posts: Iterable[PostRecord]) -> Pay
     payload.posts = len(lines)
     payload.post_platforms = KEY_SEPARATOR.join(platforms)
     payload.post_ids = KEY_SEPARATOR.join(post_ids)
-    payload.post_lines = "".join([f"{line}\n" for line in lines]).encode()
+    payload.post_lines = copy_bytes(lines)
     payload.authors = list(index)
     payload.accounts = {key: v for key, v in accounts.items() if key not in index or carries_values(v)}
     payload.accounts_named = len(index) + sum(1 for key in accounts if key not in index)

@@ -27,6 +27,7 @@ from detection.import_batches import (
     Key,
     Payload,
     carries_values,
+    copy_bytes,
     copy_escaped,
 )
 
@@ -187,10 +188,6 @@ def _copy(cursor, statement: str, data: bytes) -> None:
             copy.write(data[start : start + (1 << 20)])
 
 
-def _text(lines: list[str]) -> bytes:
-    return "".join([f"{line}\n" for line in lines]).encode()
-
-
 def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[list[bytes], dict, tuple[int, int]]:
     """Store the new accounts the batch names and merge into the others.
 
@@ -212,7 +209,7 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[list
         values = payload.accounts.get(key, empty)
         learned[key] = (int(pk), bool(values["handle"]))
         lines.append(f"{pk.decode()}\t{_account_line(key, values)}")
-    _copy(cursor, f"COPY detection_socialaccount (id, {_ACCOUNT_COLUMNS}) FROM STDIN", _text(lines))
+    _copy(cursor, f"COPY detection_socialaccount (id, {_ACCOUNT_COLUMNS}) FROM STDIN", copy_bytes(lines))
 
     new_keys = set(new)
     stored = [key for key in payload.accounts if key not in new_keys and carries_values(payload.accounts[key])]
@@ -222,7 +219,7 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[list
         _copy(
             cursor,
             f"COPY import_accounts ({_ACCOUNT_COLUMNS}) FROM STDIN",
-            _text([_account_line(k, payload.accounts[k]) for k in stored]),
+            copy_bytes([_account_line(k, payload.accounts[k]) for k in stored]),
         )
         cursor.execute(_ACCOUNTS_MERGE)
         (merged,) = cursor.fetchone()
@@ -236,7 +233,7 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[list
 
 def _copy_new_posts(cursor, sample_id: int, payload: Payload, author_pks: list[bytes], new: list[int] | None) -> None:
     """COPY the posts at these positions of the batch (all of them for None), and their links to the sample."""
-    lines = payload.post_lines.split(b"\n")[:-1]
+    lines = payload.post_line_list()
     post_author_pks = [author_pks[i] for i in payload.post_author_index]
     if new is not None:
         lines = [lines[i] for i in new]
@@ -271,7 +268,7 @@ def _store_posts(cursor, sample_id: int, payload: Payload, author_pks: list[byte
     _copy_new_posts(cursor, sample_id, payload, author_pks, new)
     merged = 0
     if stored:
-        lines = payload.post_lines.split(b"\n")[:-1]
+        lines = payload.post_line_list()
         cursor.execute(_POSTS_STAGING)
         _copy(
             cursor,
