@@ -16,11 +16,12 @@ import io
 import json
 import os
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, fields, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from operator import itemgetter
+from itertools import islice
+from operator import attrgetter, itemgetter
 from typing import IO, Any
 
 from detection.engine.normalise import (
@@ -304,21 +305,7 @@ def _build_post(
     lang: str,
     handle: str,
 ) -> PostRecord:
-    normalised: tuple[str, ...] = ()
-    domains: tuple[str, ...] = ()
-    if urls:
-        _check_items(urls, "urls", limits.max_url_chars, limits)
-        forms = list(map(_url_forms, urls))
-        normalised = tuple(f[0] for f in forms)
-        domains = tuple(dict.fromkeys(f[1] for f in forms if f[1]))
-    if hashtags:
-        _check_items(hashtags, "hashtags", limits.max_id_chars, limits)
-        hashtags = list(dict.fromkeys(h for h in map(normalise_hashtag, hashtags) if h))
-    if mentions:
-        _check_items(mentions, "mentions", limits.max_id_chars, limits)
-        mentions = list(dict.fromkeys(m for m in map(normalise_mention, mentions) if m))
-    if media_hashes:
-        _check_items(media_hashes, "media_hashes", limits.max_id_chars, limits)
+    url_fields = _url_fields(urls, limits) if urls else _NO_URLS
     return _new_post(
         platform,
         post_id,
@@ -329,15 +316,40 @@ def _build_post(
         reshare_of,
         reply_to,
         quote_of,
-        tuple(urls),
-        normalised,
-        domains,
-        tuple(hashtags),
-        tuple(mentions),
-        tuple(media_hashes),
+        *url_fields,
+        _hashtag_field(hashtags, limits) if hashtags else (),
+        _mention_field(mentions, limits) if mentions else (),
+        _media_field(media_hashes, limits) if media_hashes else (),
         lang,
         handle,
     )
+
+
+_NO_URLS: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
+
+
+def _url_fields(urls: list[str], limits: ReadLimits) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A post's URLs as given, normalised (same order) and their distinct domains."""
+    if not urls:
+        return _NO_URLS
+    _check_items(urls, "urls", limits.max_url_chars, limits)
+    forms = list(map(_url_forms, urls))
+    return tuple(urls), tuple(f[0] for f in forms), tuple(dict.fromkeys(f[1] for f in forms if f[1]))
+
+
+def _hashtag_field(hashtags: list[str], limits: ReadLimits) -> tuple[str, ...]:
+    _check_items(hashtags, "hashtags", limits.max_id_chars, limits)
+    return tuple(dict.fromkeys(h for h in map(normalise_hashtag, hashtags) if h))
+
+
+def _mention_field(mentions: list[str], limits: ReadLimits) -> tuple[str, ...]:
+    _check_items(mentions, "mentions", limits.max_id_chars, limits)
+    return tuple(dict.fromkeys(m for m in map(normalise_mention, mentions) if m))
+
+
+def _media_field(media_hashes: list[str], limits: ReadLimits) -> tuple[str, ...]:
+    _check_items(media_hashes, "media_hashes", limits.max_id_chars, limits)
+    return tuple(media_hashes)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -667,15 +679,22 @@ def _read(source: Source, fmt: str | None, platform: str | None, limits: ReadLim
         if fmt == "canonical-jsonl":
             yield from _read_jsonl(opened, first, lines_before, platform, limits)
             return
-        columns, delimiter = _header(first)
-        missing = [c for c in _REQUIRED[fmt] if c not in columns]
-        if missing:
-            raise SampleFileError(f"not a {fmt} file: missing column(s) {', '.join(missing)}")
-        rows = _csv_rows(opened, columns, lines_before, delimiter, limits)
-        index = {name: i for i, name in reversed(list(enumerate(columns)))}
+        rows, index = _csv_source(opened, first, lines_before, fmt, limits)
         yield from _READERS[fmt](rows, index, platform, limits)
     finally:
         opened.close()
+
+
+def _csv_source(
+    opened: _Opened, first: str, lines_before: int, fmt: str, limits: ReadLimits
+) -> tuple[Iterator[tuple[int, list[str]] | RowError], dict[str, int]]:
+    """The data rows of a CSV layout after its header line, and each column's position."""
+    columns, delimiter = _header(first)
+    missing = [c for c in _REQUIRED[fmt] if c not in columns]
+    if missing:
+        raise SampleFileError(f"not a {fmt} file: missing column(s) {', '.join(missing)}")
+    index = {name: i for i, name in reversed(list(enumerate(columns)))}
+    return _csv_rows(opened, columns, lines_before, delimiter, limits), index
 
 
 class _LineTooLong(Exception):
@@ -768,31 +787,35 @@ def _row_platform(value: str, default: str | None) -> str:
     return found
 
 
+def _canonical_items(cell: str) -> list[str]:
+    """The items of a non-empty list cell of the canonical layouts: a bracketed list or space-separated."""
+    return _split_bracketed(cell) if cell[0] == "[" else cell.split()
+
+
+_CANONICAL_POST_COLUMNS = (
+    "platform",
+    "post_id",
+    "account_id",
+    "created_at",
+    "text",
+    "reshare_of",
+    "reply_to",
+    "quote_of",
+    "urls",
+    "hashtags",
+    "mentions",
+    "media_hashes",
+    "lang",
+    "handle",
+)
+
+
 def _read_canonical_csv(
     rows: Iterator[tuple[int, list[str]] | RowError], index: dict[str, int], platform: str | None, limits: ReadLimits
 ) -> Iterator[Record]:
     if "platform" not in index and platform is None:
         raise SampleFileError("the file has no platform column: pass platform=...")
-    cols = [
-        index.get(name, -1)
-        for name in (
-            "platform",
-            "post_id",
-            "account_id",
-            "created_at",
-            "text",
-            "reshare_of",
-            "reply_to",
-            "quote_of",
-            "urls",
-            "hashtags",
-            "mentions",
-            "media_hashes",
-            "lang",
-            "handle",
-        )
-    ]
-    pick = itemgetter(*cols)
+    pick = itemgetter(*[index.get(name, -1) for name in _CANONICAL_POST_COLUMNS])
     for item in rows:
         if type(item) is RowError:
             yield item
@@ -818,15 +841,208 @@ def _read_canonical_csv(
                 reshare.strip(),
                 reply.strip(),
                 quote.strip(),
-                (_split_bracketed(urls) if urls[0] == "[" else urls.split()) if urls else _NONE,
-                (_split_bracketed(tags) if tags[0] == "[" else tags.split()) if tags else _NONE,
-                (_split_bracketed(ments) if ments[0] == "[" else ments.split()) if ments else _NONE,
-                (_split_bracketed(media) if media[0] == "[" else media.split()) if media else _NONE,
+                _canonical_items(urls) if urls else _NONE,
+                _canonical_items(tags) if tags else _NONE,
+                _canonical_items(ments) if ments else _NONE,
+                _canonical_items(media) if media else _NONE,
                 lang.strip(),
                 handle.strip().lstrip("@"),
             )
         except _Bad as bad:
             yield RowError(line, bad.field, bad.reason, _raw(row[:-1]))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The canonical posts CSV, a chunk of rows at a time
+#
+# Bulk imports mostly bring the canonical layout. Read row by row, each row costs a dozen Python calls; a
+# chunk's clean rows are almost all alike, so the checks and normalisations run over whole columns instead
+# (C-level map, zip and join, and each distinct timestamp, platform or list cell worked out once). A chunk
+# with anything unusual (a rejected row, an in-file duplicate, a value that fails a check) is read row by
+# row, so every error is reported exactly as `read_sample` reports it.
+
+
+# PostRecord's fields in PostColumns's order (the record's line number is not a column).
+_POST_COLUMN_FIELDS = (
+    "platform",
+    "post_id",
+    "account_id",
+    "created_at",
+    "text",
+    "reshare_of",
+    "reply_to",
+    "quote_of",
+    "urls",
+    "normalised_urls",
+    "domains",
+    "hashtags",
+    "mentions",
+    "media_hashes",
+    "lang",
+    "handle",
+)
+
+
+@dataclass(slots=True)
+class PostColumns:
+    """A chunk of valid, distinct canonical posts as columns, with the values a PostRecord would hold."""
+
+    platforms: list[str]
+    post_ids: list[str]
+    account_ids: list[str]
+    created_at: list[datetime]
+    texts: Sequence[str]
+    reshare_of: Sequence[str]
+    reply_to: Sequence[str]
+    quote_of: Sequence[str]
+    urls: Sequence[tuple[str, ...]]
+    normalised_urls: Sequence[tuple[str, ...]]
+    domains: Sequence[tuple[str, ...]]
+    hashtags: Sequence[tuple[str, ...]]
+    mentions: Sequence[tuple[str, ...]]
+    media_hashes: Sequence[tuple[str, ...]]
+    langs: Sequence[str]
+    handles: Sequence[str]
+
+    @classmethod
+    def from_records(cls, records: list[PostRecord]) -> PostColumns:
+        return cls(*(list(map(attrgetter(name), records)) for name in _POST_COLUMN_FIELDS))
+
+    def records(self) -> Iterator[PostRecord]:
+        """The same posts as records (line numbers are not kept: a chunk read this way has no errors)."""
+        for values in zip(
+            self.platforms,
+            self.post_ids,
+            self.account_ids,
+            self.created_at,
+            self.texts,
+            self.reshare_of,
+            self.reply_to,
+            self.quote_of,
+            self.urls,
+            self.normalised_urls,
+            self.domains,
+            self.hashtags,
+            self.mentions,
+            self.media_hashes,
+            self.langs,
+            self.handles,
+            strict=True,
+        ):
+            yield _new_post(*values[:4], 0, *values[4:])
+
+
+@dataclass(slots=True)
+class CanonicalChunk:
+    """Up to `chunk_rows` consecutive rows of a canonical posts CSV, each a (line, cells) pair or a RowError."""
+
+    items: list[tuple[int, list[str]] | RowError]
+    index: dict[str, int]
+    platform: str | None
+    limits: ReadLimits
+
+    def records(self) -> Iterator[Record]:
+        """The rows read one by one: a record or a RowError each, as `read_sample` gives them."""
+        return _read_canonical_csv(iter(self.items), self.index, self.platform, self.limits)
+
+    def columns(self) -> PostColumns | None:
+        """The rows as columns, or None when any of them needs reading row by row (an error, a duplicate)."""
+        items = self.items
+        if any(type(item) is RowError for item in items):
+            return None
+        n = len(items)
+        cells = list(zip(*[item[1] for item in items], strict=True))  # type: ignore[index]
+        blank = ("",) * n
+        index, limits = self.index, self.limits
+
+        def column(name: str) -> Sequence[str]:
+            at = index.get(name, -1)
+            return cells[at] if at >= 0 and n else blank
+
+        try:
+            platform_names = {
+                v: _PLATFORM_ALIASES.get(v) or _row_platform(v, self.platform) for v in set(column("platform"))
+            }
+            platforms = list(map(platform_names.__getitem__, column("platform")))
+            post_ids = list(map(str.strip, column("post_id")))
+            account_ids = list(map(str.strip, column("account_id")))
+            if not all(post_ids) or not all(account_ids) or len(set(zip(platforms, post_ids, strict=True))) != n:
+                return None
+            times = {v: _time(v, "created_at") for v in set(column("created_at"))}
+            urls = _list_column(column("urls"), lambda items: _url_fields(items, limits), _NO_URLS)
+            hashtags = _list_column(column("hashtags"), lambda items: _hashtag_field(items, limits), ())
+            mentions = _list_column(column("mentions"), lambda items: _mention_field(items, limits), ())
+            media = _list_column(column("media_hashes"), lambda items: _media_field(items, limits), ())
+        except _Bad:
+            return None
+        handles = column("handle")
+        url_given, url_normalised, url_domains = zip(*urls, strict=True) if n else ((), (), ())
+        return PostColumns(
+            platforms=platforms,
+            post_ids=post_ids,
+            account_ids=account_ids,
+            created_at=list(map(times.__getitem__, column("created_at"))),
+            texts=column("text"),
+            reshare_of=_stripped(column("reshare_of")),
+            reply_to=_stripped(column("reply_to")),
+            quote_of=_stripped(column("quote_of")),
+            urls=url_given,
+            normalised_urls=url_normalised,
+            domains=url_domains,
+            hashtags=hashtags,
+            mentions=mentions,
+            media_hashes=media,
+            langs=_stripped(column("lang")),
+            handles=[h.strip().lstrip("@") for h in handles] if any(handles) else handles,
+        )
+
+
+def _stripped(values: Sequence[str]) -> Sequence[str]:
+    return list(map(str.strip, values)) if any(values) else values
+
+
+def _list_column(cells: Sequence[str], field: Any, empty: Any) -> list:
+    """Each list cell's field value (`field` of its items), each distinct cell worked out once."""
+    if not any(cells):
+        return [empty] * len(cells)
+    values = {cell: field(_canonical_items(cell)) if cell else empty for cell in set(cells)}
+    return list(map(values.__getitem__, cells))
+
+
+def read_canonical_chunks(
+    source: Source,
+    *,
+    platform: str | None = None,
+    limits: ReadLimits | None = None,
+    chunk_rows: int,
+    skip_rows: int = 0,
+) -> Iterator[CanonicalChunk]:
+    """A canonical posts CSV as chunks of `chunk_rows` rows, after the first `skip_rows`.
+
+    Always ends with a chunk shorter than `chunk_rows` (possibly empty), so a caller sealing one batch per
+    chunk seals the same batches as one reading `read_sample` row by row.
+    """
+    limits = limits or ReadLimits()
+    default_platform = None
+    if platform is not None:
+        default_platform = platform_name(platform)
+        if default_platform is None:
+            raise ValueError(f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}")
+    opened = _Opened(source, limits)
+    try:
+        first, lines_before = _first_line(opened, limits.max_line_chars)
+        rows, index = _csv_source(opened, first, lines_before, "canonical-csv", limits)
+        if "platform" not in index and default_platform is None:
+            raise SampleFileError("the file has no platform column: pass platform=...")
+        for _ in islice(rows, skip_rows):
+            pass
+        while True:
+            items = list(islice(rows, chunk_rows))
+            yield CanonicalChunk(items, index, default_platform, limits)
+            if len(items) < chunk_rows:
+                return
+    finally:
+        opened.close()
 
 
 def _read_accounts_csv(

@@ -3,9 +3,11 @@
 import json
 import os
 import signal
+from dataclasses import replace
 
 import pytest
 
+from detection.engine.readers import CanonicalChunk, PostColumns, read_canonical_chunks
 from detection.import_batches import ReaderProcessError, _json_list, batches_from_child, read_batches
 
 HEADER = "platform,post_id,account_id,created_at,text,reshare_of,urls,hashtags,handle\n"
@@ -139,3 +141,81 @@ def test_the_reading_process_leaves_sigterm_and_sigint_to_the_importer(tmp_path)
     rest = list(batches)
     assert first.rows + sum(b.rows for b in rest) == 20_000
     assert not reading_processes()
+
+
+def varied_rows(count):
+    """Canonical rows with every kind of value the columnar reading must handle as the row-by-row one does."""
+    header = (
+        "platform,post_id,account_id,created_at,text,reshare_of,reply_to,urls,hashtags,mentions,media_hashes,lang,"
+        "handle\n"
+    )
+    texts = [
+        "plain words",
+        "台灣 選舉 ＡＢＣ",
+        "RT @Someone: copied",
+        "tab\there",
+        'say "hi"',
+        "back\\slash",
+        "",
+        "same",
+    ]
+    urls = ["", "", "https://WWW.News.example:443/a?utm_source=x&id=1#top", '["https://a.example/x", "b.example"]']
+    tags = ["", "#Tag #TAG", "[Ünïcode, 'other']", "#台灣"]
+    rows = []
+    for i in range(count):
+        bad = i % 97 == 50  # a rejected row now and then, so some batches are read row by row
+        duplicate = i % 89 == 40  # an in-file duplicate of the row before
+        post_id = str(i - 1) if duplicate else f" {i} "
+        rows.append(
+            ",".join(
+                [
+                    ["x", "Twitter", "telegram"][i % 3] if not duplicate else ["x", "Twitter", "telegram"][(i - 1) % 3],
+                    post_id,
+                    f"a{i % 13}",
+                    "not a time" if bad else ["2024-01-13T10:00:00Z", "1705140000", "2024-01-13 18:00:00+08:00"][i % 3],
+                    '"' + texts[i % len(texts)].replace('"', '""') + (" line\nbreak" if i % 31 == 0 else "") + '"',
+                    str(i - 2) if i % 5 == 0 else "",
+                    "",
+                    '"' + urls[i % len(urls)].replace('"', '""') + '"',
+                    '"' + tags[i % len(tags)].replace('"', '""') + '"',
+                    "@Bob" if i % 7 == 0 else "",
+                    "",
+                    " en " if i % 2 else "",
+                    "@handle" + str(i % 13) if i % 11 == 0 else "",
+                ]
+            )
+        )
+    return header + "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("batch_rows", [1, 7, 40, 1000])
+def test_columns_and_rows_read_the_same_batches(tmp_path, monkeypatch, batch_rows):
+    path = tmp_path / "varied.csv"
+    path.write_text(varied_rows(600), encoding="utf-8")
+    as_columns = []
+    columns = CanonicalChunk.columns
+
+    def counted(chunk):
+        as_columns.append(columns(chunk) is not None)
+        return columns(chunk)
+
+    monkeypatch.setattr(CanonicalChunk, "columns", counted)
+    by_columns = summary(read_batches(**options(path, batch_rows=batch_rows)))
+    assert any(as_columns) == (batch_rows <= 40) and not all(as_columns)  # clean chunks as columns, others not
+    monkeypatch.setattr(CanonicalChunk, "columns", lambda self: None)
+    by_rows = summary(read_batches(**options(path, batch_rows=batch_rows)))
+    assert by_columns == by_rows
+    assert sum(batch[0] for batch in by_rows) == 600
+    assert any(batch[3] for batch in by_rows)  # rejected rows
+    assert any(batch[1] for batch in by_rows) == (batch_rows > 1)  # in-file duplicates merged
+
+
+def test_a_clean_chunk_is_read_as_columns_equal_to_its_records(tmp_path):
+    path = tmp_path / "clean.csv"
+    path.write_text(HEADER + "x,1,a,2024-01-01T00:00:00Z,hello,,https://E.example/x?utm_source=t,#Tag,@Bee\n")
+    (chunk,) = read_canonical_chunks(str(path), chunk_rows=10)
+    columns = chunk.columns()
+    assert columns is not None
+    records = list(columns.records())
+    assert [replace(r, line=0) for r in chunk.records()] == records
+    assert list(PostColumns.from_records(records).records()) == records
