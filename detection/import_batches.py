@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from detection.engine.normalise import normalise_text
+from detection.engine.normalise import normalise_texts
 from detection.engine.readers import CanonicalChunk, PostColumns, ReadLimits, read_canonical_chunks, read_sample
 from detection.engine.records import AccountRecord, PostRecord, RowError
 
@@ -128,8 +128,8 @@ def batch_payload(accounts: dict[Key, dict], posts: Iterable[PostRecord] | PostC
     payload.post_author_index = list(map(index.__getitem__, author_keys))
     stamps = {moment: moment.isoformat() for moment in set(columns.created_at)}  # all UTC: equal ones print alike
     texts = columns.texts
-    normalised = {text: normalise_text(text) for text in set(texts)}  # copied posts share their text
-    normalised[""] = ""
+    distinct_texts = list(set(texts))  # copied posts share their text
+    normalised = dict(zip(distinct_texts, normalise_texts(distinct_texts), strict=True))
     fields = [
         columns.platforms,
         columns.post_ids,
@@ -372,8 +372,12 @@ def _chunk_batch(chunk: CanonicalChunk, bytes_done: int, carried: CarriedAuthors
         return _sealed(batch, bytes_done, carried)
     batch.rows = len(columns.post_ids)
     authors = zip(columns.platforms, columns.account_ids, strict=True)
-    for author, handle in zip(authors, columns.handles, strict=True):
-        _add_author(batch.accounts, author, handle, carried)
+    if any(columns.handles):
+        for author, handle in zip(authors, columns.handles, strict=True):
+            _add_author(batch.accounts, author, handle, carried)
+    else:  # with no handle anywhere, an author's first post is the only one that can add it
+        for author in dict.fromkeys(authors):
+            _add_author(batch.accounts, author, "", carried)
     return _sealed(batch, bytes_done, carried, columns)
 
 
@@ -434,7 +438,7 @@ def batches_from_child(**options: Any) -> Iterator[Batch]:
         process.stdout.close()
 
 
-AHEAD = 3  # batches received and waiting for the writer (a batch of 20,000 posts is about 10 MB)
+AHEAD = 2  # batches received and waiting for the writer (a batch of 20,000 posts is about 10 MB)
 
 
 def _receive(process: subprocess.Popen, received: queue.Queue, stopped: threading.Event) -> None:

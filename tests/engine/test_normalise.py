@@ -14,6 +14,7 @@ from detection.engine.normalise import (
     normalise_hashtag,
     normalise_mention,
     normalise_text,
+    normalise_texts,
     normalise_url,
     url_domain,
 )
@@ -227,3 +228,33 @@ def _normalise_text_by_definition(text: str) -> str:
 )
 def test_normalise_text_fast_paths_match_the_definition(text: str) -> None:
     assert normalise_text(text) == _normalise_text_by_definition(text)
+
+
+_TEXT_PIECES = st.sampled_from(
+    [
+        "RT",
+        "rt @x: ",
+        " @a_1:",
+        "@Bob",
+        "a@b.c",
+        "HTTPS://X.y/z",
+        "www.",
+        "ＦＵＬＬ",
+        "ß",
+        "ﬁ",
+        "e\u0301",
+        "\u0308",
+        "\u1100\u1161",
+        "台灣",
+        "\t",
+        "\n",
+        "\x1e",
+        "\x00",
+    ]
+) | st.text(max_size=6)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.lists(_TEXT_PIECES, max_size=8).map("".join), max_size=8))
+def test_many_texts_normalise_together_as_each_alone(texts: list[str]) -> None:
+    assert normalise_texts(texts) == [normalise_text(text) for text in texts]
