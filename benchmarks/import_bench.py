@@ -3,8 +3,9 @@
 Generates N canonical rows (and the same rows in the toolkit's CSV layout), then runs, each in its own
 process: `manage.py import_sample` against a fresh PostgreSQL database, and the toolkit's own
 `preprocess_csv_files` (pip-installed into benchmarks/.peers/cnt-venv). Prints rows per second, peak memory
-(of the whole process tree: the import reads in a child process) and the ratio. It prints figures; it asserts
-nothing.
+(of the whole process tree: the import reads in a child process) and the ratio, and the time PostgreSQL alone
+takes to COPY the same posts into a copy of the post table (a floor for any loader into it). It prints
+figures; it asserts nothing.
 
     .venv/bin/python benchmarks/import_bench.py [--rows 1000000]
         [--database-url postgres://postgres@127.0.0.1:5432/tracker_bench]
@@ -158,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         again_s, _, output = measured(command, env)
         again_job_s = job_seconds(output.strip().splitlines()[-1])
 
+        floor_s = postgres_alone_seconds(args.database_url, Path(folder) / "posts.copy")
+
         python = ensure_toolkit()
         db = Path(folder) / "toolkit.db"
         driver = (
@@ -179,9 +182,42 @@ def main(argv: list[str] | None = None) -> int:
         f"{'coordination-network-toolkit 1.5.2 -> SQLite':<46} {peer_s:>9.1f} {rows / peer_s:>8,.0f} "
         f"{'':>9} {'':>8} {peer_mb:>8.0f}"
     )
+    print(
+        f"{'PostgreSQL alone: the posts COPYed, no Python':<46} {floor_s:>9.1f} {rows / floor_s:>8,.0f} "
+        f"{'':>9} {'':>8} {'':>8}"
+    )
     print(f"ratio (ours / toolkit, rows per second, whole processes): {peer_s / ours_s:.2f}x")
     print(f"ratio (our import job / toolkit's whole process): {peer_s / ours_job_s:.2f}x")
     return 0
+
+
+def postgres_alone_seconds(url: str, dump: Path) -> float:
+    """Seconds the database itself takes to store the imported posts, with no reading or Python at all.
+
+    The posts just imported are written out as COPY text, then COPYed into an empty copy of the post table
+    with the same columns and indexes (on one connection, as an import writes): a floor under any loader
+    that keeps these posts in PostgreSQL. Sample links, accounts and counts come on top.
+    """
+    import psycopg
+
+    columns = (
+        "platform, post_id, created_at, text, text_normalised, reshare_of, reply_to, quote_of, lang, urls, "
+        "normalised_urls, domains, hashtags, mentions, media_hashes, account_id"
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        with dump.open("wb") as out, conn.cursor().copy(f"COPY detection_post ({columns}) TO STDOUT") as copy:
+            for data in copy:
+                out.write(data)
+        conn.execute("CREATE TABLE bench_posts (LIKE detection_post INCLUDING ALL)")
+        try:
+            started = time.perf_counter()
+            with dump.open("rb") as source, conn.cursor().copy(f"COPY bench_posts ({columns}) FROM STDIN") as copy:
+                while data := source.read(1 << 20):
+                    copy.write(data)
+            return time.perf_counter() - started
+        finally:
+            conn.execute("DROP TABLE bench_posts")
+            dump.unlink()
 
 
 def job_seconds(summary: str) -> float:
