@@ -97,7 +97,7 @@ def copy_bytes(lines: list[str]) -> bytes:
     return "".join([f"{line}\n" for line in lines]).encode()
 
 
-def _copy_line(fields: list[str]) -> str:
+def copy_line(fields: list[str]) -> str:
     """One row of COPY text; the fields are escaped only when one of them needs it."""
     line = "\t".join(fields)
     if line.count("\t") != len(fields) - 1 or "\\" in line or "\n" in line or "\r" in line:
@@ -156,7 +156,7 @@ def batch_payload(accounts: dict[Key, dict], posts: Iterable[PostRecord] | PostC
     text = "\n".join(map("\t".join, zip(*fields, strict=True)))
     # One look at the whole batch: a tab, newline, carriage return or backslash inside a field needs escaping.
     if text.count("\t") != n * (len(fields) - 1) or text.count("\n") != max(n - 1, 0) or "\\" in text or "\r" in text:
-        text = "\n".join(_copy_line(list(row)) for row in zip(*fields, strict=True))
+        text = "\n".join(copy_line(list(row)) for row in zip(*fields, strict=True))
     payload.posts = n
     payload.post_platforms = KEY_SEPARATOR.join(columns.platforms)
     payload.post_ids = KEY_SEPARATOR.join(columns.post_ids)

@@ -28,7 +28,7 @@ from detection.import_batches import (
     Payload,
     carries_values,
     copy_bytes,
-    copy_escaped,
+    copy_line,
 )
 
 _ACCOUNT_COLUMNS = ", ".join(("platform", "account_id", *ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
@@ -47,10 +47,9 @@ JOIN detection_post p ON p.platform = k.platform AND p.post_id = k.post_id
 """
 # The sequence's name in an initplan: evaluated once, not once per row (ten times faster); the keys come back
 # as one string, not one result row each.
-_NEXT_IDS = """
-SELECT string_agg(nextval((SELECT pg_get_serial_sequence(%s, 'id'))::regclass)::text, ',')
-FROM generate_series(1, %s)
-"""
+# The sequence is named, not looked up in the statement: a looked-up name is cast to regclass again for every
+# value (1.8 s instead of 1.0 s per million keys).
+_NEXT_IDS = "SELECT string_agg(nextval(%s::regclass)::text, ',') FROM generate_series(1, %s)"
 
 _ACCOUNTS_STAGING = f"""
 CREATE TEMP TABLE import_accounts (
@@ -123,11 +122,15 @@ class ImportMemory:
 
 
 def _account_line(key: Key, values: dict) -> str:
-    fields = [*key, *[values[c] or "" for c in ACCOUNT_TEXT]]
-    for name in ACCOUNT_NULLABLE:
-        value = values[name]
-        fields.append(None if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value))
-    return "\t".join(map(copy_escaped, fields))
+    texts = copy_line([*key, *[values[c] or "" for c in ACCOUNT_TEXT]])
+    return "\t".join([texts, *[_nullable_text(values[name]) for name in ACCOUNT_NULLABLE]])
+
+
+def _nullable_text(value) -> str:
+    """A time or a count as COPY text: nothing in either needs escaping."""
+    if value is None:
+        return "\\N"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 @dataclass
@@ -175,8 +178,19 @@ def _next_ids(cursor, table: str, n: int) -> list[bytes]:
     """N primary keys from the table's sequence, as COPY text."""
     if not n:
         return []
-    cursor.execute(_NEXT_IDS, [table, n])
+    cursor.execute(_NEXT_IDS, [_sequence(cursor, table), n])
     return cursor.fetchone()[0].encode().split(b",")
+
+
+def _sequence(cursor, table: str) -> str:
+    """The name of the sequence behind the table's id (the same in every database the migrations built)."""
+    if table not in _SEQUENCES:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        _SEQUENCES[table] = cursor.fetchone()[0]
+    return _SEQUENCES[table]
+
+
+_SEQUENCES: dict[str, str] = {}
 
 
 def _copy(cursor, statement: str, data: bytes) -> None:

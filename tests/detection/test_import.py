@@ -257,6 +257,22 @@ def test_jsonl_rows_with_deep_nesting_are_rejected_per_row(tmp_path):
     assert (job.inserted, job.rejected) == (1, 2)
 
 
+def test_account_values_with_tabs_backslashes_and_newlines_are_stored_as_given(tmp_path):
+    accounts = tmp_path / "accounts.csv"
+    with accounts.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["platform", "account_id", "handle", "display_name", "created_at", "followers", "description"])
+        writer.writerow(["x", "a\\1", "h\tx", "tab\there \\N back\\slash", "2020-01-02T03:04:05Z", "12", "two\nlines"])
+        writer.writerow(["x", "plain", "p", "Plain", "", "", ""])
+    job = run(accounts)
+    assert (job.inserted, job.rejected) == (2, 0)
+    odd = SocialAccount.objects.get(account_id="a\\1")
+    assert (odd.handle, odd.display_name, odd.description) == ("h\tx", "tab\there \\N back\\slash", "two\nlines")
+    assert (odd.created_at.isoformat(), odd.followers, odd.following) == ("2020-01-02T03:04:05+00:00", 12, None)
+    plain = SocialAccount.objects.get(account_id="plain")
+    assert (plain.display_name, plain.created_at, plain.followers) == ("Plain", None, None)
+
+
 def test_jsonl_control_characters_never_reach_the_database(tmp_path):
     row = {
         "platform": "x",
