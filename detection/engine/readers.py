@@ -330,8 +330,6 @@ _NO_URLS: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ()
 
 def _url_fields(urls: list[str], limits: ReadLimits) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """A post's URLs as given, normalised (same order) and their distinct domains."""
-    if not urls:
-        return _NO_URLS
     _check_items(urls, "urls", limits.max_url_chars, limits)
     forms = list(map(_url_forms, urls))
     return tuple(urls), tuple(f[0] for f in forms), tuple(dict.fromkeys(f[1] for f in forms if f[1]))
@@ -662,12 +660,17 @@ def read_sample(
     """Stream the records of a sample file (format detected from the header when None), one per data row."""
     if format is not None and format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
-    default_platform = None
-    if platform is not None:
-        default_platform = platform_name(platform)
-        if default_platform is None:
-            raise ValueError(f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}")
-    return _read(source, format, default_platform, limits or ReadLimits())
+    return _read(source, format, _default_platform(platform), limits or ReadLimits())
+
+
+def _default_platform(platform: str | None) -> str | None:
+    """The controlled name of the platform a caller gives for rows that name none."""
+    if platform is None:
+        return None
+    found = platform_name(platform)
+    if found is None:
+        raise ValueError(f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}")
+    return found
 
 
 def _read(source: Source, fmt: str | None, platform: str | None, limits: ReadLimits) -> Iterator[Record]:
@@ -862,27 +865,6 @@ def _read_canonical_csv(
 # row, so every error is reported exactly as `read_sample` reports it.
 
 
-# PostRecord's fields in PostColumns's order (the record's line number is not a column).
-_POST_COLUMN_FIELDS = (
-    "platform",
-    "post_id",
-    "account_id",
-    "created_at",
-    "text",
-    "reshare_of",
-    "reply_to",
-    "quote_of",
-    "urls",
-    "normalised_urls",
-    "domains",
-    "hashtags",
-    "mentions",
-    "media_hashes",
-    "lang",
-    "handle",
-)
-
-
 @dataclass(slots=True)
 class PostColumns:
     """A chunk of valid, distinct canonical posts as columns, with the values a PostRecord would hold."""
@@ -906,30 +888,16 @@ class PostColumns:
 
     @classmethod
     def from_records(cls, records: list[PostRecord]) -> PostColumns:
-        return cls(*(list(map(attrgetter(name), records)) for name in _POST_COLUMN_FIELDS))
+        return cls(*(list(map(attrgetter(name), records)) for name in _RECORD_FIELDS))
 
     def records(self) -> Iterator[PostRecord]:
         """The same posts as records (line numbers are not kept: a chunk read this way has no errors)."""
-        for values in zip(
-            self.platforms,
-            self.post_ids,
-            self.account_ids,
-            self.created_at,
-            self.texts,
-            self.reshare_of,
-            self.reply_to,
-            self.quote_of,
-            self.urls,
-            self.normalised_urls,
-            self.domains,
-            self.hashtags,
-            self.mentions,
-            self.media_hashes,
-            self.langs,
-            self.handles,
-            strict=True,
-        ):
+        for values in zip(*(getattr(self, f.name) for f in fields(self)), strict=True):
             yield _new_post(*values[:4], 0, *values[4:])
+
+
+# PostRecord's fields in PostColumns's order: all but the line number, which is not a column.
+_RECORD_FIELDS = tuple(f.name for f in fields(PostRecord) if f.name != "line")
 
 
 @dataclass(slots=True)
@@ -1023,11 +991,7 @@ def read_canonical_chunks(
     chunk seals the same batches as one reading `read_sample` row by row.
     """
     limits = limits or ReadLimits()
-    default_platform = None
-    if platform is not None:
-        default_platform = platform_name(platform)
-        if default_platform is None:
-            raise ValueError(f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}")
+    default_platform = _default_platform(platform)
     opened = _Opened(source, limits)
     try:
         first, lines_before = _first_line(opened, limits.max_line_chars)
