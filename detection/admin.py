@@ -85,6 +85,11 @@ class SampleAdmin(admin.ModelAdmin):
     def platform_list(self, obj: Sample) -> str:
         return ", ".join(obj.platforms)
 
+    def get_readonly_fields(self, request, obj=None):
+        """A sample's owner is fixed once it exists: its posts and accounts live in that owner's scope."""
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "owner"] if obj is not None else fields
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user

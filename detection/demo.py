@@ -13,7 +13,7 @@ DEMO_SAMPLE = "Demo: synthetic election-day sample with planted groups"
 
 def demo_sample_load(*, n_posts: int = 20_000, seed: int = 20240113) -> Sample | None:
     """Import and score the demo sample where it is missing. Returns None when it was already there."""
-    if Sample.objects.filter(name=DEMO_SAMPLE).exists():
+    if Sample.objects.filter(owner=None, name=DEMO_SAMPLE).exists():
         return None
     generated = generate(n_posts, seed=seed, group_size=15, posts_per_member=20)
     sample = services.sample_create(

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from campaigns.vocabularies import Platform, Tlp
 
@@ -24,7 +25,7 @@ class SampleStatus(models.TextChoices):
 class Sample(models.Model):
     """A named collection of posts and accounts submitted for coordination scoring."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     platforms = models.JSONField(default=list, blank=True, help_text="Platforms seen in the imported posts")
     collection_method = models.CharField(
@@ -47,14 +48,38 @@ class Sample(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], condition=Q(owner__isnull=False), name="sample_unique_name_per_owner"
+            ),
+            models.UniqueConstraint(fields=["name"], condition=Q(owner__isnull=True), name="sample_unique_house_name"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def store_scope(self) -> int:
+        """The part of the post store this sample's posts and accounts live in (see `Post.owner_scope`)."""
+        return owner_scope_of(self.owner_id)
+
+
+def owner_scope_of(organisation_id: int | None) -> int:
+    """The store scope of an owner: the organisation's id, or 0 for the house's own researchers."""
+    return organisation_id or 0
+
+
+OWNER_SCOPE_HELP = (
+    "Whose store holds it: the id of the organisation that owns the samples it was imported into, 0 for the "
+    "house's researchers. Records never cross scopes: an upload only ever reads, merges into or counts records "
+    "of its own sample's scope."
+)
+
 
 class SocialAccount(models.Model):
-    """An account on a platform, as seen in imported samples."""
+    """An account on a platform, as seen in the samples of one owner (one per owner scope, platform and id)."""
 
+    owner_scope = models.PositiveBigIntegerField(default=0, help_text=OWNER_SCOPE_HELP)
     platform = models.CharField(max_length=20, choices=Platform.choices)
     account_id = models.CharField(max_length=2048, help_text="The platform's id (hashed for small accounts)")
     handle = models.CharField(max_length=2048, blank=True)
@@ -68,7 +93,9 @@ class SocialAccount(models.Model):
     class Meta:
         ordering = ["platform", "account_id"]
         constraints = [
-            models.UniqueConstraint(fields=["platform", "account_id"], name="social_account_unique_platform_id")
+            models.UniqueConstraint(
+                fields=["owner_scope", "platform", "account_id"], name="social_account_unique_scope_platform_id"
+            )
         ]
 
     def __str__(self) -> str:
@@ -76,8 +103,10 @@ class SocialAccount(models.Model):
 
 
 class Post(models.Model):
-    """A post, share, reply or quote; stored once per platform post id whatever the samples it is in."""
+    """A post, share, reply or quote; stored once per owner scope and platform post id, whatever samples of
+    that owner it is in."""
 
+    owner_scope = models.PositiveBigIntegerField(default=0, help_text=OWNER_SCOPE_HELP)
     platform = models.CharField(max_length=20, choices=Platform.choices)
     post_id = models.CharField(max_length=2048)
     # Posts and their sample links are written in bulk by the import, which joins every row to the account,
@@ -101,7 +130,9 @@ class Post(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        constraints = [models.UniqueConstraint(fields=["platform", "post_id"], name="post_unique_platform_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["owner_scope", "platform", "post_id"], name="post_unique_scope_platform_id")
+        ]
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.post_id}"

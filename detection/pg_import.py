@@ -14,6 +14,8 @@ unique constraint, the transaction rolls back, and services retries the batch, w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
+from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 
@@ -35,15 +37,23 @@ _ACCOUNT_COLUMNS = ", ".join(("platform", "account_id", *ACCOUNT_TEXT, *ACCOUNT_
 _POST_COLUMNS = ", ".join(POST_COPY_COLUMNS)
 
 # Keys travel as two strings joined with KEY_SEPARATOR: a list of 20,000 strings would be dumped item by item.
+# Each key is looked up on its own through the unique index (a LATERAL subquery that LIMIT keeps from being
+# flattened into a join): as a join, the constant scope lets the planner walk the whole scope through the index
+# for every key when its row counts are stale, as they are right after a bulk load.
 _LOOKUP_ACCOUNTS = """
-SELECT k.platform, k.account_id, a.id, a.handle <> ''
+SELECT k.platform, k.account_id, a.id, a.has_handle
 FROM unnest(string_to_array(%s, E'\\x1f'), string_to_array(%s, E'\\x1f')) AS k(platform, account_id)
-JOIN detection_socialaccount a ON a.platform = k.platform AND a.account_id = k.account_id
+CROSS JOIN LATERAL (
+    SELECT id, handle <> '' AS has_handle FROM detection_socialaccount
+    WHERE owner_scope = %s AND platform = k.platform AND account_id = k.account_id LIMIT 1
+) a
 """
 _LOOKUP_POSTS = """
 SELECT k.platform, k.post_id, p.id
 FROM unnest(string_to_array(%s, E'\\x1f'), string_to_array(%s, E'\\x1f')) AS k(platform, post_id)
-JOIN detection_post p ON p.platform = k.platform AND p.post_id = k.post_id
+CROSS JOIN LATERAL (
+    SELECT id FROM detection_post WHERE owner_scope = %s AND platform = k.platform AND post_id = k.post_id LIMIT 1
+) p
 """
 # The sequence's name in an initplan: evaluated once, not once per row (ten times faster); the keys come back
 # as one string, not one result row each.
@@ -53,7 +63,7 @@ _NEXT_IDS = "SELECT string_agg(nextval(%s::regclass)::text, ',') FROM generate_s
 
 _ACCOUNTS_STAGING = f"""
 CREATE TEMP TABLE import_accounts (
-    platform text, account_id text, {", ".join(f"{c} text" for c in ACCOUNT_TEXT)},
+    id bigint, platform text, account_id text, {", ".join(f"{c} text" for c in ACCOUNT_TEXT)},
     created_at timestamptz, followers bigint, following bigint, post_count bigint
 ) ON COMMIT DROP
 """
@@ -63,7 +73,7 @@ WITH merged AS (
         {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN s.{c} ELSE t.{c} END" for c in ACCOUNT_TEXT)},
         {", ".join(f"{c} = coalesce(t.{c}, s.{c})" for c in ACCOUNT_NULLABLE)}
     FROM import_accounts s
-    WHERE t.platform = s.platform AND t.account_id = s.account_id AND ({
+    WHERE t.id = s.id AND ({
     " OR ".join(
         [f"(t.{c} = '' AND s.{c} <> '')" for c in ACCOUNT_TEXT]
         + [f"(t.{c} IS NULL AND s.{c} IS NOT NULL)" for c in ACCOUNT_NULLABLE]
@@ -76,7 +86,7 @@ SELECT count(*) FROM merged
 
 _POSTS_STAGING = f"""
 CREATE TEMP TABLE import_posts (
-    platform text, post_id text, created_at timestamptz,
+    id bigint, platform text, post_id text, created_at timestamptz,
     {", ".join(f"{c} text" for c in POST_SCALARS)}, {", ".join(f"{c} jsonb" for c in POST_LISTS)}
 ) ON COMMIT DROP
 """
@@ -86,7 +96,7 @@ WITH merged AS (
         {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN s.{c} ELSE t.{c} END" for c in POST_SCALARS)},
         {", ".join(f"{c} = detection_jsonb_union(t.{c}, s.{c})" for c in POST_LISTS)}
     FROM import_posts s
-    WHERE t.platform = s.platform AND t.post_id = s.post_id AND ({
+    WHERE t.id = s.id AND ({
     " OR ".join([f"(t.{c} = '' AND s.{c} <> '')" for c in POST_SCALARS] + [f"NOT t.{c} @> s.{c}" for c in POST_LISTS])
 })
     RETURNING 1
@@ -133,6 +143,13 @@ def _nullable_text(value) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
+class Target(NamedTuple):
+    """Where a batch goes: the sample it is linked to, and the owner scope its records are read from and written to."""
+
+    sample_id: int
+    scope: int
+
+
 @dataclass
 class Stored:
     """What a batch did: (inserted, updated) for accounts and posts, and the account keys it learned."""
@@ -143,9 +160,10 @@ class Stored:
     posts_all_new: bool
 
 
-def batch_store(sample_id: int, payload: Payload, memory: ImportMemory) -> Stored:
-    """Store one batch inside the caller's transaction; `memory` is read, never changed (the caller learns
-    from the result once the transaction has committed)."""
+def batch_store(sample_id: int, scope: int, payload: Payload, memory: ImportMemory) -> Stored:
+    """Store one batch inside the caller's transaction, in the sample's owner scope (every lookup, merge and
+    insert stays within it); `memory` is read, never changed (the caller learns from the result once the
+    transaction has committed)."""
     with connection.cursor() as cursor:
         # The batch and its checkpoint commit together, so a crash that loses this commit loses both: the
         # import resumes from the previous checkpoint. No need to wait for the WAL flush.
@@ -155,18 +173,19 @@ def batch_store(sample_id: int, payload: Payload, memory: ImportMemory) -> Store
         # thousand until autovacuum analyses it) and it hashes the whole table for each batch instead.
         cursor.execute("SET LOCAL enable_hashjoin = off")
         cursor.execute("SET LOCAL enable_mergejoin = off")
-        author_pks, learned, account_counts = _store_accounts(cursor, payload, memory)
-        if memory.posts_all_new and _copy_posts_if_all_new(cursor, sample_id, payload, author_pks):
+        target = Target(sample_id, scope)
+        author_pks, learned, account_counts = _store_accounts(cursor, target, payload, memory)
+        if memory.posts_all_new and _copy_posts_if_all_new(cursor, target, payload, author_pks):
             return Stored(account_counts, (payload.posts, 0), learned, posts_all_new=True)
-        post_counts = _store_posts(cursor, sample_id, payload, author_pks)
+        post_counts = _store_posts(cursor, target, payload, author_pks)
     return Stored(account_counts, post_counts, learned, posts_all_new=False)
 
 
-def _lookup(cursor, statement: str, platforms: str, ids: str) -> list[tuple]:
-    """Rows for the keys given as two strings joined with KEY_SEPARATOR."""
+def _lookup(cursor, statement: str, scope: int, platforms: str, ids: str) -> list[tuple]:
+    """Rows of the scope for the keys given as two strings joined with KEY_SEPARATOR."""
     if not ids:
         return []
-    cursor.execute(statement, [platforms, ids])
+    cursor.execute(statement, [platforms, ids, scope])
     return cursor.fetchall()
 
 
@@ -202,7 +221,9 @@ def _copy(cursor, statement: str, data: bytes) -> None:
             copy.write(data[start : start + (1 << 20)])
 
 
-def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[list[bytes], dict, tuple[int, int]]:
+def _store_accounts(
+    cursor, target: Target, payload: Payload, known: ImportMemory
+) -> tuple[list[bytes], dict, tuple[int, int]]:
     """Store the new accounts the batch names and merge into the others.
 
     Returns the primary keys of `payload.authors`, in order, as COPY text; the accounts this batch stored or
@@ -214,7 +235,7 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[list
     wanted.update(dict.fromkeys([a for a, ids in zip(authors, remembered, strict=True) if ids is None]))
     keys = list(wanted)
     learned: dict[Key, tuple[int, bool]] = {}
-    for platform, account_id, pk, has_handle in _lookup(cursor, _LOOKUP_ACCOUNTS, *_joined(keys)):
+    for platform, account_id, pk, has_handle in _lookup(cursor, _LOOKUP_ACCOUNTS, target.scope, *_joined(keys)):
         learned[(platform, account_id)] = (pk, has_handle)
     new = [key for key in keys if key not in learned]
     empty = dict.fromkeys((*ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
@@ -222,8 +243,8 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[list
     for key, pk in zip(new, _next_ids(cursor, "detection_socialaccount", len(new)), strict=True):
         values = payload.accounts.get(key, empty)
         learned[key] = (int(pk), bool(values["handle"]))
-        lines.append(f"{pk.decode()}\t{_account_line(key, values)}")
-    _copy(cursor, f"COPY detection_socialaccount (id, {_ACCOUNT_COLUMNS}) FROM STDIN", copy_bytes(lines))
+        lines.append(f"{pk.decode()}\t{target.scope}\t{_account_line(key, values)}")
+    _copy(cursor, f"COPY detection_socialaccount (id, owner_scope, {_ACCOUNT_COLUMNS}) FROM STDIN", copy_bytes(lines))
 
     new_keys = set(new)
     stored = [key for key in payload.accounts if key not in new_keys and carries_values(payload.accounts[key])]
@@ -232,8 +253,8 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[list
         cursor.execute(_ACCOUNTS_STAGING)
         _copy(
             cursor,
-            f"COPY import_accounts ({_ACCOUNT_COLUMNS}) FROM STDIN",
-            copy_bytes([_account_line(k, payload.accounts[k]) for k in stored]),
+            f"COPY import_accounts (id, {_ACCOUNT_COLUMNS}) FROM STDIN",
+            copy_bytes([f"{learned[k][0]}\t{_account_line(k, payload.accounts[k])}" for k in stored]),
         )
         cursor.execute(_ACCOUNTS_MERGE)
         (merged,) = cursor.fetchone()
@@ -245,7 +266,7 @@ def _store_accounts(cursor, payload: Payload, known: ImportMemory) -> tuple[list
     return author_pks, learned, (len(new), merged)
 
 
-def _copy_new_posts(cursor, sample_id: int, payload: Payload, author_pks: list[bytes], new: list[int] | None) -> None:
+def _copy_new_posts(cursor, target: Target, payload: Payload, author_pks: list[bytes], new: list[int] | None) -> None:
     """COPY the posts at these positions of the batch (all of them for None), and their links to the sample."""
     lines = payload.post_line_list()
     post_author_pks = [author_pks[i] for i in payload.post_author_index]
@@ -255,42 +276,43 @@ def _copy_new_posts(cursor, sample_id: int, payload: Payload, author_pks: list[b
     if not lines:
         return
     ids = _next_ids(cursor, "detection_post", len(lines))
-    rows = b"\n".join(map(b"\t".join, zip(ids, post_author_pks, lines, strict=True)))
-    _copy(cursor, f"COPY detection_post (id, account_id, {_POST_COLUMNS}) FROM STDIN", rows + b"\n")
-    sample = b"%d\t" % sample_id
+    scope = b"%d" % target.scope
+    rows = b"\n".join(map(b"\t".join, zip(ids, repeat(scope), post_author_pks, lines)))
+    _copy(cursor, f"COPY detection_post (id, owner_scope, account_id, {_POST_COLUMNS}) FROM STDIN", rows + b"\n")
+    sample = b"%d\t" % target.sample_id
     links = sample + (b"\n" + sample).join(ids) + b"\n"
     _copy(cursor, "COPY detection_samplepost (sample_id, post_id) FROM STDIN", links)
 
 
-def _copy_posts_if_all_new(cursor, sample_id: int, payload: Payload, author_pks: list[bytes]) -> bool:
+def _copy_posts_if_all_new(cursor, target: Target, payload: Payload, author_pks: list[bytes]) -> bool:
     """COPY every post of the batch without looking any up first; False (and nothing written) if one is stored."""
     try:
         with transaction.atomic():  # a savepoint: a post stored already undoes only this attempt
-            _copy_new_posts(cursor, sample_id, payload, author_pks, None)
+            _copy_new_posts(cursor, target, payload, author_pks, None)
     except IntegrityError:
         return False
     return True
 
 
-def _store_posts(cursor, sample_id: int, payload: Payload, author_pks: list[bytes]) -> tuple[int, int]:
+def _store_posts(cursor, target: Target, payload: Payload, author_pks: list[bytes]) -> tuple[int, int]:
     keys = payload.post_keys()
-    stored = {
-        (platform, post_id): pk
-        for platform, post_id, pk in _lookup(cursor, _LOOKUP_POSTS, payload.post_platforms, payload.post_ids)
-    }
+    found = _lookup(cursor, _LOOKUP_POSTS, target.scope, payload.post_platforms, payload.post_ids)
+    stored = {(platform, post_id): pk for platform, post_id, pk in found}
     new = [i for i, key in enumerate(keys) if key not in stored]
-    _copy_new_posts(cursor, sample_id, payload, author_pks, new)
+    _copy_new_posts(cursor, target, payload, author_pks, new)
     merged = 0
     if stored:
         lines = payload.post_line_list()
         cursor.execute(_POSTS_STAGING)
         _copy(
             cursor,
-            f"COPY import_posts ({_POST_COLUMNS}) FROM STDIN",
-            b"".join([line + b"\n" for key, line in zip(keys, lines, strict=True) if key in stored]),
+            f"COPY import_posts (id, {_POST_COLUMNS}) FROM STDIN",
+            b"".join(
+                [b"%d\t%b\n" % (stored[key], line) for key, line in zip(keys, lines, strict=True) if key in stored]
+            ),
         )
         cursor.execute(_POSTS_MERGE)
         (merged,) = cursor.fetchone()
         cursor.execute("DROP TABLE import_posts")
-        cursor.execute(_LINK_STORED, [sample_id, list(stored.values())])
+        cursor.execute(_LINK_STORED, [target.sample_id, list(stored.values())])
     return len(new), merged

@@ -265,17 +265,22 @@ def sample_submit(
 ) -> tuple[Sample, SampleImport]:
     """A partner's new sample, owned by its organisation, with its first file queued for import.
 
-    Sample names are unique across organisations; a clash gets a random suffix rather than an error, so
-    that a submission never tells whether another organisation's sample of that name exists.
+    Sample names are unique per owner: a name is refused only when the caller's own organisation already
+    uses it, so a submission never tells whether another organisation's sample of that name exists.
     """
     _submission_check(file)
     owner = Organisation.objects.get(pk=principal.organisation_id) if principal.organisation_id else None
     with transaction.atomic():
-        unique = name
-        while Sample.objects.filter(name=unique).exists():
-            unique = f"{name} ({secrets.token_hex(3)})"
+        taken = Sample.objects.filter(owner=owner, name=name).values_list("pk", flat=True).first()
+        if taken is not None:
+            raise ValidationError(
+                {
+                    "name": f'Your organisation already has a sample named "{name}" (id {taken}); add the file to it '
+                    f"with POST /api/v1/samples/{taken}/imports/, or choose another name."
+                }
+            )
         sample = detection_services.sample_create(
-            name=unique,
+            name=name,
             tlp=tlp,
             created_by=user,
             owner=owner,

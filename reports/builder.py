@@ -408,7 +408,9 @@ class ReportBuilder:
             "campaign_stix_uuid": str(campaign.stix_uuid) if campaign else None,
             "accounts": [
                 {"platform": account.platform, "account_id": account.account_id, "handle": account.handle}
-                for account in selectors.group_accounts(group=group, limit=GROUP_ACCOUNTS_LISTED)
+                for account in selectors.group_accounts(
+                    group=group, limit=GROUP_ACCOUNTS_LISTED, audience=self.audience
+                )
             ],
             "first_activity": group.first_activity.isoformat() if group.first_activity else None,
             "last_activity": group.last_activity.isoformat() if group.last_activity else None,

@@ -20,7 +20,7 @@ from campaigns.models import (
     TechniqueUse,
     ThreatActor,
 )
-from partners.selectors import as_principal
+from partners.selectors import as_principal, can_see, principal_for_organisation
 
 from .models import Report, ReportStatus, Scope, Subscription
 from .visibility import CEILING_LEVELS, Audience, audience_filter
@@ -149,13 +149,25 @@ def coordinated_groups_in_period(*, scope: str, campaign_ids, start, end, audien
     return sorted(groups, key=lambda g: (g.status != "confirmed", -g.score, g.run_id, g.number))
 
 
-def group_accounts(*, group, limit: int) -> list:
-    """The best-scored member accounts of a coordinated group, at most `limit` of them."""
+def group_accounts(*, group, limit: int, audience: Audience) -> list:
+    """The best-scored member accounts of a coordinated group that the audience may be told of, at most `limit`.
+
+    An account is named when the audience may see the group's sample itself (its owner organisation or a named
+    recipient), or when the account is an asset, visible to the audience, of the campaign the group was
+    confirmed into. Otherwise the report carries the group's figures alone.
+    """
     score_model = _detection_model("AccountScore")
     if score_model is None:
         return []
     scores = score_model.objects.filter(group=group).select_related("account").order_by("-score", "account_id")
-    return [score.account for score in scores[:limit]]
+    sample = group.run.sample
+    if audience.organisation is not None and can_see(principal_for_organisation(audience.organisation), sample):
+        return [score.account for score in scores[:limit]]
+    if group.status != "confirmed" or group.campaign_id is None:
+        return []
+    published = audience_filter(Asset.objects.filter(campaign_id=group.campaign_id, asset_type="account"), audience)
+    named = set(published.values_list("platform__code", "identifier"))
+    return [s.account for s in scores if (s.account.platform, s.account.account_id) in named][:limit]
 
 
 def report_get(*, report_id: int) -> Report | None:

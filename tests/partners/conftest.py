@@ -223,7 +223,11 @@ def plant_scoring_results(w: World, name: str, sample: d.Sample, audience: set[s
     start = datetime(2024, 1, 10, 12, tzinfo=UTC)
     accounts = [
         d.SocialAccount.objects.create(
-            platform="x", account_id=f"{key}-{i}", handle=f"{canary('account', key)}{i}", display_name="member"
+            owner_scope=sample.store_scope,
+            platform="x",
+            account_id=f"{key}-{i}",
+            handle=f"{canary('account', key)}{i}",
+            display_name="member",
         )
         for i in range(3)
     ]
@@ -231,6 +235,7 @@ def plant_scoring_results(w: World, name: str, sample: d.Sample, audience: set[s
     for i, account in enumerate(accounts):
         for j in range(2):
             post = d.Post.objects.create(
+                owner_scope=sample.store_scope,
                 platform="x",
                 post_id=f"{key}-{i}-{j}",
                 account=account,

@@ -38,7 +38,7 @@ class Command(BaseCommand):
                 raise CommandError("Give a FILE and --name, or --resume IMPORT_ID.")
             if not path.is_file():
                 raise CommandError(f"No such file: {path}")
-            sample = Sample.objects.filter(name=options["name"]).first() or services.sample_create(
+            sample = Sample.objects.filter(owner=None, name=options["name"]).first() or services.sample_create(
                 name=options["name"], tlp=options["tlp"], description=options["description"]
             )
             job = services.sample_import_create(
