@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -79,8 +81,20 @@ class ElectionPhaseInline(admin.TabularInline):
     extra = 0
 
 
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's admin, whose revert form saves only for a user who may change the record:
+    simple-history itself lets anyone who may view the history post the form."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            record = self.get_object(request, unquote(object_id))
+            if not self.has_change_history_permission(request, record):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(HistoryAdmin):
     list_display = ["title", "publisher", "author", "published_on", "reliability", "tlp"]
     list_filter = ["reliability", "tlp", "publisher"]
     search_fields = ["title", "publisher", "author", "url"]
@@ -88,7 +102,7 @@ class SourceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ThreatActor)
-class ThreatActorAdmin(SimpleHistoryAdmin):
+class ThreatActorAdmin(HistoryAdmin):
     list_display = ["name", "actor_type", "country", "parent", "alias_names", "tlp"]
     list_filter = ["actor_type", "country", "tlp"]
     list_select_related = ["parent"]
@@ -105,7 +119,7 @@ class ThreatActorAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Operation)
-class OperationAdmin(SimpleHistoryAdmin):
+class OperationAdmin(HistoryAdmin):
     list_display = ["name", "actor", "status", "first_seen", "last_seen", "alias_names", "tlp"]
     list_filter = ["status", ("actor", admin.RelatedOnlyFieldListFilter), "tlp"]
     list_select_related = ["actor"]
@@ -122,7 +136,7 @@ class OperationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Alias)
-class AliasAdmin(SimpleHistoryAdmin):
+class AliasAdmin(HistoryAdmin):
     list_display = ["name", "namespace", "actor", "operation", "source"]
     list_filter = ["namespace"]
     list_select_related = ["actor", "operation", "source"]
@@ -131,7 +145,7 @@ class AliasAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Election)
-class ElectionAdmin(SimpleHistoryAdmin):
+class ElectionAdmin(HistoryAdmin):
     list_display = ["name", "country", "election_type", "election_day", "tlp"]
     list_filter = ["country", "election_type"]
     search_fields = ["name", "description"]
@@ -140,7 +154,7 @@ class ElectionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Narrative)
-class NarrativeAdmin(SimpleHistoryAdmin):
+class NarrativeAdmin(HistoryAdmin):
     list_display = ["name", "parent", "tlp"]
     list_filter = ["tlp"]
     list_select_related = ["parent"]
@@ -173,7 +187,7 @@ class InterferenceToolAdmin(PlatformAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(SimpleHistoryAdmin):
+class CampaignAdmin(HistoryAdmin):
     list_display = [
         "name",
         "actor",
@@ -253,7 +267,7 @@ class CampaignAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AttributionClaim)
-class AttributionClaimAdmin(SimpleHistoryAdmin):
+class AttributionClaimAdmin(HistoryAdmin):
     list_display = [
         "claimant",
         "claimant_category",
@@ -284,7 +298,7 @@ class AttributionClaimAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Takedown)
-class TakedownAdmin(SimpleHistoryAdmin):
+class TakedownAdmin(HistoryAdmin):
     list_display = [
         "__str__",
         "platform",
@@ -308,7 +322,7 @@ class TakedownAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Asset)
-class AssetAdmin(SimpleHistoryAdmin):
+class AssetAdmin(HistoryAdmin):
     list_display = ["identifier", "asset_type", "platform", "operation", "campaign", "first_seen", "last_seen", "tlp"]
     list_filter = ["asset_type", "platform", "tlp"]
     list_select_related = ["platform", "operation", "campaign"]
@@ -317,7 +331,7 @@ class AssetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(TechniqueUse)
-class TechniqueUseAdmin(SimpleHistoryAdmin):
+class TechniqueUseAdmin(HistoryAdmin):
     list_display = ["campaign", "technique", "confidence", "observed_on"]
     list_filter = ["confidence", "technique__tactic_name"]
     list_select_related = ["campaign", "technique"]

@@ -2,12 +2,14 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from campaigns.models import Campaign, Technique
+from campaigns.models import Asset, Campaign, Technique, TechniqueUse
 from detection.engine.readers import FORMATS
 
 from . import scoring, selectors, services
@@ -80,6 +82,7 @@ class SampleAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "posts_count", "accounts_count", "platforms", "created_by", "created_at"]
     autocomplete_fields = ["owner"]
     inlines = [SampleImportInline]
+    actions = ["score_samples"]
 
     @admin.display(description="Platforms")
     def platform_list(self, obj: Sample) -> str:
@@ -89,6 +92,17 @@ class SampleAdmin(admin.ModelAdmin):
         """A sample's owner is fixed once it exists: its posts and accounts live in that owner's scope."""
         fields = super().get_readonly_fields(request, obj)
         return [*fields, "owner"] if obj is not None else fields
+
+    def has_score_permission(self, request: HttpRequest) -> bool:
+        """Scoring adds a run to the ledger, which no admin form adds, so the permission to add runs is the one."""
+        return request.user.has_perm(f"detection.{get_permission_codename('add', ScoringRun._meta)}")
+
+    @admin.action(description="Score the selected samples", permissions=["score"])
+    def score_samples(self, request, queryset):
+        for sample in queryset:
+            run = scoring.scoring_run_start(sample=sample, requested_by=request.user)
+            url = reverse("admin:detection_scoringrun_change", args=[run.pk])
+            messages.info(request, format_html('Scoring {}: <a href="{}">run {}</a>', sample.name, url, run.pk))
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -429,13 +443,23 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
             "suggestions": scoring.technique_suggestions(group=group),
             "campaigns": Campaign.objects.order_by("name").only("pk", "name"),
             "statuses": GroupStatus.choices,
+            "may_review": self.has_change_permission(request, group),
+            "may_attach": self.has_attach_permission(request, group),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)
 
+    def has_attach_permission(self, request: HttpRequest, group: CoordinatedGroup | None = None) -> bool:
+        """Attaching changes the group and adds assets and technique uses to the campaign."""
+        return self.has_change_permission(request, group) and all(
+            self.admin_site.get_model_admin(model).has_add_permission(request) for model in (Asset, TechniqueUse)
+        )
+
     def review_view(self, request: HttpRequest, pk: int):
         group = get_object_or_404(CoordinatedGroup, pk=pk)
-        if request.method == "POST" and self.has_view_permission(request, group):
+        if not self.has_change_permission(request, group):
+            raise PermissionDenied
+        if request.method == "POST":
             try:
                 scoring.group_review(
                     group=group,
@@ -450,7 +474,9 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
 
     def attach_view(self, request: HttpRequest, pk: int):
         group = get_object_or_404(CoordinatedGroup.objects.select_related("run__sample"), pk=pk)
-        if request.method == "POST" and self.has_view_permission(request, group):
+        if not self.has_attach_permission(request, group):
+            raise PermissionDenied
+        if request.method == "POST":
             campaign = Campaign.objects.filter(pk=request.POST.get("campaign") or 0).first()
             techniques = list(Technique.objects.filter(pk__in=request.POST.getlist("techniques")))
             if campaign is None:
@@ -487,14 +513,3 @@ def _timeline_bars(rows: list[dict], width: int = 720, height: int = 120) -> dic
         for r in rows
     ]
     return {"bars": bars, "width": width, "height": height, "start": start, "end": end, "peak": peak}
-
-
-@admin.action(description="Score the selected samples")
-def score_samples(modeladmin, request, queryset):
-    for sample in queryset:
-        run = scoring.scoring_run_start(sample=sample, requested_by=request.user)
-        url = reverse("admin:detection_scoringrun_change", args=[run.pk])
-        messages.info(request, format_html('Scoring {}: <a href="{}">run {}</a>', sample.name, url, run.pk))
-
-
-SampleAdmin.actions = [score_samples]

@@ -1,3 +1,6 @@
+from axes import admin as axes_admin
+from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.utils import timezone
 
@@ -82,7 +85,7 @@ class CredentialAdmin(admin.ModelAdmin):
         obj.prefix = created.prefix
         messages.warning(request, f"The new key, shown only this once; copy it now: {raw}")
 
-    @admin.action(description="Revoke the selected keys (refused from the next request)")
+    @admin.action(description="Revoke the selected keys (refused from the next request)", permissions=["change"])
     def revoke(self, request, queryset):
         for credential in queryset:
             services.credential_revoke(credential=credential, revoked_by=request.user)
@@ -154,3 +157,19 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    """django-axes' admin of failed logins, whose clean-up action deletes attempts and so needs that permission
+    (and, outside a login, the request attributes axes' own handler would have set)."""
+
+    @admin.action(
+        description=axes_admin.AccessAttemptAdmin.cleanup_expired_attempts.short_description, permissions=["delete"]
+    )
+    def cleanup_expired_attempts(self, request, queryset):
+        AxesProxyHandler.update_request(request)  # sets the attempt time axes reads its cool-off threshold from
+        super().cleanup_expired_attempts(request, queryset)

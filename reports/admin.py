@@ -3,6 +3,8 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import PeriodicTask
 
 from . import render, services
 from .models import Report, ReportStatus, Subscription
@@ -87,18 +89,18 @@ class ReportAdmin(admin.ModelAdmin):
         if "summary" in form.changed_data:
             services.report_summary_update(report=obj, summary=form.cleaned_data["summary"])
 
-    @admin.action(description="Publish and e-mail subscribers")
+    @admin.action(description="Publish and e-mail subscribers", permissions=["change"])
     def publish(self, request, queryset):
         base_url = request.build_absolute_uri("/")
         sent = sum(services.report_publish(report=r, user=request.user, base_url=base_url) for r in queryset)
         self.message_user(request, f"Published {queryset.count()} report(s); {sent} e-mail(s) sent.", messages.SUCCESS)
 
-    @admin.action(description="Submit for review")
+    @admin.action(description="Submit for review", permissions=["change"])
     def submit_for_review(self, request, queryset):
         for report in queryset:
             services.report_submit_for_review(report=report)
 
-    @admin.action(description="Rebuild from the current data (drafts and reports in review)")
+    @admin.action(description="Rebuild from the current data (drafts and reports in review)", permissions=["change"])
     def rebuild(self, request, queryset):
         for report in queryset.exclude(status=ReportStatus.PUBLISHED):
             start, end = report.period_start, report.period_end
@@ -114,3 +116,27 @@ class SubscriptionAdmin(admin.ModelAdmin):
     search_fields = ["email", "organisation__name", "user__username", "user__email"]
     autocomplete_fields = ["organisation"]
     raw_id_fields = ["user"]
+
+
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+    """django-celery-beat's admin, whose actions (the report schedules among them) need the change permission."""
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.enable_tasks.short_description, permissions=["change"])
+    def enable_tasks(self, request, queryset):
+        super().enable_tasks(request, queryset)
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.disable_tasks.short_description, permissions=["change"])
+    def disable_tasks(self, request, queryset):
+        super().disable_tasks(request, queryset)
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.toggle_tasks.short_description, permissions=["change"])
+    def toggle_tasks(self, request, queryset):
+        super().toggle_tasks(request, queryset)
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.run_tasks.short_description, permissions=["change"])
+    def run_tasks(self, request, queryset):
+        super().run_tasks(request, queryset)
