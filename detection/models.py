@@ -58,28 +58,24 @@ class Sample(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def store_scope(self) -> int:
-        """The part of the post store this sample's posts and accounts live in (see `Post.owner_scope`)."""
-        return owner_scope_of(self.owner_id)
 
-
-def owner_scope_of(organisation_id: int | None) -> int:
-    """The store scope of an owner: the organisation's id, or 0 for the house's own researchers."""
-    return organisation_id or 0
-
-
-OWNER_SCOPE_HELP = (
-    "Whose store holds it: the id of the organisation that owns the samples it was imported into, 0 for the "
-    "house's researchers. Records never cross scopes: an upload only ever reads, merges into or counts records "
-    "of its own sample's scope."
+HELD_BY_HELP = (
+    "The sample that holds it. Each sample keeps its own posts and accounts, as that sample saw them: an upload "
+    "only ever reads, merges into or counts records of its own sample, whoever else holds the same ids."
 )
 
 
 class SocialAccount(models.Model):
-    """An account on a platform, as seen in the samples of one owner (one per owner scope, platform and id)."""
+    """An account on a platform, as one sample saw it (one per sample, platform and account id)."""
 
-    owner_scope = models.PositiveBigIntegerField(default=0, help_text=OWNER_SCOPE_HELP)
+    sample = models.ForeignKey(
+        Sample,
+        on_delete=models.CASCADE,
+        related_name="held_accounts",
+        db_constraint=False,
+        db_index=False,  # the unique constraint leads with it
+        help_text=HELD_BY_HELP,
+    )
     platform = models.CharField(max_length=20, choices=Platform.choices)
     account_id = models.CharField(max_length=2048, help_text="The platform's id (hashed for small accounts)")
     handle = models.CharField(max_length=2048, blank=True)
@@ -94,7 +90,7 @@ class SocialAccount(models.Model):
         ordering = ["platform", "account_id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["owner_scope", "platform", "account_id"], name="social_account_unique_scope_platform_id"
+                fields=["sample", "platform", "account_id"], name="social_account_unique_sample_platform_id"
             )
         ]
 
@@ -103,10 +99,16 @@ class SocialAccount(models.Model):
 
 
 class Post(models.Model):
-    """A post, share, reply or quote; stored once per owner scope and platform post id, whatever samples of
-    that owner it is in."""
+    """A post, share, reply or quote, as one sample saw it (one per sample, platform and post id)."""
 
-    owner_scope = models.PositiveBigIntegerField(default=0, help_text=OWNER_SCOPE_HELP)
+    sample = models.ForeignKey(
+        Sample,
+        on_delete=models.CASCADE,
+        related_name="held_posts",
+        db_constraint=False,
+        db_index=False,  # the unique constraint leads with it
+        help_text=HELD_BY_HELP,
+    )
     platform = models.CharField(max_length=20, choices=Platform.choices)
     post_id = models.CharField(max_length=2048)
     # Posts and their sample links are written in bulk by the import, which joins every row to the account,
@@ -131,7 +133,7 @@ class Post(models.Model):
     class Meta:
         ordering = ["created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["owner_scope", "platform", "post_id"], name="post_unique_scope_platform_id")
+            models.UniqueConstraint(fields=["sample", "platform", "post_id"], name="post_unique_sample_platform_id")
         ]
 
     def __str__(self) -> str:
@@ -139,7 +141,7 @@ class Post(models.Model):
 
 
 class SamplePost(models.Model):
-    """A post's membership of a sample.
+    """A post's membership of a sample: since each sample holds its own posts, the post's own sample.
 
     Keyed by (sample, post) itself: a surrogate id would cost every import a sequence and a second unique
     index on the largest table there is (a row per post per sample).

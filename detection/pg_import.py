@@ -7,15 +7,18 @@ has. Rows that are stored already go through a staging table and one UPDATE that
 as the portable path in services (the first non-empty scalar wins, lists gain the items they lack, in order),
 so a replayed batch changes nothing. In-batch duplicates are merged before, so every key occurs once.
 
-Another import may store one of the same keys between the lookup and the COPY: the COPY then fails on the
-unique constraint, the transaction rolls back, and services retries the batch, whose lookup now finds it.
+Every record belongs to one sample (`Post.sample`, `SocialAccount.sample`): lookups, merges and inserts never
+reach another sample's rows, whoever owns it.
+
+Another import into the same sample may store one of the same keys between the lookup and the COPY: the COPY
+then fails on the unique constraint, the transaction rolls back, and services retries the batch, whose lookup
+now finds it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import repeat
-from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 
@@ -38,21 +41,21 @@ _POST_COLUMNS = ", ".join(POST_COPY_COLUMNS)
 
 # Keys travel as two strings joined with KEY_SEPARATOR: a list of 20,000 strings would be dumped item by item.
 # Each key is looked up on its own through the unique index (a LATERAL subquery that LIMIT keeps from being
-# flattened into a join): as a join, the constant scope lets the planner walk the whole scope through the index
-# for every key when its row counts are stale, as they are right after a bulk load.
+# flattened into a join): as a join, the constant sample lets the planner walk all of the sample's rows through
+# the index for every key when its row counts are stale, as they are right after a bulk load.
 _LOOKUP_ACCOUNTS = """
 SELECT k.platform, k.account_id, a.id, a.has_handle
 FROM unnest(string_to_array(%s, E'\\x1f'), string_to_array(%s, E'\\x1f')) AS k(platform, account_id)
 CROSS JOIN LATERAL (
     SELECT id, handle <> '' AS has_handle FROM detection_socialaccount
-    WHERE owner_scope = %s AND platform = k.platform AND account_id = k.account_id LIMIT 1
+    WHERE sample_id = %s AND platform = k.platform AND account_id = k.account_id LIMIT 1
 ) a
 """
 _LOOKUP_POSTS = """
 SELECT k.platform, k.post_id, p.id
 FROM unnest(string_to_array(%s, E'\\x1f'), string_to_array(%s, E'\\x1f')) AS k(platform, post_id)
 CROSS JOIN LATERAL (
-    SELECT id FROM detection_post WHERE owner_scope = %s AND platform = k.platform AND post_id = k.post_id LIMIT 1
+    SELECT id FROM detection_post WHERE sample_id = %s AND platform = k.platform AND post_id = k.post_id LIMIT 1
 ) p
 """
 # The sequence's name in an initplan: evaluated once, not once per row (ten times faster); the keys come back
@@ -143,13 +146,6 @@ def _nullable_text(value) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-class Target(NamedTuple):
-    """Where a batch goes: the sample it is linked to, and the owner scope its records are read from and written to."""
-
-    sample_id: int
-    scope: int
-
-
 @dataclass
 class Stored:
     """What a batch did: (inserted, updated) for accounts and posts, and the account keys it learned."""
@@ -160,9 +156,9 @@ class Stored:
     posts_all_new: bool
 
 
-def batch_store(sample_id: int, scope: int, payload: Payload, memory: ImportMemory) -> Stored:
-    """Store one batch inside the caller's transaction, in the sample's owner scope (every lookup, merge and
-    insert stays within it); `memory` is read, never changed (the caller learns from the result once the
+def batch_store(sample_id: int, payload: Payload, memory: ImportMemory) -> Stored:
+    """Store one batch inside the caller's transaction, among the sample's own records (every lookup, merge and
+    insert stays within them); `memory` is read, never changed (the caller learns from the result once the
     transaction has committed)."""
     with connection.cursor() as cursor:
         # The batch and its checkpoint commit together, so a crash that loses this commit loses both: the
@@ -173,19 +169,18 @@ def batch_store(sample_id: int, scope: int, payload: Payload, memory: ImportMemo
         # thousand until autovacuum analyses it) and it hashes the whole table for each batch instead.
         cursor.execute("SET LOCAL enable_hashjoin = off")
         cursor.execute("SET LOCAL enable_mergejoin = off")
-        target = Target(sample_id, scope)
-        author_pks, learned, account_counts = _store_accounts(cursor, target, payload, memory)
-        if memory.posts_all_new and _copy_posts_if_all_new(cursor, target, payload, author_pks):
+        author_pks, learned, account_counts = _store_accounts(cursor, sample_id, payload, memory)
+        if memory.posts_all_new and _copy_posts_if_all_new(cursor, sample_id, payload, author_pks):
             return Stored(account_counts, (payload.posts, 0), learned, posts_all_new=True)
-        post_counts = _store_posts(cursor, target, payload, author_pks)
+        post_counts = _store_posts(cursor, sample_id, payload, author_pks)
     return Stored(account_counts, post_counts, learned, posts_all_new=False)
 
 
-def _lookup(cursor, statement: str, scope: int, platforms: str, ids: str) -> list[tuple]:
-    """Rows of the scope for the keys given as two strings joined with KEY_SEPARATOR."""
+def _lookup(cursor, statement: str, sample_id: int, platforms: str, ids: str) -> list[tuple]:
+    """Rows of the sample for the keys given as two strings joined with KEY_SEPARATOR."""
     if not ids:
         return []
-    cursor.execute(statement, [platforms, ids, scope])
+    cursor.execute(statement, [platforms, ids, sample_id])
     return cursor.fetchall()
 
 
@@ -222,7 +217,7 @@ def _copy(cursor, statement: str, data: bytes) -> None:
 
 
 def _store_accounts(
-    cursor, target: Target, payload: Payload, known: ImportMemory
+    cursor, sample_id: int, payload: Payload, known: ImportMemory
 ) -> tuple[list[bytes], dict, tuple[int, int]]:
     """Store the new accounts the batch names and merge into the others.
 
@@ -235,7 +230,7 @@ def _store_accounts(
     wanted.update(dict.fromkeys([a for a, ids in zip(authors, remembered, strict=True) if ids is None]))
     keys = list(wanted)
     learned: dict[Key, tuple[int, bool]] = {}
-    for platform, account_id, pk, has_handle in _lookup(cursor, _LOOKUP_ACCOUNTS, target.scope, *_joined(keys)):
+    for platform, account_id, pk, has_handle in _lookup(cursor, _LOOKUP_ACCOUNTS, sample_id, *_joined(keys)):
         learned[(platform, account_id)] = (pk, has_handle)
     new = [key for key in keys if key not in learned]
     empty = dict.fromkeys((*ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
@@ -243,8 +238,8 @@ def _store_accounts(
     for key, pk in zip(new, _next_ids(cursor, "detection_socialaccount", len(new)), strict=True):
         values = payload.accounts.get(key, empty)
         learned[key] = (int(pk), bool(values["handle"]))
-        lines.append(f"{pk.decode()}\t{target.scope}\t{_account_line(key, values)}")
-    _copy(cursor, f"COPY detection_socialaccount (id, owner_scope, {_ACCOUNT_COLUMNS}) FROM STDIN", copy_bytes(lines))
+        lines.append(f"{pk.decode()}\t{sample_id}\t{_account_line(key, values)}")
+    _copy(cursor, f"COPY detection_socialaccount (id, sample_id, {_ACCOUNT_COLUMNS}) FROM STDIN", copy_bytes(lines))
 
     new_keys = set(new)
     stored = [key for key in payload.accounts if key not in new_keys and carries_values(payload.accounts[key])]
@@ -266,7 +261,7 @@ def _store_accounts(
     return author_pks, learned, (len(new), merged)
 
 
-def _copy_new_posts(cursor, target: Target, payload: Payload, author_pks: list[bytes], new: list[int] | None) -> None:
+def _copy_new_posts(cursor, sample_id: int, payload: Payload, author_pks: list[bytes], new: list[int] | None) -> None:
     """COPY the posts at these positions of the batch (all of them for None), and their links to the sample."""
     lines = payload.post_line_list()
     post_author_pks = [author_pks[i] for i in payload.post_author_index]
@@ -276,30 +271,30 @@ def _copy_new_posts(cursor, target: Target, payload: Payload, author_pks: list[b
     if not lines:
         return
     ids = _next_ids(cursor, "detection_post", len(lines))
-    scope = b"%d" % target.scope
-    rows = b"\n".join(map(b"\t".join, zip(ids, repeat(scope), post_author_pks, lines)))
-    _copy(cursor, f"COPY detection_post (id, owner_scope, account_id, {_POST_COLUMNS}) FROM STDIN", rows + b"\n")
-    sample = b"%d\t" % target.sample_id
+    sample_column = b"%d" % sample_id
+    rows = b"\n".join(map(b"\t".join, zip(ids, repeat(sample_column), post_author_pks, lines)))
+    _copy(cursor, f"COPY detection_post (id, sample_id, account_id, {_POST_COLUMNS}) FROM STDIN", rows + b"\n")
+    sample = b"%d\t" % sample_id
     links = sample + (b"\n" + sample).join(ids) + b"\n"
     _copy(cursor, "COPY detection_samplepost (sample_id, post_id) FROM STDIN", links)
 
 
-def _copy_posts_if_all_new(cursor, target: Target, payload: Payload, author_pks: list[bytes]) -> bool:
+def _copy_posts_if_all_new(cursor, sample_id: int, payload: Payload, author_pks: list[bytes]) -> bool:
     """COPY every post of the batch without looking any up first; False (and nothing written) if one is stored."""
     try:
         with transaction.atomic():  # a savepoint: a post stored already undoes only this attempt
-            _copy_new_posts(cursor, target, payload, author_pks, None)
+            _copy_new_posts(cursor, sample_id, payload, author_pks, None)
     except IntegrityError:
         return False
     return True
 
 
-def _store_posts(cursor, target: Target, payload: Payload, author_pks: list[bytes]) -> tuple[int, int]:
+def _store_posts(cursor, sample_id: int, payload: Payload, author_pks: list[bytes]) -> tuple[int, int]:
     keys = payload.post_keys()
-    found = _lookup(cursor, _LOOKUP_POSTS, target.scope, payload.post_platforms, payload.post_ids)
+    found = _lookup(cursor, _LOOKUP_POSTS, sample_id, payload.post_platforms, payload.post_ids)
     stored = {(platform, post_id): pk for platform, post_id, pk in found}
     new = [i for i, key in enumerate(keys) if key not in stored]
-    _copy_new_posts(cursor, target, payload, author_pks, new)
+    _copy_new_posts(cursor, sample_id, payload, author_pks, new)
     merged = 0
     if stored:
         lines = payload.post_line_list()
@@ -314,5 +309,5 @@ def _store_posts(cursor, target: Target, payload: Payload, author_pks: list[byte
         cursor.execute(_POSTS_MERGE)
         (merged,) = cursor.fetchone()
         cursor.execute("DROP TABLE import_posts")
-        cursor.execute(_LINK_STORED, [target.sample_id, list(stored.values())])
+        cursor.execute(_LINK_STORED, [sample_id, list(stored.values())])
     return len(new), merged

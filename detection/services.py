@@ -192,18 +192,17 @@ def _commit(job: SampleImport, batch: Batch, memory: pg_import.ImportMemory | No
 def _store(
     job: SampleImport, batch: Batch, memory: pg_import.ImportMemory | None
 ) -> tuple[BatchCounts, pg_import.Stored | None]:
-    """Write a batch into the sample's owner scope; returns its counts and, on PostgreSQL, what the import learns
+    """Write a batch among the sample's own records; returns its counts and, on PostgreSQL, what the import learns
     from it."""
-    scope = job.sample.store_scope
     counts = BatchCounts(rejected=len(batch.errors), duplicates=batch.duplicates, accounts=batch.accounts_named)
     stored = None
     if batch.payload is not None:
-        stored = pg_import.batch_store(job.sample_id, scope, batch.payload, memory)
+        stored = pg_import.batch_store(job.sample_id, batch.payload, memory)
         account_counts, post_counts = stored.accounts, stored.posts
     else:
-        account_pks, account_counts = _accounts_upsert(scope, batch.accounts)
+        account_pks, account_counts = _accounts_upsert(job.sample_id, batch.accounts)
         posts = {key: _post_values(record) for key, record in batch.posts.items()}
-        post_pks, post_counts = _posts_upsert(scope, posts, account_pks)
+        post_pks, post_counts = _posts_upsert(job.sample_id, posts, account_pks)
         _sample_posts_link(job.sample_id, post_pks.values())
     counts.inserted, counts.updated = account_counts if job.format in ACCOUNT_FORMATS else post_counts
     counts.unchanged = batch.rows - counts.rejected - counts.inserted - counts.updated
@@ -221,7 +220,7 @@ def _store(
 
 
 def _existing(
-    model: type[Model], scope: int, keys: Iterable[Key], key_field: str, fields: Iterable[str]
+    model: type[Model], sample_id: int, keys: Iterable[Key], key_field: str, fields: Iterable[str]
 ) -> dict[Key, dict]:
     by_platform: dict[str, list[str]] = {}
     for platform, ident in keys:
@@ -231,15 +230,15 @@ def _existing(
     for platform, idents in by_platform.items():
         for start in range(0, len(idents), 900):
             rows = model.objects.filter(
-                owner_scope=scope, platform=platform, **{f"{key_field}__in": idents[start : start + 900]}
+                sample_id=sample_id, platform=platform, **{f"{key_field}__in": idents[start : start + 900]}
             )
             for row in rows.values(*columns):
                 found[(row["platform"], row[key_field])] = row
     return found
 
 
-def _accounts_upsert(scope: int, accounts: dict[Key, dict]) -> tuple[dict[Key, int], tuple[int, int]]:
-    existing = _existing(SocialAccount, scope, accounts, "account_id", ACCOUNT_FIELDS)
+def _accounts_upsert(sample_id: int, accounts: dict[Key, dict]) -> tuple[dict[Key, int], tuple[int, int]]:
+    existing = _existing(SocialAccount, sample_id, accounts, "account_id", ACCOUNT_FIELDS)
     pks = {key: row["pk"] for key, row in existing.items()}
     new_keys = [key for key in accounts if key not in existing]
     changed = 0
@@ -249,12 +248,12 @@ def _accounts_upsert(scope: int, accounts: dict[Key, dict]) -> tuple[dict[Key, i
             filled = {f: merged[f] for f in ACCOUNT_FIELDS if merged[f] is not row[f]}
             SocialAccount.objects.filter(pk=row["pk"]).update(**filled)
             changed += 1
-    columns = ["owner_scope", "platform", "account_id", *ACCOUNT_FIELDS]
+    columns = ["sample_id", "platform", "account_id", *ACCOUNT_FIELDS]
     rows = []
     for key in new_keys:
         values = accounts[key]
         rows.append(
-            (scope, *key, *[values[f] if values[f] is not None or f in _NULLABLE else "" for f in ACCOUNT_FIELDS])
+            (sample_id, *key, *[values[f] if values[f] is not None or f in _NULLABLE else "" for f in ACCOUNT_FIELDS])
         )
     pks.update(zip(new_keys, _insert(SocialAccount, columns, rows), strict=True))
     return pks, (len(new_keys), changed)
@@ -264,9 +263,9 @@ _NULLABLE = frozenset({"created_at", "followers", "following", "post_count"})
 
 
 def _posts_upsert(
-    scope: int, posts: dict[Key, dict], account_pks: dict[Key, int]
+    sample_id: int, posts: dict[Key, dict], account_pks: dict[Key, int]
 ) -> tuple[dict[Key, int], tuple[int, int]]:
-    existing = _existing(Post, scope, posts, "post_id", (*POST_SCALARS, *POST_LISTS))
+    existing = _existing(Post, sample_id, posts, "post_id", (*POST_SCALARS, *POST_LISTS))
     pks = {key: row["pk"] for key, row in existing.items()}
     changed = []
     for key, row in existing.items():
@@ -276,13 +275,13 @@ def _posts_upsert(
     if changed:
         Post.objects.bulk_update(changed, [*POST_SCALARS, *POST_LISTS], batch_size=1000)
     new_keys = [key for key in posts if key not in existing]
-    columns = ["owner_scope", "platform", "post_id", "account_id", "created_at", *POST_SCALARS, *POST_LISTS]
+    columns = ["sample_id", "platform", "post_id", "account_id", "created_at", *POST_SCALARS, *POST_LISTS]
     rows = []
     for key in new_keys:
         values = posts[key]
         rows.append(
             (
-                scope,
+                sample_id,
                 *key,
                 account_pks[values["account"]],
                 values["created_at"],

@@ -127,18 +127,21 @@ def test_reimport_changes_nothing_and_counts_add_up(tmp_path):
 def test_a_file_overlapping_stored_posts_part_way_merges_them_and_links_all(tmp_path, monkeypatch, reading):
     """New posts are COPYed without a lookup until one is met stored: that batch falls back and merges."""
     monkeypatch.setattr(services, "BATCH_ROWS", 10)
-    run(canonical_csv(tmp_path / "a.csv", [post(i) for i in range(20, 30)]), name="first")
+    run(canonical_csv(tmp_path / "a.csv", [post(i) for i in range(20, 30)]))
     rows = [post(i, hashtags="#new") for i in range(40)]  # batches 0-9 and 10-19 new, 20-29 stored, 30-39 new
-    job = run(canonical_csv(tmp_path / "b.csv", rows), name="second")
+    job = run(canonical_csv(tmp_path / "b.csv", rows))
     assert (job.inserted, job.updated, job.unchanged, job.rejected) == (30, 10, 0, 0)
     assert Post.objects.count() == 40
     assert Post.objects.get(post_id="25").hashtags == ["new"]  # the stored post gained the list items it lacked
-    assert SamplePost.objects.filter(sample__name="second").count() == 40
-    assert SamplePost.objects.filter(sample__name="first").count() == 10
+    assert SamplePost.objects.filter(sample__name="sample").count() == 40
     state = table_state()
-    again = run(tmp_path / "b.csv", name="second")
+    again = run(tmp_path / "b.csv")
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 40)
     assert table_state() == state
+    # Another sample holding the same ids keeps its own records: nothing is merged into the first sample's.
+    other = run(tmp_path / "b.csv", name="other")
+    assert (other.inserted, other.updated, other.unchanged) == (40, 0, 0)
+    assert Post.objects.filter(samples__name="sample").count() == 40
 
 
 def test_forgetting_accounts_past_the_cap_changes_no_result(tmp_path, monkeypatch, settings):

@@ -1,4 +1,5 @@
-"""The post store is scoped by owner: an upload never reads, counts, merges into or scores another owner's records.
+"""Each sample holds its own records: an upload never reads, counts, merges into or scores another sample's records,
+whether another organisation, the house or the same organisation (whose samples may have other audiences) holds them.
 
 Run on the database CI names (PostgreSQL: the COPY writer) and on SQLite (the portable writer), with the file
 read in the importing process and in a child process."""
@@ -59,10 +60,10 @@ def import_file(sample: Sample, path):
     return job
 
 
-def scope_snapshot(scope: int) -> list[tuple]:
-    """Every stored value of a scope's posts and accounts."""
-    posts = Post.objects.filter(owner_scope=scope).order_by("pk").values_list()
-    accounts = SocialAccount.objects.filter(owner_scope=scope).order_by("pk").values_list()
+def held_by(sample: Sample) -> list[tuple]:
+    """Every stored value of a sample's posts and accounts."""
+    posts = Post.objects.filter(sample=sample).order_by("pk").values_list()
+    accounts = SocialAccount.objects.filter(sample=sample).order_by("pk").values_list()
     return [*posts, *accounts]
 
 
@@ -88,7 +89,7 @@ def test_an_upload_naming_another_owners_posts_neither_sees_nor_changes_them(tmp
             [{"platform": "x", "account_id": "acct0", "handle": "b_handle", "display_name": "B's name"}],
         ),
     )
-    before = scope_snapshot(org_b.pk)
+    before = held_by(sample_b)
 
     # A names the same post and account ids, with values of its own that would fill B's empty fields.
     sample_a = services.sample_create(name="A's sample", tlp="AMBER", owner=org_a)
@@ -107,37 +108,44 @@ def test_an_upload_naming_another_owners_posts_neither_sees_nor_changes_them(tmp
     )
     assert (job.inserted, job.updated) == (0, 1)  # A's own account (made by its posts file), not B's
 
-    assert scope_snapshot(org_b.pk) == before
-    assert set(Post.objects.filter(samples=sample_a).values_list("owner_scope", flat=True)) == {org_a.pk}
+    assert held_by(sample_b) == before
+    assert set(Post.objects.filter(samples=sample_a).values_list("sample", flat=True)) == {sample_a.pk}
     assert not Post.objects.filter(samples=sample_a, text__contains="SECRETB").exists()
     assert not Post.objects.filter(samples=sample_b, text__contains="FROMA").exists()
-    assert SocialAccount.objects.get(owner_scope=org_b.pk, account_id="acct0").handle == "b_handle"
+    assert SocialAccount.objects.get(sample=sample_b, account_id="acct0").handle == "b_handle"
     sample_a.refresh_from_db()
     assert (sample_a.posts_count, sample_a.accounts_count) == (12, 4)
 
     # Importing A's file again changes nothing anywhere.
-    snapshot_a = scope_snapshot(org_a.pk)
+    snapshot_a = held_by(sample_a)
     job = import_file(sample_a, tmp_path / "a.csv")
     assert (job.inserted, job.updated, job.unchanged) == (0, 0, 12)
-    assert scope_snapshot(org_a.pk) == snapshot_a
-    assert scope_snapshot(org_b.pk) == before
+    assert held_by(sample_a) == snapshot_a
+    assert held_by(sample_b) == before
 
 
-def test_the_house_and_each_owner_keep_their_own_copy(tmp_path, owners, reading):
+def test_every_sample_keeps_its_own_copy_even_within_one_owner(tmp_path, owners, reading):
     org_a, _ = owners
-    rows = coordinated_posts("HOUSE", "https://house.example/z", "house")
     house = services.sample_create(name="collected", tlp="AMBER")
-    import_file(house, write_csv(tmp_path / "house.csv", CANONICAL, rows))
+    import_file(
+        house, write_csv(tmp_path / "house.csv", CANONICAL, coordinated_posts("HOUSE", "https://h.example", "h"))
+    )
     partner = services.sample_create(name="collected", tlp="AMBER", owner=org_a)  # names are unique per owner
     job = import_file(partner, tmp_path / "house.csv")
     assert job.inserted == 12
-    assert Post.objects.filter(post_id="p0-0").count() == 2
-    assert set(Post.objects.filter(samples=house).values_list("owner_scope", flat=True)) == {0}
-    # A second sample of the same owner shares that owner's records, as before.
-    second = services.sample_create(name="collected again", tlp="AMBER", owner=org_a)
-    job = import_file(second, tmp_path / "house.csv")
-    assert (job.inserted, job.updated, job.unchanged) == (0, 0, 12)
-    assert Post.objects.filter(post_id="p0-0").count() == 2
+    # A's RED sample and A's AMBER sample have different audiences: the AMBER one must not gain the RED one's values.
+    red = services.sample_create(name="named people only", tlp="RED", owner=org_a)
+    import_file(red, write_csv(tmp_path / "red.csv", CANONICAL, coordinated_posts("REDONLY", "https://r.example", "r")))
+    amber = services.sample_create(name="whole organisation", tlp="AMBER", owner=org_a)
+    before = held_by(red)
+    job = import_file(
+        amber, write_csv(tmp_path / "amber.csv", CANONICAL, [{**r, "text": ""} for r in coordinated_posts("", "", "")])
+    )
+    assert (job.inserted, job.updated) == (12, 0)
+    assert not Post.objects.filter(samples=amber, text__contains="REDONLY").exists()
+    assert held_by(red) == before
+    assert Post.objects.filter(post_id="p0-0").count() == 4
+    assert set(Post.objects.filter(samples=house).values_list("sample", flat=True)) == {house.pk}
 
 
 def test_a_run_reads_and_reports_only_its_own_samples_records(tmp_path, owners, celery_in_process):
@@ -150,17 +158,17 @@ def test_a_run_reads_and_reports_only_its_own_samples_records(tmp_path, owners, 
     import_file(
         sample_a, write_csv(tmp_path / "a.csv", CANONICAL, coordinated_posts("FROMA", "https://a.example/y", "a"))
     )
-    before = scope_snapshot(org_b.pk)
+    before = held_by(sample_b)
 
     run = scoring.scoring_run_start(sample=sample_a, params={"min_weight": 1}, n_shards=2)
     run.refresh_from_db()
     assert run.status == "done", run.error
     assert CoordinationEdge.objects.filter(run=run).exists()
-    accounts = set(CoordinationEdge.objects.filter(run=run).values_list("source__owner_scope", "target__owner_scope"))
-    assert accounts == {(org_a.pk, org_a.pk)}
+    accounts = set(CoordinationEdge.objects.filter(run=run).values_list("source__sample", "target__sample"))
+    assert accounts == {(sample_a.pk, sample_a.pk)}
     evidence = EdgeEvidence.objects.filter(edge__run=run)
     assert evidence.exists()
-    assert set(evidence.values_list("post_source__owner_scope", flat=True)) == {org_a.pk}
-    assert set(evidence.values_list("post_target__owner_scope", flat=True)) == {org_a.pk}
-    assert set(AccountScore.objects.filter(run=run).values_list("account__owner_scope", flat=True)) == {org_a.pk}
-    assert scope_snapshot(org_b.pk) == before
+    assert set(evidence.values_list("post_source__sample", flat=True)) == {sample_a.pk}
+    assert set(evidence.values_list("post_target__sample", flat=True)) == {sample_a.pk}
+    assert set(AccountScore.objects.filter(run=run).values_list("account__sample", flat=True)) == {sample_a.pk}
+    assert held_by(sample_b) == before

@@ -223,7 +223,7 @@ def plant_scoring_results(w: World, name: str, sample: d.Sample, audience: set[s
     start = datetime(2024, 1, 10, 12, tzinfo=UTC)
     accounts = [
         d.SocialAccount.objects.create(
-            owner_scope=sample.store_scope,
+            sample=sample,
             platform="x",
             account_id=f"{key}-{i}",
             handle=f"{canary('account', key)}{i}",
@@ -235,7 +235,7 @@ def plant_scoring_results(w: World, name: str, sample: d.Sample, audience: set[s
     for i, account in enumerate(accounts):
         for j in range(2):
             post = d.Post.objects.create(
-                owner_scope=sample.store_scope,
+                sample=sample,
                 platform="x",
                 post_id=f"{key}-{i}-{j}",
                 account=account,

@@ -80,7 +80,9 @@ def scoring_group(db):
         last_activity=timezone.now(),
     )
     for number, platform in enumerate(("x", "facebook")):
-        account = SocialAccount.objects.create(platform=platform, account_id=f"10{number}", handle=f"member_{number}")
+        account = SocialAccount.objects.create(
+            sample=sample, platform=platform, account_id=f"10{number}", handle=f"member_{number}"
+        )
         AccountScore.objects.create(run=run, account=account, group=group, score=0.9 - number / 10)
     return group
 
@@ -222,7 +224,7 @@ def planted():
         sample = Sample.objects.create(name=f"Sample {tlp}", tlp=tlp, platforms=["x"])
         run = ScoringRun.objects.create(sample=sample, engine_version="t", status="done", finished_at=timezone.now())
         group = CoordinatedGroup.objects.create(run=run, number=number, score=0.8, size=size, behaviours=["co_reshare"])
-        account = SocialAccount.objects.create(platform="x", account_id=f"id-{member}", handle=member)
+        account = SocialAccount.objects.create(sample=sample, platform="x", account_id=f"id-{member}", handle=member)
         AccountScore.objects.create(run=run, account=account, group=group, score=0.9)
     return {"owner": owner, "other": other, "today": today}
 
