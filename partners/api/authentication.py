@@ -10,21 +10,11 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from partners import services
+from partners.addresses import client_address
 from partners.models import AuditAction
 from partners.selectors import ANONYMOUS, Principal, credential_lookup, principal_for_credential, principal_for_user
 
 REFUSED = "Invalid, expired or revoked key."
-
-
-def client_address(request) -> str | None:
-    """The caller's address: REMOTE_ADDR, or the right entry of X-Forwarded-For behind PROXY_COUNT proxies."""
-    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None) or 0
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def principal_of(request) -> Principal:

@@ -3,7 +3,9 @@
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from .authentication import client_address, principal_of
+from partners.addresses import client_address
+
+from .authentication import principal_of
 
 
 class OrganisationRateThrottle(SimpleRateThrottle):
