@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "partners.api.middleware.RefusalThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -224,6 +225,8 @@ REST_FRAMEWORK = {
 }
 PARTNER_API_RATE = env("PARTNER_API_RATE", default="1200/minute")  # per organisation (or person, or researcher)
 PARTNER_API_ANONYMOUS_RATE = env("PARTNER_API_ANONYMOUS_RATE", default="60/minute")  # per address
+# Refusals (401: a wrong, revoked or expired key, or none) per client address; past it, 429 before authentication.
+PARTNER_API_REFUSAL_RATE = env("PARTNER_API_REFUSAL_RATE", default="20/minute")
 PARTNER_API_UPLOAD_MAX_BYTES = env.int("PARTNER_API_UPLOAD_MAX_BYTES", default=2 * 1024**3)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Election-interference tracker: partner API",

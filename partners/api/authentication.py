@@ -11,7 +11,6 @@ from rest_framework import authentication, exceptions
 
 from partners import services
 from partners.addresses import client_address
-from partners.models import AuditAction
 from partners.selectors import ANONYMOUS, Principal, credential_lookup, principal_for_credential, principal_for_user
 
 REFUSED = "Invalid, expired or revoked key."
@@ -71,11 +70,8 @@ class KeyAuthentication(authentication.BaseAuthentication):
         if credential is None:
             raise exceptions.AuthenticationFailed(REFUSED)
         if not credential.is_active or not services.address_allowed(credential=credential, address=address):
-            services.audit_record(
-                action=AuditAction.KEY_REFUSED,
-                organisation_id=credential.organisation_id,
-                user_id=getattr(credential, "user_id", None),
-                credential=credential.prefix,
+            services.key_refusal_record(
+                credential=credential,
                 address=address,
                 path=request.path,
                 detail="revoked or expired" if not credential.is_active else "address not allowed",

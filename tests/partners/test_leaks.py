@@ -188,7 +188,8 @@ def leaks(world, persona: str, text: str) -> set[str]:
     return {c for c in found if c in world.audience and persona not in world.audience[c]}
 
 
-def test_no_canary_reaches_a_persona_that_may_not_see_it(world):
+def test_no_canary_reaches_a_persona_that_may_not_see_it(world, settings):
+    settings.PARTNER_API_REFUSAL_RATE = "100000/minute"  # every route answers the refused personas, not a 429
     plan: dict[str, list[str]] = {}
     uncovered = []
     api = api_urls(world)
