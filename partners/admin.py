@@ -144,7 +144,18 @@ class ShareAdmin(admin.ModelAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the audit log is append-only for the application."""
 
-    list_display = ["at", "action", "organisation", "user", "credential", "address", "object_type", "tlp", "path"]
+    list_display = [
+        "at",
+        "action",
+        "count",
+        "organisation",
+        "user",
+        "credential",
+        "address",
+        "object_type",
+        "tlp",
+        "path",
+    ]
     list_filter = ["action", "tlp", "organisation"]
     search_fields = ["credential", "path", "object_type", "address"]
     date_hierarchy = "at"

@@ -191,12 +191,16 @@ class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionDenied("The audit log is append-only.")
 
+    def refusals_add(self, n: int = 1) -> int:
+        """The one change the log allows: a counted entry of refused keys counts `n` more refusals."""
+        return models.QuerySet.update(self.filter(action=AuditAction.KEY_REFUSED), count=models.F("count") + n)
+
     def delete(self):
         raise PermissionDenied("The audit log is append-only.")
 
 
 class AuditEvent(models.Model):
-    """One append-only entry: a partner's read of AMBER or above, an export, or a key event."""
+    """One append-only entry: a partner's read of AMBER or above, an export, a key event, or a key's refusals."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     action = models.CharField(max_length=20, choices=AuditAction.choices, editable=False)
@@ -213,6 +217,9 @@ class AuditEvent(models.Model):
     object_ids = models.JSONField(default=list, blank=True, editable=False)
     tlp = models.CharField("TLP", max_length=12, blank=True, editable=False)
     detail = models.TextField(blank=True, editable=False)
+    count = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Events it stands for: a key's refusals from one address in a minute"
+    )
 
     objects = AuditEventQuerySet.as_manager()
 

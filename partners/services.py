@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, Subquery
 from django.utils import timezone
 
 from campaigns.vocabularies import most_restrictive_tlp
@@ -215,6 +215,28 @@ def audit_record(
         object_type=object_type,
         object_ids=list(object_ids),
         tlp=tlp,
+        detail=detail,
+    )
+
+
+def key_refusal_record(*, credential: Credential, address: str | None, path: str, detail: str) -> None:
+    """Count a refused key: one entry per key, address, reason and minute, whose count each refusal raises."""
+    this_minute = AuditEvent.objects.filter(
+        action=AuditAction.KEY_REFUSED,
+        credential=credential.prefix,
+        address=address or None,
+        detail=detail,
+        at__gte=timezone.now().replace(second=0, microsecond=0),
+    )
+    if AuditEvent.objects.filter(pk=Subquery(this_minute.order_by("pk").values("pk")[:1])).refusals_add():
+        return
+    audit_record(
+        action=AuditAction.KEY_REFUSED,
+        organisation_id=credential.organisation_id,
+        user_id=getattr(credential, "user_id", None),
+        credential=credential.prefix,
+        address=address,
+        path=path,
         detail=detail,
     )
 

@@ -32,6 +32,9 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else [
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set DJANGO_ALLOWED_HOSTS, e.g. tracker.example.org.")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Reverse proxies in front of the app, each appending to X-Forwarded-For; 0 when clients connect directly, since
+# any other value lets a client choose the address that allow-lists, the audit log and lockouts see.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -58,6 +61,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "partners.api.middleware.RefusalThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -112,12 +116,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Lock an account after repeated failed logins from any address, and an address that sprays many accounts.
+# Lock an account from one address after repeated failed logins from it: failures for one account never lock
+# another, and failures from one address never lock the account elsewhere. The address is the API's.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "partners.addresses.client_address"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -220,6 +225,8 @@ REST_FRAMEWORK = {
 }
 PARTNER_API_RATE = env("PARTNER_API_RATE", default="1200/minute")  # per organisation (or person, or researcher)
 PARTNER_API_ANONYMOUS_RATE = env("PARTNER_API_ANONYMOUS_RATE", default="60/minute")  # per address
+# Refusals (401: a wrong, revoked or expired key, or none) per client address; past it, 429 before authentication.
+PARTNER_API_REFUSAL_RATE = env("PARTNER_API_REFUSAL_RATE", default="20/minute")
 PARTNER_API_UPLOAD_MAX_BYTES = env.int("PARTNER_API_UPLOAD_MAX_BYTES", default=2 * 1024**3)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Election-interference tracker: partner API",

@@ -10,21 +10,10 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from partners import services
-from partners.models import AuditAction
+from partners.addresses import client_address
 from partners.selectors import ANONYMOUS, Principal, credential_lookup, principal_for_credential, principal_for_user
 
 REFUSED = "Invalid, expired or revoked key."
-
-
-def client_address(request) -> str | None:
-    """The caller's address: REMOTE_ADDR, or the right entry of X-Forwarded-For behind PROXY_COUNT proxies."""
-    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None) or 0
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def principal_of(request) -> Principal:
@@ -81,11 +70,8 @@ class KeyAuthentication(authentication.BaseAuthentication):
         if credential is None:
             raise exceptions.AuthenticationFailed(REFUSED)
         if not credential.is_active or not services.address_allowed(credential=credential, address=address):
-            services.audit_record(
-                action=AuditAction.KEY_REFUSED,
-                organisation_id=credential.organisation_id,
-                user_id=getattr(credential, "user_id", None),
-                credential=credential.prefix,
+            services.key_refusal_record(
+                credential=credential,
                 address=address,
                 path=request.path,
                 detail="revoked or expired" if not credential.is_active else "address not allowed",

@@ -8,9 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from partners import services
+from partners.addresses import client_address
 from partners.stix import FLAVOURS, export_bundle
 
-from .authentication import client_address, principal_of
+from .authentication import principal_of
 
 QUERY_EXPORT_LIMIT = 10_000
 BUNDLE = inline_serializer(

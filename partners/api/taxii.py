@@ -17,10 +17,11 @@ from rest_framework.views import APIView
 
 from campaigns.vocabularies import Tlp
 from partners import services
+from partners.addresses import client_address
 from partners.selectors import Principal, PrincipalKind, tlp_ladder
 from partners.stix import NAMESPACE, catalogue_graph, custom_sdo_extension, marking_definition, ts
 
-from .authentication import client_address, principal_of
+from .authentication import principal_of
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"

@@ -1,9 +1,18 @@
-"""Rates per organisation (all its keys and people together), per researcher, or per address when anonymous."""
+"""Rates per organisation (all its keys and people together), per researcher, or per address when anonymous;
+and, before any of that, refusals per address."""
+
+import math
+import time
 
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
-from .authentication import client_address, principal_of
+from partners.addresses import client_address
+
+from .authentication import principal_of
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # DRF's rate syntax: 20/minute, 5/second, ...
 
 
 class OrganisationRateThrottle(SimpleRateThrottle):
@@ -27,3 +36,28 @@ class OrganisationRateThrottle(SimpleRateThrottle):
         else:
             ident = f"addr-{client_address(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def _refusal_window(request) -> tuple[str, int, float]:
+    """The cache key of this request's address in the current window, the window's limit and its seconds left."""
+    count, period = settings.PARTNER_API_REFUSAL_RATE.split("/")
+    limit, duration = int(count), PERIODS[period[0]]
+    now = time.time()
+    start = int(now // duration) * duration
+    return f"api-refusals:{client_address(request)}:{start}", limit, start + duration - now
+
+
+def refusals_wait(request) -> int | None:
+    """Seconds until this request's address may be refused again, when it has used up its refusals; else None."""
+    key, limit, left = _refusal_window(request)
+    return math.ceil(left) if cache.get(key, 0) >= limit else None
+
+
+def refusal_count(request) -> None:
+    """Count one refusal (401) against this request's address, atomically in the cache."""
+    key, _, left = _refusal_window(request)
+    if not cache.add(key, 1, timeout=math.ceil(left) + 1):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between the two calls
+            cache.add(key, 1, timeout=math.ceil(left) + 1)

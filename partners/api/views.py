@@ -13,12 +13,13 @@ from rest_framework.response import Response
 from campaigns import models as c
 from detection import models as d
 from partners import services
+from partners.addresses import client_address
 from partners.selectors import visible_to
 from reports import models as r
 from reports.selectors import reports_visible_to
 
 from . import exceptions, filters, serializers
-from .authentication import client_address, principal_of
+from .authentication import principal_of
 from .pagination import CursorPages
 from .permissions import CanSubmitSamples, HasPrincipal
 from .stix_views import BUNDLE

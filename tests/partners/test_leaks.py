@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from partners.api.taxii import collection_id
@@ -207,19 +208,26 @@ def read_everything(world) -> tuple[list[str], dict[str, set[str]], int]:
     assert not uncovered, f"routes the leak test does not cover (add them to api_urls or other_urls): {uncovered}"
 
     failures, seen, requests = [], {p: set() for p in PERSONAS}, 0
-    for persona in PERSONAS:
-        client = world.client(persona)
-        for urls in plan.values():
-            for url in urls:
-                response = client.get(url)
-                requests += 1
-                text = response_text(response)
-                if response.status_code >= 500:
-                    failures.append(f"{persona} {url}: {response.status_code}")
-                for canary in leaks(world, persona, text):
-                    failures.append(f"{persona} {url}: {canary}")
-                seen[persona] |= set(CANARY.findall(text))
+    # every route answers the refused personas (who share one address here), not a 429
+    with override_settings(PARTNER_API_REFUSAL_RATE="100000/minute"):
+        for persona in PERSONAS:
+            read_as(world, persona, plan, failures, seen)
+            requests += sum(len(urls) for urls in plan.values())
     return failures, seen, requests
+
+
+def read_as(world, persona: str, plan: dict[str, list[str]], failures: list[str], seen: dict[str, set[str]]) -> None:
+    """Every planned URL as one persona: 5xx answers and canaries out of place go to `failures`."""
+    client = world.client(persona)
+    for urls in plan.values():
+        for url in urls:
+            response = client.get(url)
+            text = response_text(response)
+            if response.status_code >= 500:
+                failures.append(f"{persona} {url}: {response.status_code}")
+            for canary in leaks(world, persona, text):
+                failures.append(f"{persona} {url}: {canary}")
+            seen[persona] |= set(CANARY.findall(text))
 
 
 def response_text(response) -> str:

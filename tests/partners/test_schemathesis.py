@@ -48,6 +48,7 @@ def test_schemathesis_as_every_persona(world, settings, keep_connection):
     from tracker.wsgi import application
 
     settings.PARTNER_API_RATE = "1000000/minute"
+    settings.PARTNER_API_REFUSAL_RATE = "1000000/minute"  # the anonymous and revoked personas share one address
     _, researcher_token = services.personal_token_create(
         user=world.users["researcher"], organisation=None, name="schemathesis"
     )

