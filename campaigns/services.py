@@ -22,8 +22,9 @@ def vocabulary_rows_ensure(**kwargs) -> None:
     from .models import InterferenceTool
 
     Platform.objects.bulk_create([Platform(code=c) for c in vocab.Platform.values], ignore_conflicts=True)
-    InterferenceTool.objects.bulk_create([InterferenceTool(code=c) for c in vocab.InterferenceTool.values],
-                                         ignore_conflicts=True)
+    InterferenceTool.objects.bulk_create(
+        [InterferenceTool(code=c) for c in vocab.InterferenceTool.values], ignore_conflicts=True
+    )
 
 
 def _version_key(version: str) -> tuple[int, ...]:

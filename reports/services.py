@@ -246,15 +246,18 @@ def monthly_global_plan(*, today: date, audiences: list[str]) -> list[ReportRequ
     return [ReportRequest("global", str(start), str(end), audience) for audience in audiences]
 
 
+DEMO_REPORT_PERIOD = (date(2023, 11, 1), date(2024, 1, 31))
+
+
 def demo_report_build() -> Report | None:
-    """For `make run`: one global GREEN report of the last 30 days, when no report exists yet."""
+    """For `make run`: one global GREEN report over Taiwan's 2024 election season, where the demo data lives,
+    when no report exists yet."""
     if Report.objects.exists():
         return None
-    today = timezone.localdate()
     return report_build(
         scope=Scope.GLOBAL,
         object_id=None,
-        start=today - timedelta(days=29),
-        end=today,
+        start=DEMO_REPORT_PERIOD[0],
+        end=DEMO_REPORT_PERIOD[1],
         audience=Audience(clearance=Tlp.GREEN),
     )

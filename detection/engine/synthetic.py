@@ -41,6 +41,16 @@ class Sample:
         return {a for g in self.groups for a in g}
 
 
+@dataclass(frozen=True)
+class TextTemplates:
+    """Readable messages instead of random words: planted group i posts from groups[i % len(groups)] (with its
+    links, if any), organic accounts post from organic. Each message is (BCP 47 language, text)."""
+
+    groups: tuple[tuple[tuple[str, str], ...], ...]
+    organic: tuple[tuple[str, str], ...]
+    links: tuple[tuple[str, ...], ...] = ()
+
+
 def _zipf_choice(rng: np.random.Generator, n_items: int, size: int, exponent: float) -> np.ndarray:
     weights = 1.0 / np.arange(1, n_items + 1) ** exponent
     return rng.choice(n_items, size=size, p=weights / weights.sum())
@@ -62,8 +72,10 @@ def generate(
     posts_per_member: int = 50,
     start: datetime = datetime(2024, 1, 13, tzinfo=UTC),
     platform: str = "x",
+    texts: TextTemplates | None = None,
 ) -> Sample:
-    """A sample of about n_posts posts over span_s seconds; group_share of them come from planted groups."""
+    """A sample of about n_posts posts over span_s seconds; group_share of them come from planted groups.
+    With texts, posts carry those messages (and the groups their links); without, random words."""
     rng = np.random.default_rng(seed)
     t0 = start.timestamp()
     n_group_posts = int(n_posts * group_share)
@@ -103,12 +115,17 @@ def generate(
             posts.append(PostRecord(platform=platform, post_id=pid, account_id=aid, created_at=when,
                                     reshare_of=f"o{targets[i]:07d}"))  # fmt: skip
             continue
-        posts.append(_original(platform, pid, aid, when, _text(rng, int(n_words[i]), bool(chinese[i])),
+        lang, text = "", ""
+        if texts is None:
+            text = _text(rng, int(n_words[i]), bool(chinese[i]))
+        else:
+            lang, text = texts.organic[int(rng.integers(0, len(texts.organic)))]
+        posts.append(_original(platform, pid, aid, when, text,
                                reply=f"o{targets[i]:07d}" if kind[i] > 0.92 else "",
                                url=int(urls[i]) if extras[i, 0] < 0.3 else None,
-                               tag=int(tags[i]) if extras[i, 1] < 0.3 else None,
+                               tag=int(tags[i]) if extras[i, 1] < 0.3 and texts is None else None,
                                mention=org_ids[mentions[i]] if extras[i, 2] < 0.15 else "",
-                               media=int(media[i]) if extras[i, 3] < 0.05 else None))  # fmt: skip
+                               media=int(media[i]) if extras[i, 3] < 0.05 else None, lang=lang))  # fmt: skip
 
     # Planted groups: accounts created in a burst, acting together within group_window_s of a trigger.
     groups: list[list[str]] = []
@@ -124,13 +141,20 @@ def generate(
                 AccountRecord(platform=platform, account_id=aid, handle=handle, created_at=born, line=len(accounts) + 2)
             )
         n_events = max(1, round(posts_per_member / 0.8))
-        for _ in range(n_events):
+        for event in range(n_events):
             trigger = t0 + rng.uniform(0, max(span_s - group_window_s, 1))
             reshare = rng.random() < 0.5
             target = f"o{int(_zipf_choice(rng, n_objects, 1, 1.1)[0]):07d}"
             template = _text(rng, int(rng.integers(8, 16)), bool(rng.random() < 0.2))
             url = int(rng.integers(0, n_urls)) if rng.random() < 0.7 else None
             tag = int(rng.integers(0, n_tags)) if rng.random() < 0.7 else None
+            lang, link = "", ""
+            if texts is not None:
+                messages = texts.groups[g % len(texts.groups)]
+                lang, template = messages[event % len(messages)]
+                links = texts.links[g % len(texts.links)] if texts.links else ()
+                link = links[event % len(links)] if links and url is not None else ""
+                url = tag = None
             for aid in members:
                 if rng.random() >= 0.8:
                     continue
@@ -141,8 +165,9 @@ def generate(
                     posts.append(PostRecord(platform=platform, post_id=pid, account_id=aid, created_at=when,
                                             reshare_of=target))  # fmt: skip
                 else:
-                    text = template + (" " + WORDS[int(rng.integers(0, 40))] if rng.random() < 0.5 else "")
-                    posts.append(_original(platform, pid, aid, when, text, url=url, tag=tag))
+                    suffix = " " + WORDS[int(rng.integers(0, 40))] if rng.random() < 0.5 else ""
+                    text = template + (suffix if texts is None else "")
+                    posts.append(_original(platform, pid, aid, when, text, url=url, tag=tag, link=link, lang=lang))
     return Sample(posts=posts, accounts=accounts, groups=groups)
 
 
@@ -161,8 +186,15 @@ def _original(
     tag: int | None = None,
     mention: str = "",
     media: int | None = None,
+    link: str = "",
+    lang: str = "",
 ) -> PostRecord:
-    link = () if url is None else (f"https://site{url % 997}.example/a/{url}",)
+    if link:
+        links = (link,)
+        domains = (link.split("/")[2],)
+    else:
+        links = () if url is None else (f"https://site{url % 997}.example/a/{url}",)
+        domains = tuple(f"site{url % 997}.example" for _ in links)
     tags = () if tag is None else (f"tag{tag}",)
     return PostRecord(
         platform=platform,
@@ -171,12 +203,13 @@ def _original(
         created_at=when,
         text=text + "".join(f" #{t}" for t in tags) + (f" @{mention}" if mention else ""),
         reply_to=reply,
-        urls=link,
-        normalised_urls=link,
-        domains=tuple(f"site{url % 997}.example" for _ in link),
+        urls=links,
+        normalised_urls=links,
+        domains=domains,
         hashtags=tags,
         mentions=(mention,) if mention else (),
         media_hashes=() if media is None else (f"m{media:06x}",),
+        lang=lang,
     )
 
 

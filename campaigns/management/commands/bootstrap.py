@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 from campaigns.demo import demo_catalogue_load
 from campaigns.models import Technique
-from detection.demo import demo_sample_load
+from detection.demo import demo_groups_triage, demo_sample_load
 from reports.services import demo_report_build
 
 
@@ -37,6 +37,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo sample imported and scored: {sample.name}" if sample else "Demo sample already present."
             )
+            group = demo_groups_triage()
+            if group is not None:
+                self.stdout.write(f"Demo group {group.number} confirmed into the campaign '{group.campaign}'.")
             report = demo_report_build()
             if report is not None:
                 self.stdout.write(f"Demo threat report built: {report.title} (admin: Threat reports).")
