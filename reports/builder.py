@@ -25,6 +25,8 @@ from .visibility import Audience
 WITHHELD = "(withheld)"
 GROUP_ACCOUNTS_LISTED = 100
 DOMAIN_TYPES = ("domain", "website")
+TAKEDOWN_FIGURES = ("accounts_removed", "pages_removed", "groups_removed", "instagram_accounts_removed", "followers")
+INSTAGRAM = vocab.Platform.INSTAGRAM.label
 
 
 @dataclass
@@ -45,12 +47,10 @@ def _iso(day) -> str | None:
     return day.isoformat() if day else None
 
 
-def _change(obj, start: date, end: date) -> str:
-    if start <= obj.created_at.date() <= end:
-        return "new"
-    if start <= obj.updated_at.date() <= end:
-        return "updated"
-    return "active"
+def _change(campaign, start: date, end: date) -> str:
+    """ "new" when first seen in the period (with no first-seen date: first recorded in it), else "active"."""
+    first = campaign.first_seen or campaign.created_at.date()
+    return "new" if start <= first <= end else "active"
 
 
 def _stamps(record) -> dict:
@@ -89,6 +89,7 @@ class ReportBuilder:
         self.election_ids = selectors.visible_ids(Election, audience)
         self.narratives = selectors.visible_narratives(audience)
         self.sources = selectors.visible_sources(audience)
+        self.listed_accounts: set[tuple[str, str]] = set()
 
     def _actor(self, actor) -> dict | None:
         if actor is None:
@@ -137,12 +138,8 @@ class ReportBuilder:
         operations = selectors.operations_of_scope(scope=self.scope, obj=self.obj, campaign_ids=campaign_ids)
         operation_ids = [pk for pk in operations.values_list("pk", flat=True) if pk in self.operation_ids]
         period = dict(start=self.start, end=self.end, audience=self.audience)
-        claims = selectors.claims_in_period(
-            scope=self.scope, obj=self.obj, campaign_ids=campaign_ids, operation_ids=operation_ids, **period
-        )
-        takedowns = selectors.takedowns_in_period(
-            scope=self.scope, obj=self.obj, campaign_ids=campaign_ids, operation_ids=operation_ids, **period
-        )
+        claims = selectors.claims_in_period(scope=self.scope, obj=self.obj, **period)
+        takedowns = selectors.takedowns_in_period(scope=self.scope, obj=self.obj, **period)
         assets = selectors.assets_of(campaign_ids=campaign_ids, operation_ids=operation_ids, **period)
         groups = selectors.coordinated_groups_in_period(
             scope=self.scope, campaign_ids=campaign_ids, start=self.start, end=self.end, audience=self.audience
@@ -312,9 +309,7 @@ class ReportBuilder:
 
     def _claim(self, claim) -> dict:
         self.markings.add(claim.tlp)
-        change = "added" if self.start <= claim.created_at.date() <= self.end else "changed"
-        if change == "changed" and not (self.start <= claim.updated_at.date() <= self.end):
-            change = "made"
+        change = "made" if claim.claimed_on else "recorded"
         campaign = claim.campaign if claim.campaign_id and claim.campaign.pk in self._campaign_ids() else None
         return {
             "id": claim.pk,
@@ -350,10 +345,9 @@ class ReportBuilder:
         return record.campaign_id is not None and record.campaign_id in self._campaign_ids()
 
     def _takedowns(self, takedowns) -> dict:
+        """The takedowns announced in the period, and their totals per platform (each the sum of its rows)."""
         rows = []
-        figures = ("accounts_removed", "pages_removed", "groups_removed", "instagram_accounts_removed", "followers")
-        totals = dict.fromkeys(figures, 0)
-        spend: Counter = Counter()
+        totals: dict[str, dict] = {}
         for takedown in takedowns:
             self.markings.add(takedown.tlp)
             row = {
@@ -373,19 +367,22 @@ class ReportBuilder:
                 "target_countries": list(takedown.target_countries),
                 "notes": takedown.notes,
                 "source": self._source(takedown.source_id),
+                **{name: getattr(takedown, name) for name in TAKEDOWN_FIGURES},
             }
-            for name in figures:
-                value = getattr(takedown, name)
-                row[name] = value
-                totals[name] += value or 0
-            if takedown.ad_spend is not None:
-                spend[takedown.ad_currency or "USD"] += takedown.ad_spend
             rows.append(row)
-        for name in figures:
-            if all(row[name] is None for row in rows):
-                totals[name] = None
-        totals["ad_spend"] = {currency: str(amount) for currency, amount in sorted(spend.items())}
-        return {"rows": rows, "totals": totals}
+            total = totals.setdefault(
+                row["platform"],
+                {"platform": row["platform"], "takedowns": 0, **dict.fromkeys(TAKEDOWN_FIGURES), "ad_spend": Counter()},
+            )
+            total["takedowns"] += 1
+            for name in TAKEDOWN_FIGURES:
+                if row[name] is not None:
+                    total[name] = (total[name] or 0) + row[name]
+            if takedown.ad_spend is not None:
+                total["ad_spend"][takedown.ad_currency or "USD"] += takedown.ad_spend
+        for total in totals.values():
+            total["ad_spend"] = {currency: str(amount) for currency, amount in sorted(total["ad_spend"].items())}
+        return {"rows": rows, "totals": [totals[platform] for platform in sorted(totals)]}
 
     def _group(self, group) -> dict:
         sample = group.run.sample
@@ -417,7 +414,10 @@ class ReportBuilder:
         }
 
     def _indicators(self, assets) -> dict:
-        accounts, domains, urls = [], [], []
+        """Each account, domain and URL once, however many campaigns or operations hold it as an asset."""
+        accounts: dict[tuple, dict] = {}
+        domains: dict[str, dict] = {}
+        urls: dict[str, dict] = {}
         for asset in assets:
             self.markings.add(asset.tlp)
             row = {
@@ -435,29 +435,43 @@ class ReportBuilder:
             if asset.asset_type in DOMAIN_TYPES:
                 row["domain"] = _hostname(asset.identifier)
                 url = url or (asset.identifier if "://" in asset.identifier else "")
-                domains.append(row)
+                domains.setdefault(row["domain"], row)
             else:
-                accounts.append(row)
+                platform = asset.platform.code if asset.platform_id else ""
+                accounts.setdefault((platform, asset.identifier.strip().casefold()), row)
             if url:
-                urls.append({"url": url, "tlp": asset.tlp, "type": row["type"], "identifier": asset.identifier})
-        return {"accounts": accounts, "domains": domains, "urls": urls}
+                urls.setdefault(
+                    url, {"url": url, "tlp": asset.tlp, "type": row["type"], "identifier": asset.identifier}
+                )
+        self.listed_accounts = set(accounts)
+        return {"accounts": list(accounts.values()), "domains": list(domains.values()), "urls": list(urls.values())}
 
     def _group_accounts(self, groups: list[dict]) -> list[dict]:
-        """The listed accounts of the confirmed groups: indicators a researcher stands behind."""
-        return [
-            {
-                "tlp": group["tlp"],
-                "platform": vocab.Platform(account["platform"]).label
-                if account["platform"] in vocab.Platform.values
-                else account["platform"],
-                "handle": account["handle"],
-                "account_id": account["account_id"],
-                "group": f"Run {group['run']}, group {group['number']}",
-            }
-            for group in groups
-            if group["confirmed"]
-            for account in group["accounts"]
-        ]
+        """The listed accounts of the confirmed groups (indicators a researcher stands behind), each once, and none
+        already listed as a campaign's asset."""
+        listed = set(self.listed_accounts)
+        rows = []
+        for group in groups:
+            if not group["confirmed"]:
+                continue
+            for account in group["accounts"]:
+                names = {account["account_id"], account["handle"] or ""} - {""}
+                keys = {(account["platform"], name.strip().casefold()) for name in names}
+                if keys & listed:
+                    continue
+                listed |= keys
+                rows.append(
+                    {
+                        "tlp": group["tlp"],
+                        "platform": vocab.Platform(account["platform"]).label
+                        if account["platform"] in vocab.Platform.values
+                        else account["platform"],
+                        "handle": account["handle"],
+                        "account_id": account["account_id"],
+                        "group": f"Run {group['run']}, group {group['number']}",
+                    }
+                )
+        return rows
 
     def _timeline(self, campaigns) -> list[dict]:
         """Campaigns active per month, over the span of the dated campaigns (at most the last 36 months)."""
@@ -488,11 +502,9 @@ class ReportBuilder:
         campaigns = content["campaigns"]
         actors = {c["actor"]["name"] for c in campaigns if c["actor"] and c["actor"]["id"] is not None}
         elections = {e["name"] for c in campaigns for e in c["elections"]}
-        totals = content["takedowns"]["totals"]
-        return {
+        figures = {
             "campaigns": len(campaigns),
             "new_campaigns": sum(1 for c in campaigns if c["change"] == "new"),
-            "updated_campaigns": sum(1 for c in campaigns if c["change"] == "updated"),
             "actors": len(actors),
             "elections": len(elections),
             "platforms": sorted({p for c in campaigns for p in c["platforms"]}),
@@ -500,13 +512,33 @@ class ReportBuilder:
             "narratives": len(content["narratives"]),
             "claims": len(content["claims"]),
             "takedowns": len(content["takedowns"]["rows"]),
-            "accounts_removed": (totals["accounts_removed"] or 0) + (totals["instagram_accounts_removed"] or 0),
-            "pages_removed": totals["pages_removed"] or 0,
-            "groups_removed": totals["groups_removed"] or 0,
+            "removed": _removed(content["takedowns"]["totals"]),
             "groups": len(content["groups"]),
             "confirmed_groups": sum(1 for g in content["groups"] if g["confirmed"]),
             "indicators": sum(len(v) for v in content["indicators"].values()),
         }
+        figures["empty"] = not any(
+            figures[name] for name in ("campaigns", "claims", "takedowns", "groups", "indicators")
+        )
+        return figures
+
+
+def _removed(totals: list[dict]) -> list[dict]:
+    """What the period's takedowns removed, per surface: a platform's own accounts, pages and groups, and the
+    Instagram accounts a Meta takedown names apart from its Facebook ones. Never one surface added to another."""
+    surfaces: dict[str, dict] = {}
+
+    def surface(name: str) -> dict:
+        return surfaces.setdefault(name, {"surface": name, "accounts": 0, "pages": 0, "groups": 0})
+
+    for total in totals:
+        own = surface(total["platform"])
+        own["accounts"] += total["accounts_removed"] or 0
+        own["pages"] += total["pages_removed"] or 0
+        own["groups"] += total["groups_removed"] or 0
+        if total["instagram_accounts_removed"]:
+            surface(INSTAGRAM)["accounts"] += total["instagram_accounts_removed"]
+    return [row for name, row in sorted(surfaces.items()) if row["accounts"] or row["pages"] or row["groups"]]
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -518,25 +550,40 @@ def _and(items) -> str:
     return " and ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
 
 
+def _removed_text(removed: list[dict]) -> str:
+    return _and(
+        _plural(row[kind], f"{row['surface']} {label}")
+        for row in removed
+        for kind, label in (("accounts", "account"), ("pages", "page"), ("groups", "group"))
+        if row[kind]
+    )
+
+
 def summary_sentences(content: dict) -> list[str]:
-    """The report's summary in plain sentences, from its figures."""
+    """The report's summary in plain sentences, from its figures (the method note says what each one counts)."""
     f = content["figures"]
     start, end = date.fromisoformat(content["period"]["start"]), date.fromisoformat(content["period"]["end"])
     span = f"Between {_fmt_day(start)} and {_fmt_day(end)}"
+    if f["empty"]:
+        return [
+            f"Nothing in this scope falls between {_fmt_day(start)} and {_fmt_day(end)}: no campaign was active, "
+            "no attribution claim was made, no takedown was announced and no coordinated group was active in the "
+            "period."
+        ]
     sentences = []
     if f["campaigns"]:
-        detail = []
-        if f["new_campaigns"]:
-            detail.append(f"{f['new_campaigns']:,} new")
-        if f["updated_campaigns"]:
-            detail.append(f"{f['updated_campaigns']:,} updated")
-        detail_text = f" ({', '.join(detail)})" if detail else ""
+        new = f" ({f['new_campaigns']:,} new in the period)" if f["new_campaigns"] else ""
+        by = []
+        if f["actors"]:
+            by.append(f"by {_plural(f['actors'], 'identified actor')}")
+        if f["elections"]:
+            by.append(f"against {_plural(f['elections'], 'election')}")
+        verb = "was" if f["campaigns"] == 1 else "were"
         sentences.append(
-            f"{span}, the tracker recorded {_plural(f['campaigns'], 'campaign')}{detail_text} by "
-            f"{_plural(f['actors'], 'identified actor')} against {_plural(f['elections'], 'election')}."
+            f"{span}, {_plural(f['campaigns'], 'campaign')}{new} {verb} active{' ' if by else ''}{' '.join(by)}."
         )
     else:
-        sentences.append(f"{span}, the tracker recorded no campaign activity in this scope.")
+        sentences.append(f"{span}, no campaign in this scope was active.")
     if f["platforms"]:
         sentences.append(f"They ran on {_plural(len(f['platforms']), 'platform')}: {_and(f['platforms'])}.")
     busiest = max(content["tactics"], key=lambda t: t["count"], default=None)
@@ -548,31 +595,21 @@ def summary_sentences(content: dict) -> list[str]:
             else f"One DISARM technique was mapped, under {busiest['id']} {busiest['name']}."
         )
     if f["claims"]:
-        sentences.append(
-            f"{_plural(f['claims'], 'attribution claim')} were added, changed or made in the period."
-            if f["claims"] != 1
-            else "One attribution claim was added, changed or made in the period."
-        )
+        recorded = sum(1 for c in content["claims"] if c["change"] == "recorded")
+        undated = f" ({recorded:,} undated, first recorded in it)" if recorded else ""
+        verb = "was" if f["claims"] == 1 else "were"
+        sentences.append(f"{_plural(f['claims'], 'attribution claim')} {verb} made in the period{undated}.")
     if f["takedowns"]:
-        removed = _and(
-            _plural(n, label)
-            for n, label in (
-                (f["accounts_removed"], "account"),
-                (f["pages_removed"], "page"),
-                (f["groups_removed"], "group"),
-            )
-            if n
-        )
+        removed = _removed_text(f["removed"])
         sentences.append(
-            f"Platforms announced {_plural(f['takedowns'], 'takedown')}"
+            f"Platforms announced {_plural(f['takedowns'], 'takedown')} in the period"
             + (f", removing {removed}." if removed else ".")
         )
     if f["groups"]:
         confirmed = f"{f['confirmed_groups']:,} confirmed" if f["confirmed_groups"] else "none confirmed yet"
         groups = _plural(f["groups"], "coordinated group")
-        sentences.append(f"Scoring runs found {groups} ({confirmed} by a researcher).")
-    else:
-        sentences.append("No coordinated groups were found by scoring runs in the period.")
+        verb = "was" if f["groups"] == 1 else "were"
+        sentences.append(f"{groups} {verb} active in the period ({confirmed} by a researcher).")
     if f["indicators"]:
-        sentences.append(f"The appendix lists {_plural(f['indicators'], 'indicator')}.")
+        sentences.append(f"The appendix lists {_plural(f['indicators'], 'unique indicator')}.")
     return sentences

@@ -26,11 +26,6 @@ from .models import Report, ReportStatus, Scope, Subscription
 from .visibility import CEILING_LEVELS, Audience, audience_filter
 
 
-def changed_in(start: date, end: date) -> Q:
-    """Created or changed in the catalogue during the period."""
-    return Q(created_at__date__range=(start, end)) | Q(updated_at__date__range=(start, end))
-
-
 def scope_object_get(*, scope: str, object_id: int | None) -> Model | None:
     """The election, actor or operation a report is about (None for a global report or a missing row)."""
     model = {Scope.ELECTION: Election, Scope.ACTOR: ThreatActor, Scope.OPERATION: Operation}.get(scope)
@@ -61,13 +56,23 @@ def operations_of_scope(*, scope: str, obj: Model | None, campaign_ids) -> Query
     return Operation.objects.filter(campaigns__in=campaign_ids).distinct()
 
 
-def campaigns_in_period(*, scope: str, obj: Model | None, start: date, end: date, audience: Audience):
-    """Visible campaigns of a scope active in the period (by their dates) or added or changed in it."""
+def active_in(start: date, end: date) -> Q:
+    """Dated records whose first-seen to last-seen span overlaps the period (an open end is still going)."""
     dated = Q(first_seen__isnull=False) | Q(last_seen__isnull=False)
     overlaps = (Q(first_seen__lte=end) | Q(first_seen__isnull=True)) & (
         Q(last_seen__gte=start) | Q(last_seen__isnull=True)
     )
-    campaigns = campaigns_of_scope(scope=scope, obj=obj).filter((dated & overlaps) | changed_in(start, end))
+    return dated & overlaps
+
+
+def undated_recorded_in(start: date, end: date) -> Q:
+    """Records with no activity dates, first recorded in the catalogue during the period."""
+    return Q(first_seen__isnull=True, last_seen__isnull=True, created_at__date__range=(start, end))
+
+
+def campaigns_in_period(*, scope: str, obj: Model | None, start: date, end: date, audience: Audience):
+    """Visible campaigns of a scope active in the period by their dates; an undated one when first recorded in it."""
+    campaigns = campaigns_of_scope(scope=scope, obj=obj).filter(active_in(start, end) | undated_recorded_in(start, end))
     return (
         audience_filter(campaigns, audience)
         .select_related("actor", "operation", "operation__actor")
@@ -80,31 +85,50 @@ def technique_uses_of(*, campaign_ids) -> QuerySet[TechniqueUse]:
     return TechniqueUse.objects.filter(campaign_id__in=campaign_ids).select_related("technique", "technique__parent")
 
 
-def claims_in_period(*, scope: str, obj: Model | None, campaign_ids, operation_ids, start, end, audience):
-    about = Q(campaign_id__in=campaign_ids) | Q(operation_id__in=operation_ids)
+def _about_scope(*, scope: str, obj: Model | None, audience: Audience) -> Q:
+    """Claims and takedowns about a scope: about one of its visible campaigns or their operations, or its actor."""
+    if scope == Scope.GLOBAL:
+        return Q()
+    campaigns = audience_filter(campaigns_of_scope(scope=scope, obj=obj), audience).values("pk")
+    about = Q(campaign__in=campaigns) | Q(operation__in=Operation.objects.filter(campaigns__in=campaigns).values("pk"))
     if scope == Scope.ACTOR:
-        about |= Q(actor=obj)
-    claims = AttributionClaim.objects.filter(about).filter(Q(claimed_on__range=(start, end)) | changed_in(start, end))
-    return audience_filter(claims, audience).select_related("actor", "campaign", "operation", "source")
+        about |= Q(operation__actor=obj) | Q(actor=obj)
+    elif scope == Scope.OPERATION:
+        about |= Q(operation=obj)
+    return about
 
 
-def takedowns_in_period(*, scope: str, obj: Model | None, campaign_ids, operation_ids, start, end, audience):
-    about = Q(campaign_id__in=campaign_ids) | Q(operation_id__in=operation_ids)
-    if scope == Scope.ACTOR:
-        about |= Q(actor=obj)
-    takedowns = Takedown.objects.filter(about).filter(Q(announced_on__range=(start, end)) | changed_in(start, end))
-    return audience_filter(takedowns, audience).select_related("platform", "actor", "operation", "campaign", "source")
+def claims_in_period(*, scope: str, obj: Model | None, start: date, end: date, audience: Audience):
+    """Visible claims about a scope made in the period; an undated one when first recorded in it."""
+    made = Q(claimed_on__range=(start, end)) | Q(claimed_on__isnull=True, created_at__date__range=(start, end))
+    claims = AttributionClaim.objects.filter(_about_scope(scope=scope, obj=obj, audience=audience)).filter(made)
+    return (
+        audience_filter(claims, audience)
+        .select_related("actor", "campaign", "operation", "source")
+        .order_by("-claimed_on", "claimant", "pk")
+    )
+
+
+def takedowns_in_period(*, scope: str, obj: Model | None, start: date, end: date, audience: Audience):
+    """Visible takedowns about a scope announced in the period."""
+    takedowns = Takedown.objects.filter(_about_scope(scope=scope, obj=obj, audience=audience)).filter(
+        announced_on__range=(start, end)
+    )
+    return (
+        audience_filter(takedowns, audience)
+        .select_related("platform", "actor", "operation", "campaign", "source")
+        .order_by("platform__code", "announced_on", "pk")
+    )
 
 
 def assets_of(*, campaign_ids, operation_ids, start, end, audience) -> QuerySet[Asset]:
-    """Assets of the report's campaigns, and assets of the scope's operations active or changed in the period."""
-    active = (Q(first_seen__lte=end) | Q(first_seen__isnull=True)) & (
-        Q(last_seen__gte=start) | Q(last_seen__isnull=True)
-    )
+    """Assets of the report's campaigns, and assets of the scope's operations active in the period (an undated one
+    when first recorded in it)."""
     assets = Asset.objects.filter(
-        Q(campaign_id__in=campaign_ids) | (Q(operation_id__in=operation_ids) & (active | changed_in(start, end)))
+        Q(campaign_id__in=campaign_ids)
+        | (Q(operation_id__in=operation_ids) & (active_in(start, end) | undated_recorded_in(start, end)))
     )
-    return audience_filter(assets, audience).select_related("platform", "campaign", "operation")
+    return audience_filter(assets, audience).select_related("platform", "campaign", "operation").order_by("pk")
 
 
 def visible_ids(model: type[Model], audience: Audience) -> set[int]:
@@ -128,7 +152,8 @@ def _detection_model(name: str) -> type[Model] | None:
 
 
 def coordinated_groups_in_period(*, scope: str, campaign_ids, start, end, audience) -> list:
-    """Groups found by scoring runs finished in the period, not rejected, visible to the audience.
+    """Groups not rejected, visible to the audience, whose posts fall in the period (a group with no activity dates:
+    when its scoring run finished in it).
 
     Empty until the scoring models exist; confirmed groups first, then by score.
     """
@@ -136,9 +161,9 @@ def coordinated_groups_in_period(*, scope: str, campaign_ids, start, end, audien
     sample_model = _detection_model("Sample")
     if group_model is None or sample_model is None:
         return []
-    groups = group_model.objects.exclude(status="rejected").filter(
-        Q(run__finished_at__date__range=(start, end)) | Q(reviewed_at__date__range=(start, end))
-    )
+    active = Q(first_activity__date__lte=end, last_activity__date__gte=start)
+    undated = Q(first_activity__isnull=True, last_activity__isnull=True, run__finished_at__date__range=(start, end))
+    groups = group_model.objects.exclude(status="rejected").filter(active | undated)
     if scope != Scope.GLOBAL:
         groups = groups.filter(campaign_id__in=campaign_ids)
     samples = audience_filter(sample_model.objects.all(), audience).values("pk")

@@ -285,9 +285,9 @@ class ReportBundle:
             figures = ", ".join(
                 f"{value:,} {label}"
                 for value, label in (
-                    (row["accounts_removed"], "accounts"),
-                    (row["pages_removed"], "pages"),
-                    (row["groups_removed"], "groups"),
+                    (row["accounts_removed"], f"{row['platform']} accounts"),
+                    (row["pages_removed"], f"{row['platform']} pages"),
+                    (row["groups_removed"], f"{row['platform']} groups"),
                     (row["instagram_accounts_removed"], "Instagram accounts"),
                 )
                 if value
