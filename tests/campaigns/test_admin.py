@@ -91,7 +91,7 @@ def test_campaign_page_shows_its_timeline_escaped(researcher):
     response = researcher.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "US intelligence community" in body
+    assert "US Intelligence Community (ODNI" in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<script>alert(1)</script>" not in body
 

@@ -160,12 +160,19 @@ def test_sample_submission_answers_202_with_the_job_url(world, django_capture_on
     client = world.client("amber_a")
     upload = SimpleUploadedFile("posts.csv", CSV.encode(), content_type="text/csv")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/api/v1/samples/", {"name": "CNRYsampleownaQ", "tlp": "AMBER", "file": upload})
+        # B's sample's name: names are unique per owner, so it comes back as given, like any free name (no oracle)
+        response = client.post("/api/v1/samples/", {"name": "CNRYsampleownbQ", "tlp": "AMBER", "file": upload})
     assert response.status_code == 202, response.content
     body = response.json()
     assert response["Location"] == body["job"]["url"]
     sample = Sample.objects.get(pk=body["sample"]["id"])
-    assert sample.owner == world.orgs["a"] and sample.name != "CNRYsampleownaQ"  # the clash got a suffix
+    assert sample.owner == world.orgs["a"] and sample.name == "CNRYsampleownbQ"
+    # A's own sample's name is refused, naming A's own sample and how to add a file to it
+    upload = SimpleUploadedFile("posts.csv", CSV.encode(), content_type="text/csv")
+    own = client.post("/api/v1/samples/", {"name": "CNRYsampleownaQ", "tlp": "AMBER", "file": upload})
+    assert own.status_code == 400
+    own_sample = world.objects[("sample", "own_a")]
+    assert f"/api/v1/samples/{own_sample.pk}/imports/" in own.json()["error"]["fields"]["name"][0]
     job = client.get(body["job"]["url"])
     assert job.status_code == 200 and job.json()["status"] == ImportStatus.DONE
     assert job.json()["inserted"] == 2

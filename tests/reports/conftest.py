@@ -10,6 +10,7 @@ from django.utils import timezone
 from campaigns import vocabularies as vocab
 from campaigns.models import Asset, AttributionClaim, Narrative, Platform, Source, Takedown, Technique
 from detection.models import AccountScore, CoordinatedGroup, Sample, ScoringRun, SocialAccount
+from detection.scoring import group_attach_to_campaign, group_review
 from partners.models import Clearance, Organisation
 from tests.conftest import REPO, require
 
@@ -44,10 +45,14 @@ def eager_tasks():
 
 
 def disarm_techniques() -> None:
-    """The two DISARM techniques the demo catalogue maps (loading the whole framework is not needed here)."""
+    """The DISARM techniques the demo catalogue maps (loading the whole framework is not needed here)."""
     for external_id, name, tactic in (
-        ("T0002", "Facilitate State Propaganda", "TA02"),
-        ("T0003", "Leverage Existing Narratives", "TA14"),
+        ("T0049", "Flood Information Space", "TA17"),
+        ("T0085.001", "Develop AI-Generated Text", "TA06"),
+        ("T0085.003", "Develop Inauthentic News Articles", "TA06"),
+        ("T0087.001", "Develop AI-Generated Videos (Deepfakes)", "TA06"),
+        ("T0088.001", "Develop AI-Generated Audio (Deepfakes)", "TA06"),
+        ("T0097.202", "News Outlet Persona", "TA16"),
     ):
         Technique.objects.get_or_create(
             framework=vocab.Framework.DISARM,
@@ -226,6 +231,10 @@ def planted():
         group = CoordinatedGroup.objects.create(run=run, number=number, score=0.8, size=size, behaviours=["co_reshare"])
         account = SocialAccount.objects.create(sample=sample, platform="x", account_id=f"id-{member}", handle=member)
         AccountScore.objects.create(run=run, account=account, group=group, score=0.9)
+        if tlp == "GREEN":  # confirmed into the GREEN campaign, so a GREEN audience may be told its accounts
+            Platform.objects.get_or_create(code="x")
+            group_review(group=group, status="confirmed", note="", reviewer=None)
+            group_attach_to_campaign(group=group, campaign=green)
     return {"owner": owner, "other": other, "today": today}
 
 

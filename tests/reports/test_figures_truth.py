@@ -124,7 +124,7 @@ def catalogue(db):
         )  # fmt: skip
         for i, account_id in enumerate(members):
             account, _ = SocialAccount.objects.get_or_create(
-                platform="x", account_id=account_id, defaults={"handle": f"@{account_id}"}
+                sample=sample, platform="x", account_id=account_id, defaults={"handle": f"@{account_id}"}
             )
             AccountScore.objects.create(run=run, account=account, group=made, score=0.9 - i / 100)
         return made

@@ -7,6 +7,7 @@ from stix2validator import ValidationOptions, validate_string
 
 from campaigns.models import Campaign
 from campaigns.vocabularies import TLP_STIX_IDS
+from detection.scoring import group_attach_to_campaign
 from partners.stix import CUSTOM_SDO_EXTENSION, TRACKER_IDENTITY, ts
 from reports import services
 from reports.models import Scope
@@ -43,6 +44,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_stix_bundle_of_the_demo_report_validates(demo_catalogue, scoring_group, no_pdf):
+    # confirmed into a campaign a GREEN audience sees: only then may the report name the group's accounts
+    campaign = Campaign.objects.filter(tlp__in=["CLEAR", "GREEN"]).order_by("pk").first()
+    group_attach_to_campaign(group=scoring_group, campaign=campaign)
     today = timezone.localdate()
     report = services.report_build(
         scope=Scope.GLOBAL,
