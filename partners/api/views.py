@@ -200,7 +200,7 @@ class SampleViewSet(PartnerReadViewSet):
 
     def _accepted(self, sample, job) -> Response:
         body = serializers.SubmissionSerializer({"sample": sample, "job": job}, context=self.get_serializer_context())
-        return Response(body.data, status=status.HTTP_202_ACCEPTED, headers={"Location": body.data["job"]["url"]})
+        return Response(body.data, status=status.HTTP_202_ACCEPTED, headers=_location(body.data["job"]["url"]))
 
     @extend_schema(
         summary="Submit a sample: a new sample with its first file (202 with the import job's URL)",
@@ -289,7 +289,7 @@ class SampleViewSet(PartnerReadViewSet):
         except services.RunUnfinished as exc:
             raise exceptions.Conflict(str(exc)) from exc
         body = serializers.ScoringRunSerializer(run, context=context).data
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers=_location(body["url"]))
 
 
 class StrongestEdgesFirst(CursorPages):
@@ -442,6 +442,11 @@ class ReportViewSet(PartnerReadViewSet):
 def _may_submit_to(principal, sample: d.Sample) -> bool:
     """Files and scoring runs are added by the sample's owner organisation (or a researcher), not by recipients."""
     return principal.is_researcher or (sample.owner_id is not None and sample.owner_id == principal.organisation_id)
+
+
+def _location(url) -> dict[str, str]:
+    """A Location header as a plain str: DRF's Hyperlink is a str subclass, which WSGI servers refuse."""
+    return {"Location": str(url)}
 
 
 def _db_user(request):
