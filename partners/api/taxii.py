@@ -191,28 +191,39 @@ class CollectionView(TaxiiView):
         return Response(_collection(self.collection(request, collection)))
 
 
+def _added_after(value: str) -> str:
+    """An RFC 3339 time as the STIX timestamp it is compared with; a 400 for anything else (a 30 February,
+    an offset of 99 hours, a time that leaves the calendar once in UTC)."""
+    try:
+        cutoff = parse_datetime(value)
+        if cutoff is not None:
+            return ts(cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):
+        pass
+    raise ValidationError({"added_after": ["Give an RFC 3339 timestamp, e.g. 2024-01-13T00:00:00Z."]})
+
+
+def _whole_number(params, name: str, default: int) -> int:
+    try:
+        return int(params.get(name, default))
+    except ValueError as exc:
+        raise ValidationError({name: ["Give a whole number."]}) from exc
+
+
 def _page(request, objects: list[dict]) -> tuple[list[dict], bool, str | None]:
     params = request.query_params
     added_after = params.get("added_after")
     if added_after:
-        cutoff = parse_datetime(added_after)
-        if cutoff is None:
-            raise ValidationError({"added_after": ["Give an RFC 3339 timestamp, e.g. 2024-01-13T00:00:00Z."]})
-        if cutoff.tzinfo is None:
-            cutoff = cutoff.replace(tzinfo=UTC)
-        objects = [o for o in objects if _date_added(o) > ts(cutoff)]
+        cutoff = _added_after(added_after)
+        objects = [o for o in objects if _date_added(o) > cutoff]
     types = [t for t in params.get("match[type]", "").split(",") if t]
     if types:
         objects = [o for o in objects if o["type"] in types]
     ids = [i for i in params.get("match[id]", "").split(",") if i]
     if ids:
         objects = [o for o in objects if o["id"] in ids]
-    try:
-        limit = min(max(int(params.get("limit", MAX_PAGE)), 1), MAX_PAGE)
-        start = int(params.get("next", 0))
-    except ValueError as exc:
-        raise ValidationError({"limit": ["Give whole numbers for limit and next."]}) from exc
-    start = max(start, 0)
+    limit = min(max(_whole_number(params, "limit", MAX_PAGE), 1), MAX_PAGE)
+    start = max(_whole_number(params, "next", 0), 0)
     page = objects[start : start + limit]
     more = start + limit < len(objects)
     return page, more, str(start + limit) if more else None
