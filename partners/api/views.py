@@ -1,7 +1,7 @@
 """Read endpoints of the partner API and sample submission. Every queryset goes through visible_to."""
 
 from django.db.models import F, Prefetch
-from django.http import FileResponse
+from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -12,6 +12,8 @@ from rest_framework.response import Response
 
 from campaigns import models as c
 from detection import models as d
+from detection import services as detection_services
+from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from partners import services
 from partners.selectors import visible_to
 from reports import models as r
@@ -179,6 +181,28 @@ class SampleImportViewSet(PartnerReadViewSet):
     filterset_class = filters.SampleImportFilterSet
     visible_prefetch = ("sample",)
     ordering_fields = ["created_at"]
+
+    @extend_schema(
+        summary="The rejected rows of an import as CSV (UTF-8 with a byte-order mark): line, field, reason, raw",
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="No such import, or not one you may see"),
+        },
+    )
+    @action(detail=True, url_path="rejected", filterset_class=None, pagination_class=None)
+    def rejected(self, request, pk=None):
+        job = self.get_object()
+        self.audit([job], export=True)
+        rows = csv_lines(detection_services.rejected_rows_csv(job=job))
+        response = StreamingHttpResponse(rows, content_type=CSV_MEDIA_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def perform_content_negotiation(self, request, force=False):
+        if self.action == "rejected":
+            return JSONRenderer(), JSONRenderer.media_type  # the CSV is not rendered; only an error is, as JSON
+        return super().perform_content_negotiation(request, force=force)
 
 
 @extend_schema_view(
