@@ -70,7 +70,7 @@ def collection_objects(principal: Principal, tlp: str):
     graph = catalogue_graph(principal)
     objects = [o for i, o in graph.objects.items() if graph.markings[i] == tlp]
     objects.append(marking_definition(tlp))
-    if tlp == Tlp.CLEAR and any(o["type"] in ("narrative", "channel") for o in graph.objects.values()):
+    if tlp == Tlp.CLEAR:  # always: whether it came would tell of narratives or channels in other collections
         objects.append(custom_sdo_extension())
     objects.sort(key=lambda o: (_date_added(o), o["id"]))
     return objects, graph
