@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC
 
 from django.urls import reverse
@@ -210,20 +211,37 @@ def _whole_number(params, name: str, default: int) -> int:
         raise ValidationError({name: ["Give a whole number."]}) from exc
 
 
-def _page(request, objects: list[dict]) -> tuple[list[dict], bool, str | None]:
+@dataclass(frozen=True)
+class PageRequest:
+    """The filters and window a caller asked for, checked before any object is read."""
+
+    added_after: str | None
+    types: list[str]
+    ids: list[str]
+    limit: int
+    start: int
+
+
+def _page_request(request) -> PageRequest:
     params = request.query_params
     added_after = params.get("added_after")
-    if added_after:
-        cutoff = _added_after(added_after)
-        objects = [o for o in objects if _date_added(o) > cutoff]
-    types = [t for t in params.get("match[type]", "").split(",") if t]
-    if types:
-        objects = [o for o in objects if o["type"] in types]
-    ids = [i for i in params.get("match[id]", "").split(",") if i]
-    if ids:
-        objects = [o for o in objects if o["id"] in ids]
-    limit = min(max(_whole_number(params, "limit", MAX_PAGE), 1), MAX_PAGE)
-    start = max(_whole_number(params, "next", 0), 0)
+    return PageRequest(
+        added_after=_added_after(added_after) if added_after else None,
+        types=[t for t in params.get("match[type]", "").split(",") if t],
+        ids=[i for i in params.get("match[id]", "").split(",") if i],
+        limit=min(max(_whole_number(params, "limit", MAX_PAGE), 1), MAX_PAGE),
+        start=max(_whole_number(params, "next", 0), 0),
+    )
+
+
+def _page(wanted: PageRequest, objects: list[dict]) -> tuple[list[dict], bool, str | None]:
+    if wanted.added_after:
+        objects = [o for o in objects if _date_added(o) > wanted.added_after]
+    if wanted.types:
+        objects = [o for o in objects if o["type"] in wanted.types]
+    if wanted.ids:
+        objects = [o for o in objects if o["id"] in wanted.ids]
+    start, limit = wanted.start, wanted.limit
     page = objects[start : start + limit]
     more = start + limit < len(objects)
     return page, more, str(start + limit) if more else None
@@ -241,8 +259,10 @@ class ObjectsView(TaxiiView):
     )
     def get(self, request, collection):
         principal = principal_of(request)
-        objects, graph = collection_objects(principal, self.collection(request, collection))
-        page, more, next_ = _page(request, objects)
+        tlp = self.collection(request, collection)
+        wanted = _page_request(request)
+        objects, graph = collection_objects(principal, tlp)
+        page, more, next_ = _page(wanted, objects)
         services.audit_reads(
             principal=principal,
             objects=[graph.records[o["id"]] for o in page if o["id"] in graph.records],
@@ -281,8 +301,10 @@ class ManifestView(TaxiiView):
         summary="Manifest of a TAXII 2.1 collection", parameters=PAGE_PARAMETERS, responses=MANIFEST, tags=["taxii"]
     )
     def get(self, request, collection):
-        objects, _ = collection_objects(principal_of(request), self.collection(request, collection))
-        page, more, next_ = _page(request, objects)
+        tlp = self.collection(request, collection)
+        wanted = _page_request(request)
+        objects, _ = collection_objects(principal_of(request), tlp)
+        page, more, next_ = _page(wanted, objects)
         entries = [
             {"id": o["id"], "date_added": _date_added(o), "version": _date_added(o), "media_type": STIX_MEDIA_TYPE}
             for o in page
