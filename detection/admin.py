@@ -1,5 +1,3 @@
-import csv
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
@@ -10,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from campaigns.models import Asset, Campaign, Technique, TechniqueUse
+from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from detection.engine.readers import FORMATS
 
 from . import scoring, selectors, services
@@ -26,12 +25,6 @@ from .models import (
     ScoringRun,
     SocialAccount,
 )
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
 
 IMPORT_COLUMNS = ["format", "status", "progress_bar", *SampleImport.COUNTERS[:5], "created_at"]
 
@@ -222,10 +215,7 @@ class SampleImportAdmin(admin.ModelAdmin):
         job = get_object_or_404(SampleImport, pk=pk)
         if not self.has_view_permission(request, job):
             return HttpResponse(status=403)
-        writer = csv.writer(_Echo())
-        response = StreamingHttpResponse(
-            (writer.writerow(row) for row in services.rejected_rows_csv(job=job)), content_type="text/csv"
-        )
+        response = StreamingHttpResponse(csv_lines(services.rejected_rows_csv(job=job)), content_type=CSV_MEDIA_TYPE)
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
         return response
 

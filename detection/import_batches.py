@@ -21,6 +21,7 @@ import queue
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,7 @@ from typing import IO, Any
 
 from detection.engine.normalise import normalise_texts
 from detection.engine.readers import CanonicalChunk, PostColumns, ReadLimits, read_canonical_chunks, read_sample
-from detection.engine.records import AccountRecord, PostRecord, RowError
+from detection.engine.records import AccountRecord, PostRecord, RowError, SampleFileError
 
 Key = tuple[str, str]
 KEY_SEPARATOR = "\x1f"
@@ -399,43 +400,82 @@ _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _CHILD_COMMAND = "import sys; from detection.import_batches import child_main; sys.exit(child_main(sys.argv[1]))"
 
 
-class ReaderProcessError(RuntimeError):
-    """The reading process ended without saying why (killed, out of memory)."""
+class ReaderProcessError(SampleFileError):
+    """The reading process failed: its error as it reported it, or how it ended (killed, out of memory) with
+    the last of what it wrote to standard error. The import fails with this as its reason."""
+
+
+FILE_ERRORS = (ValueError, OSError)  # what the reader raises about the file itself, raised here as it was
+STDERR_TAIL_BYTES = 2_000
 
 
 def batches_from_child(**options: Any) -> Iterator[Batch]:
-    """`read_batches(**options)`, run in a child process; its errors are raised here, as they were there.
+    """`read_batches(**options)`, run in a child process; its errors are raised here.
 
+    An error about the file (encoding, layout, a missing file) is raised as the reader raised it; any other
+    failure of the child, reported or not, as a `ReaderProcessError` that says what happened.
     A thread takes the batches off the pipe as they come, up to `AHEAD` of the one being written: the reader
     keeps reading while the writer waits on the database, instead of blocking on a full pipe.
     """
-    process = subprocess.Popen(
-        [sys.executable, "-c", _CHILD_COMMAND, json.dumps(options)],
-        cwd=_PROJECT_ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        bufsize=1 << 20,
-    )
-    received: queue.Queue = queue.Queue(maxsize=AHEAD)
-    stopped = threading.Event()
-    receiver = threading.Thread(target=_receive, args=(process, received, stopped), daemon=True)
-    receiver.start()
-    try:
-        while True:
-            kind, value = received.get()
-            if kind == "error":
-                raise value
-            if kind == "end":
-                process.wait()
-                return
-            yield value
-    finally:
-        stopped.set()
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        receiver.join()
-        process.stdout.close()
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD_COMMAND, json.dumps(options)],
+            cwd=_PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            bufsize=1 << 20,
+        )
+        received: queue.Queue = queue.Queue(maxsize=AHEAD)
+        stopped = threading.Event()
+        receiver = threading.Thread(target=_receive, args=(process, received, stopped), daemon=True)
+        receiver.start()
+        try:
+            while True:
+                kind, value = received.get()
+                if kind == "error":
+                    raise _child_error(value, _tail(stderr))
+                if kind == "end":
+                    process.wait()
+                    return
+                yield value
+        finally:
+            stopped.set()
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            receiver.join()
+            process.stdout.close()
+            _pass_on(stderr)
+
+
+def _child_error(error: BaseException, stderr_tail: str) -> BaseException:
+    """The error to raise for what the child reported: its own when about the file, else a ReaderProcessError."""
+    if isinstance(error, FILE_ERRORS) and not isinstance(error, ReaderProcessError):
+        return error
+    reason = str(error) if isinstance(error, ReaderProcessError) else _failed(error)
+    failure = ReaderProcessError(f"{reason}; it wrote: {stderr_tail}" if stderr_tail else reason)
+    failure.__cause__ = error
+    return failure
+
+
+def _failed(error: BaseException) -> str:
+    return f"the reading process failed: {type(error).__name__}: {error}"
+
+
+def _tail(stderr: IO[bytes]) -> str:
+    stderr.seek(0, os.SEEK_END)
+    stderr.seek(max(stderr.tell() - STDERR_TAIL_BYTES, 0))
+    return stderr.read().decode("utf-8", "replace").strip()
+
+
+def _pass_on(stderr: IO[bytes]) -> None:
+    """What the child wrote to standard error, into this process's (a worker's log keeps its warnings)."""
+    stderr.seek(0)
+    written = stderr.read()
+    if written:
+        sys.stderr.write(written.decode("utf-8", "replace"))
+        sys.stderr.flush()
 
 
 AHEAD = 2  # batches received and waiting for the writer (a batch of 20,000 posts is about 10 MB)
@@ -447,8 +487,7 @@ def _receive(process: subprocess.Popen, received: queue.Queue, stopped: threadin
         try:
             message = pickle.load(process.stdout)  # noqa: S301 - our own child's output
         except EOFError:
-            status = process.wait()
-            message = ("error", ReaderProcessError(f"the reading process ended unexpectedly (exit status {status})"))
+            message = ("error", ReaderProcessError(_how_it_ended(process.wait())))
         except Exception as exc:  # noqa: BLE001 - a damaged stream: the consumer raises it
             message = ("error", ReaderProcessError(f"the reading process sent something unreadable: {exc}"))
         while not stopped.is_set():
@@ -459,6 +498,13 @@ def _receive(process: subprocess.Popen, received: queue.Queue, stopped: threadin
                 continue
         if message[0] != "batch":
             return
+
+
+def _how_it_ended(status: int) -> str:
+    if status < 0:
+        name = signal.Signals(-status).name if -status in signal.valid_signals() else str(-status)
+        return f"the reading process ended unexpectedly (killed by signal {name})"
+    return f"the reading process ended unexpectedly (exit status {status})"
 
 
 def child_main(arguments: str) -> int:
@@ -488,7 +534,7 @@ def child_main(arguments: str) -> int:
             try:
                 pickle.dumps(exc)
             except Exception:  # noqa: BLE001 - an exception that does not pickle goes as its text
-                exc = ReaderProcessError(f"{type(exc).__name__}: {exc}")
+                exc = ReaderProcessError(_failed(exc))
             pickle.dump(("error", exc), out)
         else:
             pickle.dump(("end", None), out)

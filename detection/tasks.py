@@ -3,8 +3,6 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from detection.import_batches import ReaderProcessError
-
 RETRY = {
     "acks_late": True,
     "reject_on_worker_lost": True,
@@ -14,7 +12,7 @@ RETRY = {
 }
 
 
-@shared_task(**{**RETRY, "autoretry_for": (*RETRY["autoretry_for"], ReaderProcessError)})
+@shared_task(**RETRY)
 def sample_import_task(import_id: int) -> None:
     """Import (or resume importing) one file into its sample."""
     from . import services

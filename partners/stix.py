@@ -1,7 +1,10 @@
 """STIX 2.1 export of what a principal may see: catalogue records as SDOs, links as relationships.
 
 Every record is read through `visible_to`; a relationship exists only when both its ends are visible, and
-carries the most restrictive marking of everything it was derived from. Markings are the TLP 2.0
+carries the most restrictive marking of everything it was derived from. Nothing made from a record carries a
+lower marking than the record: a claimant's identity is marked as the claim, an object cites (external
+references) or lists (a takedown's object_refs) only what is no more restrictive than itself. Locations,
+techniques and platforms are reference data, marked CLEAR. Markings are the TLP 2.0
 marking-definitions with the OASIS ids, or (flavour "opencti") the ids OpenCTI uses for the same levels.
 """
 
@@ -256,8 +259,10 @@ def _location(graph: StixGraph, country: str) -> str | None:
     return loc
 
 
-def _identity(graph: StixGraph, key: str, name: str, identity_class: str = "organization") -> str:
-    ident = derived_id("identity", key)
+def _identity(graph: StixGraph, key: str, name: str, identity_class: str = "organization", tlp: str = Tlp.CLEAR) -> str:
+    """An identity made from `key` and marked `tlp`: one made from a marked record carries the record's marking
+    and an id of that marking, so that it is never seen (or exported) under a lower one."""
+    ident = derived_id("identity", *((key,) if tlp == Tlp.CLEAR else (key, tlp)))
     if ident not in graph.objects:
         graph.add(
             {
@@ -269,9 +274,14 @@ def _identity(graph: StixGraph, key: str, name: str, identity_class: str = "orga
                 "name": name,
                 "identity_class": identity_class,
             },
-            Tlp.CLEAR,
+            tlp,
         )
     return ident
+
+
+def _within(tlp: str, records) -> list:
+    """The records that may be shown inside an object marked `tlp`: none more restrictive than it."""
+    return [r for r in records if most_restrictive_tlp([tlp, r.tlp]) == tlp]
 
 
 def catalogue_graph(principal: Principal, *, flavour: str = "oasis", techniques: Iterable[int] = ()) -> StixGraph:
@@ -316,7 +326,7 @@ def catalogue_graph(principal: Principal, *, flavour: str = "oasis", techniques:
                 "description": op.description,
                 "aliases": [a.name for a in op.aliases.all()],
                 **_seen(op.first_seen, op.last_seen),
-                "external_references": _references(op.sources.all()),
+                "external_references": _references(_within(op.tlp, op.sources.all())),
             },
             op.tlp,
             op,
@@ -383,7 +393,7 @@ def catalogue_graph(principal: Principal, *, flavour: str = "oasis", techniques:
                 "description": campaign.summary,
                 "objective": campaign.objective,
                 **_seen(campaign.first_seen, campaign.last_seen),
-                "external_references": _references(campaign.sources.all()),
+                "external_references": _references(_within(campaign.tlp, campaign.sources.all())),
             },
             campaign.tlp,
             campaign,
@@ -416,11 +426,11 @@ def catalogue_graph(principal: Principal, *, flavour: str = "oasis", techniques:
     visible_sources = set(visible(c.Source.objects.all()).values_list("pk", flat=True))
     for claim in visible(c.AttributionClaim.objects.select_related("actor", "campaign", "operation", "source")):
         claimant_class = "individual" if claim.claimant_category == "influential_individual" else "organization"
-        claimant = _identity(graph, f"claimant:{claim.claimant}", claim.claimant, claimant_class)
+        claimant = _identity(graph, f"claimant:{claim.claimant}", claim.claimant, claimant_class, claim.tlp)
         inputs = [claim.tlp]
         refs = []
         if claim.source_id in visible_sources:
-            refs = _references([claim.source])
+            refs = _references(_within(claim.tlp, [claim.source]))
         target = None
         if claim.campaign_id:
             target = sid("campaign", claim.campaign)
@@ -459,7 +469,7 @@ def catalogue_graph(principal: Principal, *, flavour: str = "oasis", techniques:
 
     for takedown in visible(c.Takedown.objects.select_related("platform", "actor", "operation", "campaign")):
         platform = _identity(graph, f"platform:{takedown.platform.code}", str(takedown.platform))
-        refs = [
+        linked = [
             ref
             for ref in (
                 sid("threat-actor", takedown.actor) if takedown.actor_id else None,
@@ -468,6 +478,9 @@ def catalogue_graph(principal: Principal, *, flavour: str = "oasis", techniques:
             )
             if ref and ref in graph.objects
         ]
+        # The report lists what is no more restrictive than the takedown; a link to anything more restrictive
+        # is a relationship of its own, marked as what it joins.
+        refs = [ref for ref in linked if most_restrictive_tlp([takedown.tlp, graph.markings[ref]]) == takedown.tlp]
         figures = ", ".join(
             f"{value} {label}"
             for value, label in (
@@ -495,6 +508,9 @@ def catalogue_graph(principal: Principal, *, flavour: str = "oasis", techniques:
         for ref in refs:
             graph.links.setdefault(ref, set()).add(report_id)
         graph.links.setdefault(report_id, set()).update(refs)
+        for ref in linked:
+            if ref not in refs:
+                graph.relate(report_id, "related-to", ref, [takedown.tlp])
     return graph
 
 

@@ -14,8 +14,9 @@ gives them, so that importing both merges instead of duplicating:
 - a coordinated group found by scoring as a `grouping` (context "suspicious-activity") of its accounts as
   `user-account` objects, and of its campaign when it has one;
 - the indicators appendix as `user-account`, `domain-name` and `url` objects.
-Every object carries its own marking (OpenCTI's extension-definition TLP:CLEAR); the report object references
-them all and carries the report's marking.
+Every object carries its own marking, never lower than the records it was made from (a claimant's identity
+is marked as its claim; OpenCTI's extension-definition TLP:CLEAR); the report object references them all and
+carries the report's marking.
 Ids that no record gives are hashed into UUIDv4 form (as STIX asks of SDOs and SROs), so a rebuild keeps them.
 """
 
@@ -112,10 +113,12 @@ class ReportBundle:
         self.graph.add(sco, most_restrictive_tlp([tlp] + ([known] if known else [])))
         return sco["id"]
 
-    def _named_identity(self, key: str, name: str, identity_class: str = "organization") -> str:
-        identity_id = f"identity--{_uuid5('identity', key)}"
+    def _named_identity(self, key: str, name: str, identity_class: str = "organization", tlp: str = Tlp.CLEAR) -> str:
+        """An identity marked `tlp`, with an id of that marking: a claimant's is marked as its claim."""
+        parts = (key,) if tlp == Tlp.CLEAR else (key, tlp)
+        identity_id = f"identity--{_uuid5('identity', *parts)}"
         if identity_id not in self.graph.objects:
-            self.graph.add(self._identity_object(identity_id, name, identity_class), Tlp.CLEAR)
+            self.graph.add(self._identity_object(identity_id, name, identity_class), tlp)
         return identity_id
 
     def _relate(self, source: str, kind: str, target: str, tlp: str, **extra) -> None:
@@ -218,11 +221,15 @@ class ReportBundle:
 
     def claims(self) -> None:
         for claim in self.content["claims"]:
+            source = claim["source"]
+            claim_tlp = most_restrictive_tlp([claim["tlp"]] + ([source["tlp"]] if source else []))
             individual = claim["claimant_category"] == "Influential Individual"
             claimant = self._named_identity(
-                f"claimant:{claim['claimant']}", claim["claimant"], "individual" if individual else "organization"
+                f"claimant:{claim['claimant']}",
+                claim["claimant"],
+                "individual" if individual else "organization",
+                claim_tlp,
             )
-            source = claim["source"]
             references = (
                 [{"source_name": source["publisher"] or "source", "description": source["title"], "url": source["url"]}]
                 if source
@@ -238,7 +245,6 @@ class ReportBundle:
                 target = None
             actor = self.actor(claim["actor"])
             description = claim["summary"] or claim["title"] or f"Attribution claim by {claim['claimant']}"
-            claim_tlp = most_restrictive_tlp([claim["tlp"]] + ([source["tlp"]] if source else []))
             if target and actor:
                 self.graph.relate(
                     target,

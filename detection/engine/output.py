@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,22 @@ def safe_cell(value: object) -> str:
     if text.startswith(_DANGEROUS) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(rows: Iterable[Iterable[str]]) -> Iterator[str]:
+    """Rows as lines of CSV text, led by a byte-order mark so that spreadsheets read the UTF-8 as UTF-8."""
+    yield "\ufeff"
+    writer = csv.writer(_Echo())
+    for row in rows:
+        yield writer.writerow(row)
 
 
 def _num(x: float) -> str:

@@ -592,9 +592,27 @@ def _first_line(opened: _Opened, cap: int) -> tuple[str, int]:
             return line, count
 
 
+_MAX_COLUMN_NAME_CHARS = 1_000
+
+
+def _raise_csv_field_limit(chars: int) -> None:
+    """Let the csv module read fields of `chars` characters, in every process alike (its limit is module-wide
+    state, 131,072 in a fresh interpreter): only ever raised, since other readers in the process share it."""
+    if csv.field_size_limit() < chars:
+        csv.field_size_limit(chars)
+
+
 def _header(line: str) -> tuple[list[str], str]:
+    """The column names of a header line and its delimiter; a cell too long for a column name refuses the file."""
     delimiter = "\t" if "\t" in line and "," not in line else ","
+    _raise_csv_field_limit(len(line))
     cells = next(csv.reader([line], delimiter=delimiter))
+    longest = max(map(len, cells), default=0)
+    if longest > _MAX_COLUMN_NAME_CHARS:
+        raise SampleFileError(
+            f"the first line has a cell of {longest:,} characters, more than a column name may have "
+            f"({_MAX_COLUMN_NAME_CHARS:,}): it is not a header"
+        )
     return [clean_text(c).strip().lstrip("\ufeff").lower() for c in cells], delimiter
 
 
@@ -733,8 +751,7 @@ def _csv_rows(
     opened: _Opened, columns: list[str], lines_before: int, delimiter: str, limits: ReadLimits
 ) -> Iterator[tuple[int, list[str]] | RowError]:
     """Data rows with their starting line, checked for field count, size caps and cleaned of control chars."""
-    if csv.field_size_limit() < limits.max_line_chars:
-        csv.field_size_limit(limits.max_line_chars)  # only ever raised: the module-wide limit is shared
+    _raise_csv_field_limit(limits.max_line_chars)
     lines = _BoundedLines(opened.text.readline, limits.max_line_chars)
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
     width = len(columns)

@@ -14,11 +14,23 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+def _messages(detail, path: str = "") -> list[str]:
+    """Every message under `detail` as plain text; one from a nested field or a list item is prefixed with
+    its place (`0: ...`, `rounds.1.number: ...`), so that no Python repr ever reaches an error body."""
+    if isinstance(detail, dict):
+        return [m for key, value in detail.items() for m in _messages(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(detail, list | tuple):
+        if any(isinstance(item, dict | list | tuple) for item in detail):
+            return [m for i, item in enumerate(detail) for m in _messages(item, f"{path}.{i}" if path else str(i))]
+        return [f"{path}: {item}" if path else str(item) for item in detail]
+    return [f"{path}: {detail}" if path else str(detail)]
+
+
 def _flatten(detail) -> tuple[str, dict | None]:
     if isinstance(detail, dict):
-        return "Invalid input.", {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
+        return "Invalid input.", {str(k): _messages(v) for k, v in detail.items()}
     if isinstance(detail, list):
-        return "Invalid input.", {"non_field_errors": [str(m) for m in detail]}
+        return "Invalid input.", {"non_field_errors": _messages(detail)}
     return str(detail), None
 
 

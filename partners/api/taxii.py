@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC
 
 from django.urls import reverse
@@ -71,7 +72,7 @@ def collection_objects(principal: Principal, tlp: str):
     graph = catalogue_graph(principal)
     objects = [o for i, o in graph.objects.items() if graph.markings[i] == tlp]
     objects.append(marking_definition(tlp))
-    if tlp == Tlp.CLEAR and any(o["type"] in ("narrative", "channel") for o in graph.objects.values()):
+    if tlp == Tlp.CLEAR:  # always: whether it came would tell of narratives or channels in other collections
         objects.append(custom_sdo_extension())
     objects.sort(key=lambda o: (_date_added(o), o["id"]))
     return objects, graph
@@ -192,28 +193,56 @@ class CollectionView(TaxiiView):
         return Response(_collection(self.collection(request, collection)))
 
 
-def _page(request, objects: list[dict]) -> tuple[list[dict], bool, str | None]:
+def _added_after(value: str) -> str:
+    """An RFC 3339 time as the STIX timestamp it is compared with; a 400 for anything else (a 30 February,
+    an offset of 99 hours, a time that leaves the calendar once in UTC)."""
+    try:
+        cutoff = parse_datetime(value)
+        if cutoff is not None:
+            return ts(cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):
+        pass
+    raise ValidationError({"added_after": ["Give an RFC 3339 timestamp, e.g. 2024-01-13T00:00:00Z."]})
+
+
+def _whole_number(params, name: str, default: int) -> int:
+    try:
+        return int(params.get(name, default))
+    except ValueError as exc:
+        raise ValidationError({name: ["Give a whole number."]}) from exc
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """The filters and window a caller asked for, checked before any object is read."""
+
+    added_after: str | None
+    types: list[str]
+    ids: list[str]
+    limit: int
+    start: int
+
+
+def _page_request(request) -> PageRequest:
     params = request.query_params
     added_after = params.get("added_after")
-    if added_after:
-        cutoff = parse_datetime(added_after)
-        if cutoff is None:
-            raise ValidationError({"added_after": ["Give an RFC 3339 timestamp, e.g. 2024-01-13T00:00:00Z."]})
-        if cutoff.tzinfo is None:
-            cutoff = cutoff.replace(tzinfo=UTC)
-        objects = [o for o in objects if _date_added(o) > ts(cutoff)]
-    types = [t for t in params.get("match[type]", "").split(",") if t]
-    if types:
-        objects = [o for o in objects if o["type"] in types]
-    ids = [i for i in params.get("match[id]", "").split(",") if i]
-    if ids:
-        objects = [o for o in objects if o["id"] in ids]
-    try:
-        limit = min(max(int(params.get("limit", MAX_PAGE)), 1), MAX_PAGE)
-        start = int(params.get("next", 0))
-    except ValueError as exc:
-        raise ValidationError({"limit": ["Give whole numbers for limit and next."]}) from exc
-    start = max(start, 0)
+    return PageRequest(
+        added_after=_added_after(added_after) if added_after else None,
+        types=[t for t in params.get("match[type]", "").split(",") if t],
+        ids=[i for i in params.get("match[id]", "").split(",") if i],
+        limit=min(max(_whole_number(params, "limit", MAX_PAGE), 1), MAX_PAGE),
+        start=max(_whole_number(params, "next", 0), 0),
+    )
+
+
+def _page(wanted: PageRequest, objects: list[dict]) -> tuple[list[dict], bool, str | None]:
+    if wanted.added_after:
+        objects = [o for o in objects if _date_added(o) > wanted.added_after]
+    if wanted.types:
+        objects = [o for o in objects if o["type"] in wanted.types]
+    if wanted.ids:
+        objects = [o for o in objects if o["id"] in wanted.ids]
+    start, limit = wanted.start, wanted.limit
     page = objects[start : start + limit]
     more = start + limit < len(objects)
     return page, more, str(start + limit) if more else None
@@ -231,8 +260,10 @@ class ObjectsView(TaxiiView):
     )
     def get(self, request, collection):
         principal = principal_of(request)
-        objects, graph = collection_objects(principal, self.collection(request, collection))
-        page, more, next_ = _page(request, objects)
+        tlp = self.collection(request, collection)
+        wanted = _page_request(request)
+        objects, graph = collection_objects(principal, tlp)
+        page, more, next_ = _page(wanted, objects)
         services.audit_reads(
             principal=principal,
             objects=[graph.records[o["id"]] for o in page if o["id"] in graph.records],
@@ -271,8 +302,10 @@ class ManifestView(TaxiiView):
         summary="Manifest of a TAXII 2.1 collection", parameters=PAGE_PARAMETERS, responses=MANIFEST, tags=["taxii"]
     )
     def get(self, request, collection):
-        objects, _ = collection_objects(principal_of(request), self.collection(request, collection))
-        page, more, next_ = _page(request, objects)
+        tlp = self.collection(request, collection)
+        wanted = _page_request(request)
+        objects, _ = collection_objects(principal_of(request), tlp)
+        page, more, next_ = _page(wanted, objects)
         entries = [
             {"id": o["id"], "date_added": _date_added(o), "version": _date_added(o), "media_type": STIX_MEDIA_TYPE}
             for o in page

@@ -1,7 +1,7 @@
 """Read endpoints of the partner API and sample submission. Every queryset goes through visible_to."""
 
 from django.db.models import F, Prefetch
-from django.http import FileResponse
+from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -12,6 +12,8 @@ from rest_framework.response import Response
 
 from campaigns import models as c
 from detection import models as d
+from detection import services as detection_services
+from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from partners import services
 from partners.addresses import client_address
 from partners.selectors import visible_to
@@ -181,6 +183,28 @@ class SampleImportViewSet(PartnerReadViewSet):
     visible_prefetch = ("sample",)
     ordering_fields = ["created_at"]
 
+    @extend_schema(
+        summary="The rejected rows of an import as CSV (UTF-8 with a byte-order mark): line, field, reason, raw",
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="No such import, or not one you may see"),
+        },
+    )
+    @action(detail=True, url_path="rejected", filterset_class=None, pagination_class=None)
+    def rejected(self, request, pk=None):
+        job = self.get_object()
+        self.audit([job], export=True)
+        rows = csv_lines(detection_services.rejected_rows_csv(job=job))
+        response = StreamingHttpResponse(rows, content_type=CSV_MEDIA_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def perform_content_negotiation(self, request, force=False):
+        if self.action == "rejected":
+            return JSONRenderer(), JSONRenderer.media_type  # the CSV is not rendered; only an error is, as JSON
+        return super().perform_content_negotiation(request, force=force)
+
 
 @extend_schema_view(
     list=extend_schema(summary="Your organisation's samples and those shared with you"),
@@ -201,7 +225,7 @@ class SampleViewSet(PartnerReadViewSet):
 
     def _accepted(self, sample, job) -> Response:
         body = serializers.SubmissionSerializer({"sample": sample, "job": job}, context=self.get_serializer_context())
-        return Response(body.data, status=status.HTTP_202_ACCEPTED, headers={"Location": body.data["job"]["url"]})
+        return Response(body.data, status=status.HTTP_202_ACCEPTED, headers=_location(body.data["job"]["url"]))
 
     @extend_schema(
         summary="Submit a sample: a new sample with its first file (202 with the import job's URL)",
@@ -290,7 +314,7 @@ class SampleViewSet(PartnerReadViewSet):
         except services.RunUnfinished as exc:
             raise exceptions.Conflict(str(exc)) from exc
         body = serializers.ScoringRunSerializer(run, context=context).data
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers=_location(body["url"]))
 
 
 class StrongestEdgesFirst(CursorPages):
@@ -443,6 +467,11 @@ class ReportViewSet(PartnerReadViewSet):
 def _may_submit_to(principal, sample: d.Sample) -> bool:
     """Files and scoring runs are added by the sample's owner organisation (or a researcher), not by recipients."""
     return principal.is_researcher or (sample.owner_id is not None and sample.owner_id == principal.organisation_id)
+
+
+def _location(url) -> dict[str, str]:
+    """A Location header as a plain str: DRF's Hyperlink is a str subclass, which WSGI servers refuse."""
+    return {"Location": str(url)}
 
 
 def _db_user(request):

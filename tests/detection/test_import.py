@@ -358,3 +358,34 @@ def test_the_german_dataset_imports_with_nothing_rejected(shared_data):
     assert job.inserted == Post.objects.count() == 194_326
     again = run(path, name="german")
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 218_971)
+
+
+def wide_header_file(path):
+    """Over SAMPLE_IMPORT_CHILD_PROCESS_BYTES, with a header cell over the csv module's default field limit."""
+    header = ",".join(CANONICAL).replace("lang", "l" * 140_000)
+    rows = "".join(f"x,{i},acc{i % 7},2024-01-01T10:00:00Z,post {i},,,,,,,en\n" for i in range(80_000))
+    path.write_text(f"{header}\n{rows}", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["canonical-csv", ""])
+def test_a_large_file_whose_header_the_csv_module_refuses_fails_with_its_reason(tmp_path, settings, fmt):
+    settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES = 2 * 1024**2
+    path = wide_header_file(tmp_path / "wide.csv")
+    assert path.stat().st_size >= settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES
+    job = run(path, format=fmt)
+    assert job.status == ImportStatus.FAILED
+    assert "140,000 characters" in job.error and "not a header" in job.error
+    assert (Post.objects.count(), Sample.objects.get().status) == (0, "failed")
+
+
+def test_a_reading_process_that_dies_fails_the_import_with_how_it_ended(tmp_path, settings, monkeypatch):
+    settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES = 0
+    monkeypatch.setattr(
+        "detection.import_batches._CHILD_COMMAND", "import sys; sys.stderr.write('out of memory\\n'); sys.exit(9)"
+    )
+    job = run(canonical_csv(tmp_path / "s.csv", [post(i) for i in range(10)]))
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and job.finished_at is not None
+    assert "exit status 9" in job.error and "out of memory" in job.error
+    assert Sample.objects.get().status == "failed"

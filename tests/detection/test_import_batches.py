@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from detection.engine.readers import CanonicalChunk, PostColumns, read_canonical_chunks
+from detection.engine.records import SampleFileError
 from detection.import_batches import ReaderProcessError, _json_list, batches_from_child, read_batches
 
 HEADER = "platform,post_id,account_id,created_at,text,reshare_of,urls,hashtags,handle\n"
@@ -108,6 +109,37 @@ def test_a_child_that_dies_is_an_error_not_an_end(sample_file, monkeypatch):
     monkeypatch.setattr("detection.import_batches._CHILD_COMMAND", "import os; os._exit(3)")
     with pytest.raises(ReaderProcessError, match="exit status 3"):
         list(batches_from_child(**options(sample_file)))
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ("import sys; sys.stderr.write('MemoryError: out of room\\n'); sys.exit(1)", "exit status 1.*out of room"),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "killed by signal SIGKILL"),
+        (
+            "import csv, pickle, sys; "
+            "pickle.dump(('error', csv.Error('field larger than field limit')), sys.stdout.buffer)",
+            "the reading process failed: Error: field larger than field limit",
+        ),
+    ],
+)
+def test_any_failure_of_the_child_is_a_reader_error_that_says_why(sample_file, monkeypatch, command, reason):
+    monkeypatch.setattr("detection.import_batches._CHILD_COMMAND", command)
+    with pytest.raises(ReaderProcessError, match=reason) as failure:
+        list(batches_from_child(**options(sample_file)))
+    assert isinstance(failure.value, SampleFileError)  # the import fails with it, rather than being left running
+
+
+def test_a_header_cell_over_the_csv_modules_default_limit_is_refused_alike_in_both_processes(tmp_path):
+    """131,072 characters is the csv module's limit in a fresh process (the child): without raising it there
+    too, the child died on a header the parent could read."""
+    path = tmp_path / "wide.csv"
+    path.write_text(HEADER.replace("text", "t" * 200_000) + "x,1,a,2024-01-01T00:00:00Z,,,,,\n" * 100_000)
+    assert path.stat().st_size >= 2 * 1024**2
+    for reader in (batches_from_child, read_batches):
+        with pytest.raises(SampleFileError, match="200,000 characters.*not a header") as refused:
+            list(reader(**options(path)))
+        assert not isinstance(refused.value, ReaderProcessError)
 
 
 @pytest.mark.parametrize(

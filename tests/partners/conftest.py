@@ -202,7 +202,8 @@ def build_world() -> World:
     for name, (owner, tlp, audience) in samples.items():
         label = f"CNRYsample{name.replace('_', '')}Q"
         sample = d.Sample.objects.create(name=label, owner=owner, tlp=tlp, description=label)
-        d.SampleImport.objects.create(sample=sample, original_name=label + "file")
+        job = d.SampleImport.objects.create(sample=sample, original_name=label + "file")
+        d.RejectedRow.objects.create(sample_import=job, line=2, field="created_at", reason="bad", raw=f"x,1,{label}")
         w.objects[("sample", name)] = sample
         w.audience[label] = audience
         if name == "strict_a_to_s":

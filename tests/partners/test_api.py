@@ -1,15 +1,18 @@
 """The partner API: authentication, one error format, same 404 for hidden and missing, filters, pages,
 throttling, audit log, related fields, sample submission, OpenAPI schema."""
 
+import codecs
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
-from detection.models import ImportStatus, Sample
+from detection.models import ImportStatus, RejectedRow, Sample, SampleImport
 from partners import services
 from partners.api.pagination import CursorPages
 from partners.models import ApiKey, AuditAction, AuditEvent
@@ -212,3 +215,25 @@ def test_related_records_shown_with_a_read_are_audited_too(world):
     world.client("red_person").get(f"/api/v1/campaigns/{green_campaign.pk}/")
     event = AuditEvent.objects.filter(action=AuditAction.READ).latest("pk")
     assert event.tlp == "RED" and f"campaigns.threatactor:{world.objects[('actor', 'RED')].pk}" in event.object_ids
+
+
+def test_rejected_rows_download_as_utf8_csv_with_a_bom_through_the_api_and_the_admin(world, client):
+    job = SampleImport.objects.get(sample=world.objects[("sample", "own_a")])
+    RejectedRow.objects.create(sample_import=job, line=7, field="text", reason="台灣: not a time", raw="x,選舉,=1+1")
+    expected = ["line,field,reason,raw", '2,created_at,bad,"x,1,CNRYsampleownaQ"']
+    expected.append('7,text,台灣: not a time,"x,選舉,=1+1"')
+
+    def rows(response) -> list[str]:
+        assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+        body = b"".join(response.streaming_content)
+        assert body.startswith(codecs.BOM_UTF8)
+        return body[len(codecs.BOM_UTF8) :].decode("utf-8").splitlines()
+
+    assert rows(world.client("amber_a").get(f"/api/v1/imports/{job.pk}/rejected/", HTTP_ACCEPT="text/csv")) == expected
+    assert rows(world.client("amber_a").get(f"/api/v1/imports/{job.pk}/rejected/")) == expected
+    hidden = world.client("amber_b").get(f"/api/v1/imports/{job.pk}/rejected/", HTTP_ACCEPT="text/csv")
+    assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
+
+    admin = get_user_model().objects.create_superuser("admin-csv", password="x-unused-password-9")
+    client.force_login(admin)
+    assert rows(client.get(reverse("admin:detection_sampleimport_rejects", args=[job.pk]))) == expected

@@ -68,6 +68,7 @@ def api_urls(world) -> dict[str, list[str]]:
         "api:import-list": [reverse("api:import-list")]
         + [reverse("api:import-list") + f"?sample={s.pk}" for s in samples],
         "api:import-detail": [reverse("api:import-detail", args=[i.pk]) for i in imports],
+        "api:import-rejected": [reverse("api:import-rejected", args=[i.pk]) for i in imports],
         "api:technique-list": [reverse("api:technique-list")],
         "api:technique-detail": [reverse("api:technique-detail", args=[technique.pk])],
         "api:technique-stix": [reverse("api:technique-stix", args=[technique.pk])],

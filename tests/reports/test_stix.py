@@ -154,3 +154,20 @@ def test_an_owner_organisation_bundle_marks_its_amber_strict_campaign(planted, n
     assert not [
         o for objects in by_type.values() for o in objects if TLP_STIX_IDS["RED"] in o.get("object_marking_refs", [])
     ]
+
+
+def test_a_claimants_identity_carries_its_claims_marking(planted, no_pdf):
+    today = planted["today"]
+    report = services.report_build(
+        scope=Scope.GLOBAL,
+        object_id=None,
+        start=today - timedelta(days=6),
+        end=today,
+        audience=Audience(clearance="AMBER"),
+    )
+    by_type = validated(read(report.stix_file))
+    identities = {i["name"]: MARKING_LEVELS[i["object_marking_refs"][0]] for i in by_type["identity"]}
+    assert identities[canary(AMBER, "Claimant")] == "AMBER"
+    assert identities["VisibleNamedClaimant"] == "GREEN"
+    assert identities["VisibleGreenClaimant"] == "AMBER"  # its claim cites an AMBER source
+    assert canary(RED, "Claimant") not in identities
