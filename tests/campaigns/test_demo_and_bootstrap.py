@@ -33,7 +33,8 @@ def snapshot():
 
 
 @pytest.fixture
-def bootstrapped(capsys, shared_data):
+def bootstrapped(capsys, shared_data, celery_in_process):
+    """`make run`'s bootstrap, its tasks in this process as on the embedded defaults (whatever broker CI names)."""
     call_command("bootstrap")
     return capsys.readouterr().out
 

@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from campaigns.models import Asset, Campaign, Election, Platform
+from detection.scoring import group_attach_to_campaign
 from reports import services
 from reports.models import Report, ReportStatus, Scope
 from reports.visibility import Audience
@@ -30,6 +31,8 @@ def demo_period() -> tuple[date, date]:
 
 @pytest.mark.slow
 def test_demo_report_as_html_and_pdf(demo_catalogue, scoring_group):
+    # confirmed into a campaign a GREEN audience sees: only then may the report name the group's accounts
+    group_attach_to_campaign(group=scoring_group, campaign=Campaign.objects.filter(tlp="CLEAR").order_by("pk").first())
     start, end = demo_period()
     began = time.perf_counter()
     report = services.report_build(scope=Scope.GLOBAL, object_id=None, start=start, end=end, audience=GREEN)
@@ -41,31 +44,38 @@ def test_demo_report_as_html_and_pdf(demo_catalogue, scoring_group):
     assert content["figures"]["campaigns"] == Campaign.objects.count()
     assert content["figures"]["actors"] == 4
     assert content["matrix"]["cells"] and sum(map(sum, content["matrix"]["cells"])) >= 7
-    assert {t["id"] for t in content["tactics"] if t["count"]} == {"TA02", "TA14"}
-    assert [(t["platform"], t["accounts_removed"]) for t in content["takedowns"]["totals"]] == [("Facebook", 7704)]
+    assert {t["id"] for t in content["tactics"] if t["count"]} == {"TA06", "TA16", "TA17"}
+    totals = {t["platform"]: t["accounts_removed"] for t in content["takedowns"]["totals"]}
+    assert totals["Facebook"] == 7704 and set(totals) == {row["platform"] for row in content["takedowns"]["rows"]}
     removed = {r["surface"]: r["accounts"] for r in content["figures"]["removed"]}
     assert removed == {"Facebook": 7704, "Instagram": 15}  # apart, as Meta publishes them; never 7,719
     assert content["groups"][0]["confirmed"] and content["groups"][0]["size"] == 24
-    assert [a["handle"] for a in content["indicators"]["group_accounts"]] == ["member_0", "member_1"]
+    assert [a["handle"] for a in content["groups"][0]["accounts"]] == ["member_0", "member_1"]
+    listed = [(a["platform"], a["identifier"]) for a in content["indicators"]["accounts"]]
+    assert {"100", "101"} <= {identifier for _, identifier in listed} and len(listed) == len(set(listed))
     assert content["narratives"][0]["name"] == "A DPP government brings economic harm to Taiwan"
-    assert "Between" in report.summary and "7 campaigns" in report.summary
+    assert "Between" in report.summary and f"{Campaign.objects.count()} campaigns" in report.summary
 
     html = read(report.html_file)
     for heading in (
         "Summary",
-        "New and updated campaigns",
+        "Campaigns active in the period",
         "Actors and elections",
         "DISARM tactics and techniques",
         "Narratives",
-        "Attribution claims added or changed",
+        "Attribution claims made in the period",
         "Takedowns",
         "Coordinated groups",
         "What changed since the previous report",
         "Appendix: indicators",
+        "Method",
     ):
         assert f"<h2>{heading}</h2>" in html
     assert html.count('src="data:image/png;base64,') == 3
-    assert "7,704" in html and "7,719" not in html and "member_0" in html
+    assert "7,704" in html
+    assert "7,719" not in html
+    appendix = html[html.index("<h2>Appendix: indicators</h2>") :]
+    assert '<td class="ioc">100</td>' in appendix and '<td class="ioc">101</td>' in appendix  # the group, as assets
 
     pages = pdf_text(report.pdf_file.path)
     assert len(pages) >= 4

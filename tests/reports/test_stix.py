@@ -90,7 +90,7 @@ def test_stix_bundle_of_the_demo_report_validates(demo_catalogue, scoring_group,
     again = services.report_build(
         scope=Scope.GLOBAL,
         object_id=None,
-        start=today - timedelta(days=29),
+        start=date(2022, 1, 1),
         end=today,
         audience=Audience(clearance="GREEN"),
     )
