@@ -90,33 +90,4 @@ class Migration(migrations.Migration):
         migrations.AddField(model_name="post", name="sample", field=_held_by("held_posts", null=True)),
         migrations.AddField(model_name="socialaccount", name="sample", field=_held_by("held_accounts", null=True)),
         migrations.RunPython(split_records_by_sample, migrations.RunPython.noop, elidable=True),
-        migrations.AlterField(model_name="post", name="sample", field=_held_by("held_posts", null=False)),
-        migrations.AlterField(model_name="socialaccount", name="sample", field=_held_by("held_accounts", null=False)),
-        migrations.AddConstraint(
-            model_name="post",
-            constraint=models.UniqueConstraint(
-                fields=("sample", "platform", "post_id"), name="post_unique_sample_platform_id"
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="socialaccount",
-            constraint=models.UniqueConstraint(
-                fields=("sample", "platform", "account_id"), name="social_account_unique_sample_platform_id"
-            ),
-        ),
-        migrations.AlterField(model_name="sample", name="name", field=models.CharField(max_length=200)),
-        migrations.AddConstraint(
-            model_name="sample",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("owner__isnull", False)),
-                fields=("owner", "name"),
-                name="sample_unique_name_per_owner",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="sample",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("owner__isnull", True)), fields=("name",), name="sample_unique_house_name"
-            ),
-        ),
     ]

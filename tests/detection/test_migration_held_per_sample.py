@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("detection", "0006_sample_links_keyed_by_sample_and_post")]
-AFTER = [("detection", "0007_records_held_per_sample")]
+AFTER = [("detection", "0008_records_held_per_sample_required")]
 
 
 def migrate(targets):
