@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from campaigns.models import Campaign, Technique
+from detection.engine import BudgetExceeded
 from detection.engine.readers import FORMATS
 
 from . import scoring, selectors, services
@@ -487,7 +488,11 @@ def _timeline_bars(rows: list[dict], width: int = 720, height: int = 120) -> dic
 @admin.action(description="Score the selected samples")
 def score_samples(modeladmin, request, queryset):
     for sample in queryset:
-        run = scoring.scoring_run_start(sample=sample, requested_by=request.user)
+        try:
+            run = scoring.scoring_run_start(sample=sample, requested_by=request.user)
+        except BudgetExceeded as exc:
+            messages.error(request, f"{sample.name}: {exc}")
+            continue
         url = reverse("admin:detection_scoringrun_change", args=[run.pk])
         messages.info(request, format_html('Scoring {}: <a href="{}">run {}</a>', sample.name, url, run.pk))
 

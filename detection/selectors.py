@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Prefetch, QuerySet
 
 from detection.engine.arrays import SEP
+from detection.engine.params import EngineParams
 from detection.engine.records import AccountRecord, PostRecord
 
 from .models import AccountScore, CoordinatedGroup, CoordinationEdge, EdgeEvidence, Post, ScoringRun, SocialAccount
@@ -102,6 +103,66 @@ def sample_contents(*, sample_id: int) -> SampleContents:
         )
         contents.account_pk[f"{account.platform}{SEP}{account.account_id}"] = account.pk
     return contents
+
+
+# Per behaviour, how the database names the object of each action (the engine's keys, or finer ones): the
+# joins that list a post's objects, the object, and which posts act (the content behaviours skip reshares).
+_CONTENT = "p.reshare_of = ''"
+_ACTIONS = {
+    "co-reshare": ("", "p.platform || chr(31) || p.reshare_of", "p.reshare_of <> ''"),
+    "co-reply": ("", "p.platform || chr(31) || p.reply_to", f"p.reply_to <> '' AND {_CONTENT}"),
+    "co-link": (
+        ", jsonb_array_elements_text(CASE WHEN p.normalised_urls = '[]' THEN p.urls ELSE p.normalised_urls END) o",
+        "o",
+        _CONTENT,
+    ),
+    "co-domain": (", jsonb_array_elements_text(p.domains) o", "o", _CONTENT),
+    "co-hashtag": (", jsonb_array_elements_text(p.hashtags) o", "o", _CONTENT),
+    "co-mention": (", jsonb_array_elements_text(p.mentions) o", "p.platform || chr(31) || o", _CONTENT),
+    "same-text": ("", "p.text_normalised", f"p.text_normalised <> '' AND {_CONTENT}"),
+    "same-media": (", jsonb_array_elements_text(p.media_hashes) o", "o", _CONTENT),
+}
+
+
+def sample_pair_floor(*, sample_id: int, params: EngineParams) -> dict[str, int] | None:
+    """A lower bound of the co-action pairs each behaviour of a run would build, from the database in one query
+    (PostgreSQL; None elsewhere). similar-text counts 0: its objects are LSH buckets the engine makes.
+
+    An object acted on n times over a span s holds at least the pairs of n actions spread as evenly as they can
+    be over the floor(s / w) + 1 stretches of the window w the span divides into (every pair inside one is in
+    the window): exactly n(n - 1)/2 when the window covers the span. The stretches are a millisecond short of
+    the window, so that no rounding of the engine's float times takes a pair counted here out of its window.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    wanted = [b for b in params.behaviours if b in _ACTIONS]
+    if not wanted:
+        return dict.fromkeys(params.behaviours, 0)
+    actions = " UNION ALL ".join(
+        f"SELECT DISTINCT %s AS b, {key} AS k, p.id, p.created_at FROM detection_samplepost sp "  # noqa: S608
+        f"JOIN detection_post p ON p.id = sp.post_id{lists} WHERE sp.sample_id = %s AND {where}"
+        for lists, key, where in (_ACTIONS[b] for b in wanted)
+    )
+    stretch = max(params.window_s - 0.001, 0.0)
+    sql = f"""
+        WITH actions AS ({actions}),
+        objects AS (
+            SELECT b, count(*) AS n, extract(epoch FROM max(created_at) - min(created_at)) AS span
+            FROM actions GROUP BY b, k HAVING count(*) > 1
+        ),
+        stretches AS (
+            SELECT b, n, CASE WHEN span = 0 THEN 1 WHEN %s = 0 THEN n
+                              ELSE least(n, floor(span / %s)::bigint + 1) END AS m
+            FROM objects
+        )
+        SELECT b, sum(mod(n, m) * (n / m + 1) * (n / m) / 2 + (m - mod(n, m)) * (n / m) * (n / m - 1) / 2)
+        FROM stretches GROUP BY b
+    """  # noqa: S608
+    values = [v for b in wanted for v in (b, sample_id)] + [stretch, stretch]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        found = {b: int(n) for b, n in cursor.fetchall()}
+    return {b: found.get(b, 0) for b in params.behaviours}
 
 
 def result_fingerprint(

@@ -461,7 +461,7 @@ def _line_ends(text: str) -> int:
 class _Lines:
     """The text's physical lines, with runs of blank lines read a block at a time rather than a call per line.
 
-    `readline` is the text's own until a reader hands a blank line to `blank`; after a few in a row, the next
+    `readline` is the text's own, and a reader hands each blank line it gives to `blank`; after a few, the next
     block is read ahead and the run comes back as one string of line ends (the csv module keeps such a string
     whole inside a quoted field, as it would the lines), and `readline` splits the rest of the block until it
     is used up. So a file of blank lines costs what decoding it costs; `extra` counts the lines in those

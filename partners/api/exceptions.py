@@ -14,6 +14,12 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class TooManyPairs(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The run would build more co-action pairs than this server allows."
+    default_code = "too_many_pairs"
+
+
 def _flatten(detail) -> tuple[str, dict | None]:
     if isinstance(detail, dict):
         return "Invalid input.", {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
