@@ -7,8 +7,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Max, Min, Prefetch, QuerySet
+from psycopg.errors import QueryCanceled
 
 from detection.engine.arrays import SEP
 from detection.engine.params import EngineParams
@@ -106,27 +107,27 @@ def sample_contents(*, sample_id: int) -> SampleContents:
 
 
 # Per behaviour, how the database names the object of each action (the engine's keys, or finer ones): the
-# joins that list a post's objects, the object, and which posts act (the content behaviours skip reshares).
+# object, the list of a post's objects it is taken from (o), and which posts act (content skips reshares).
 _CONTENT = "p.reshare_of = ''"
 _ACTIONS = {
-    "co-reshare": ("", "p.platform || chr(31) || p.reshare_of", "p.reshare_of <> ''"),
-    "co-reply": ("", "p.platform || chr(31) || p.reply_to", f"p.reply_to <> '' AND {_CONTENT}"),
-    "co-link": (
-        ", jsonb_array_elements_text(CASE WHEN p.normalised_urls = '[]' THEN p.urls ELSE p.normalised_urls END) o",
-        "o",
-        _CONTENT,
-    ),
-    "co-domain": (", jsonb_array_elements_text(p.domains) o", "o", _CONTENT),
-    "co-hashtag": (", jsonb_array_elements_text(p.hashtags) o", "o", _CONTENT),
-    "co-mention": (", jsonb_array_elements_text(p.mentions) o", "p.platform || chr(31) || o", _CONTENT),
-    "same-text": ("", "p.text_normalised", f"p.text_normalised <> '' AND {_CONTENT}"),
-    "same-media": (", jsonb_array_elements_text(p.media_hashes) o", "o", _CONTENT),
+    "co-reshare": ("p.platform || chr(31) || p.reshare_of", "", "p.reshare_of <> ''"),
+    "co-reply": ("p.platform || chr(31) || p.reply_to", "", f"p.reply_to <> '' AND {_CONTENT}"),
+    "co-link": ("o", "CASE WHEN p.normalised_urls = '[]' THEN p.urls ELSE p.normalised_urls END", _CONTENT),
+    "co-domain": ("o", "p.domains", _CONTENT),
+    "co-hashtag": ("o", "p.hashtags", _CONTENT),
+    "co-mention": ("p.platform || chr(31) || o", "p.mentions", _CONTENT),
+    "same-text": ("p.text_normalised", "", f"p.text_normalised <> '' AND {_CONTENT}"),
+    "same-media": ("o", "p.media_hashes", _CONTENT),
 }
 
 
+FLOOR_TIMEOUT_MS = 3_000  # about 400,000 posts: a larger sample is left to the prepare step's exact count
+
+
 def sample_pair_floor(*, sample_id: int, params: EngineParams) -> dict[str, int] | None:
-    """A lower bound of the co-action pairs each behaviour of a run would build, from the database in one query
-    (PostgreSQL; None elsewhere). similar-text counts 0: its objects are LSH buckets the engine makes.
+    """A lower bound of the co-action pairs each behaviour of a run would build, from the database in one pass
+    over the sample's posts (PostgreSQL; None elsewhere, or past FLOOR_TIMEOUT_MS). similar-text counts 0: its
+    objects are the engine's.
 
     An object acted on n times over a span s holds at least the pairs of n actions spread as evenly as they can
     be over the floor(s / w) + 1 stretches of the window w the span divides into (every pair inside one is in
@@ -138,17 +139,19 @@ def sample_pair_floor(*, sample_id: int, params: EngineParams) -> dict[str, int]
     wanted = [b for b in params.behaviours if b in _ACTIONS]
     if not wanted:
         return dict.fromkeys(params.behaviours, 0)
-    actions = " UNION ALL ".join(
-        f"SELECT DISTINCT %s AS b, {key} AS k, p.id, p.created_at FROM detection_samplepost sp "  # noqa: S608
-        f"JOIN detection_post p ON p.id = sp.post_id{lists} WHERE sp.sample_id = %s AND {where}"
-        for lists, key, where in (_ACTIONS[b] for b in wanted)
+    branches = " UNION ALL ".join(
+        f"SELECT %s, {key} FROM (SELECT DISTINCT o FROM jsonb_array_elements_text({items}) o) i WHERE {where}"  # noqa: S608
+        if items
+        else f"SELECT %s, {key} WHERE {where}"
+        for key, items, where in (_ACTIONS[b] for b in wanted)
     )
     stretch = max(params.window_s - 0.001, 0.0)
     sql = f"""
-        WITH actions AS ({actions}),
-        objects AS (
-            SELECT b, count(*) AS n, extract(epoch FROM max(created_at) - min(created_at)) AS span
-            FROM actions GROUP BY b, k HAVING count(*) > 1
+        WITH objects AS (
+            SELECT a.b, count(*) AS n, extract(epoch FROM max(p.created_at) - min(p.created_at)) AS span
+            FROM detection_samplepost sp JOIN detection_post p ON p.id = sp.post_id
+            CROSS JOIN LATERAL ({branches}) a (b, k)
+            WHERE sp.sample_id = %s GROUP BY a.b, a.k HAVING count(*) > 1
         ),
         stretches AS (
             SELECT b, n, CASE WHEN span = 0 THEN 1 WHEN %s = 0 THEN n
@@ -158,10 +161,18 @@ def sample_pair_floor(*, sample_id: int, params: EngineParams) -> dict[str, int]
         SELECT b, sum(mod(n, m) * (n / m + 1) * (n / m) / 2 + (m - mod(n, m)) * (n / m) * (n / m - 1) / 2)
         FROM stretches GROUP BY b
     """  # noqa: S608
-    values = [v for b in wanted for v in (b, sample_id)] + [stretch, stretch]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        found = {b: int(n) for b, n in cursor.fetchall()}
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a cancelled query undoes only itself
+            cursor.execute("SELECT current_setting('statement_timeout')")
+            [timeout] = cursor.fetchone()
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(FLOOR_TIMEOUT_MS)])
+            cursor.execute(sql, [*wanted, sample_id, stretch, stretch])
+            found = {b: int(n) for b, n in cursor.fetchall()}
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, QueryCanceled):
+            return None
+        raise
     return {b: found.get(b, 0) for b in params.behaviours}
 
 

@@ -130,3 +130,11 @@ def test_the_admin_action_says_why_it_scores_nothing(tmp_path, admin_client):
     [message] = [str(m) for m in get_messages(response.wsgi_request)]
     assert message.startswith("one-url: This run would build at least 24,995,000 co-action pairs")
     assert not ScoringRun.objects.exists()
+
+
+def test_a_floor_the_database_is_slow_to_find_is_left_to_the_prepare_step(tmp_path, monkeypatch):
+    sample = imported(tmp_path, "one-url", one_url(5_000, spacing_s=0))
+    monkeypatch.setattr(selectors, "FLOOR_TIMEOUT_MS", 1)  # the query takes tens of milliseconds
+    assert selectors.sample_pair_floor(sample_id=sample.pk, params=EngineParams()) is None
+    run = scoring.scoring_run_start(sample=sample, params={"window_s": 604_800})
+    assert run.status == RunStatus.QUEUED  # the transaction went on after the cancelled query
