@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from campaigns.models import Asset, Campaign, Technique, TechniqueUse
+from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from detection.engine.readers import FORMATS
 
@@ -93,7 +94,11 @@ class SampleAdmin(admin.ModelAdmin):
     @admin.action(description="Score the selected samples", permissions=["score"])
     def score_samples(self, request, queryset):
         for sample in queryset:
-            run = scoring.scoring_run_start(sample=sample, requested_by=request.user)
+            try:
+                run = scoring.scoring_run_start(sample=sample, requested_by=request.user)
+            except BudgetExceeded as exc:
+                messages.error(request, f"{sample.name}: {exc}")
+                continue
             url = reverse("admin:detection_scoringrun_change", args=[run.pk])
             messages.info(request, format_html('Scoring {}: <a href="{}">run {}</a>', sample.name, url, run.pk))
 

@@ -327,6 +327,7 @@ def read_batches(
     fmt: str,
     platform: str | None,
     max_inflated_bytes: int,
+    max_inflation_ratio: float,
     skip_rows: int,
     batch_rows: int,
     copy_text: bool,
@@ -341,7 +342,7 @@ def read_batches(
     skip = skip_rows
     with open(path, "rb") as handle:
         raw = CountingReader(handle)
-        limits = ReadLimits(max_inflated_bytes=max_inflated_bytes)
+        limits = ReadLimits(max_inflated_bytes=max_inflated_bytes, max_inflation_ratio=max_inflation_ratio)
         if copy_text and fmt == "canonical-csv":
             chunks = read_canonical_chunks(
                 raw, platform=platform, limits=limits, chunk_rows=batch_rows, skip_rows=skip_rows

@@ -24,7 +24,16 @@ from django.utils import timezone
 
 from campaigns.models import Asset, Campaign, Platform, Technique, TechniqueUse
 from campaigns.vocabularies import AssetType, Confidence, Framework
-from detection.engine import ENGINE_VERSION, EngineParams, PartialEdges, build_arrays, finalise, shard_edges
+from detection.engine import (
+    ENGINE_VERSION,
+    BudgetExceeded,
+    EngineParams,
+    PartialEdges,
+    build_arrays,
+    finalise,
+    pair_budget_check,
+    shard_edges,
+)
 
 from . import selectors
 from .models import (
@@ -62,10 +71,17 @@ def _params_json(params: EngineParams) -> dict:
 def scoring_run_start(
     *, sample: Sample, params: dict | None = None, n_shards: int = 4, requested_by=None
 ) -> ScoringRun:
-    """Record a run in the ledger and enqueue its first step once the transaction commits."""
+    """Record a run in the ledger and enqueue its first step once the transaction commits.
+
+    Raises BudgetExceeded when the sample's posts alone show that the run would build more co-action pairs
+    than SCORING_MAX_PAIRS (a lower bound from the database; the prepare step counts them exactly).
+    """
     engine = engine_params(params or {})
     if not 1 <= n_shards <= 256:
         raise ValueError("n_shards must be between 1 and 256")
+    floor = selectors.sample_pair_floor(sample_id=sample.pk, params=engine)
+    if floor is not None and sum(floor.values()) > settings.SCORING_MAX_PAIRS:
+        raise BudgetExceeded(floor, settings.SCORING_MAX_PAIRS, engine, "SCORING_MAX_PAIRS", at_least=True)
     with transaction.atomic():
         run = ScoringRun.objects.create(
             sample=sample,
@@ -143,7 +159,13 @@ def scoring_run_prepare(*, run_id: int) -> None:
         if not contents.posts:
             _fail(run_id, "The sample holds no posts: import a file into it first.")
             return
-        arrays = build_arrays(contents.posts, contents.accounts, engine_params(run.params))
+        params = engine_params(run.params)
+        arrays = build_arrays(contents.posts, contents.accounts, params)
+        try:
+            pair_budget_check(arrays, params, settings.SCORING_MAX_PAIRS, "SCORING_MAX_PAIRS")
+        except BudgetExceeded as exc:
+            _fail(run_id, str(exc))
+            return
         loaded = {"arrays": arrays, "post_pk": contents.post_pk, "account_pk": contents.account_pk}
         payload = pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL)
         size = RunArrays.PART_BYTES

@@ -7,10 +7,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Max, Min, Prefetch, QuerySet
+from psycopg.errors import QueryCanceled
 
 from detection.engine.arrays import SEP
+from detection.engine.params import EngineParams
 from detection.engine.records import AccountRecord, PostRecord
 
 from .models import AccountScore, CoordinatedGroup, CoordinationEdge, EdgeEvidence, Post, ScoringRun, SocialAccount
@@ -102,6 +104,76 @@ def sample_contents(*, sample_id: int) -> SampleContents:
         )
         contents.account_pk[f"{account.platform}{SEP}{account.account_id}"] = account.pk
     return contents
+
+
+# Per behaviour, how the database names the object of each action (the engine's keys, or finer ones): the
+# object, the list of a post's objects it is taken from (o), and which posts act (content skips reshares).
+_CONTENT = "p.reshare_of = ''"
+_ACTIONS = {
+    "co-reshare": ("p.platform || chr(31) || p.reshare_of", "", "p.reshare_of <> ''"),
+    "co-reply": ("p.platform || chr(31) || p.reply_to", "", f"p.reply_to <> '' AND {_CONTENT}"),
+    "co-link": ("o", "CASE WHEN p.normalised_urls = '[]' THEN p.urls ELSE p.normalised_urls END", _CONTENT),
+    "co-domain": ("o", "p.domains", _CONTENT),
+    "co-hashtag": ("o", "p.hashtags", _CONTENT),
+    "co-mention": ("p.platform || chr(31) || o", "p.mentions", _CONTENT),
+    "same-text": ("p.text_normalised", "", f"p.text_normalised <> '' AND {_CONTENT}"),
+    "same-media": ("o", "p.media_hashes", _CONTENT),
+}
+
+
+FLOOR_TIMEOUT_MS = 3_000  # about 400,000 posts: a larger sample is left to the prepare step's exact count
+
+
+def sample_pair_floor(*, sample_id: int, params: EngineParams) -> dict[str, int] | None:
+    """A lower bound of the co-action pairs each behaviour of a run would build, from the database in one pass
+    over the sample's posts (PostgreSQL; None elsewhere, or past FLOOR_TIMEOUT_MS). similar-text counts 0: its
+    objects are the engine's.
+
+    An object acted on n times over a span s holds at least the pairs of n actions spread as evenly as they can
+    be over the floor(s / w) + 1 stretches of the window w the span divides into (every pair inside one is in
+    the window): exactly n(n - 1)/2 when the window covers the span. The stretches are a millisecond short of
+    the window, so that no rounding of the engine's float times takes a pair counted here out of its window.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    wanted = [b for b in params.behaviours if b in _ACTIONS]
+    if not wanted:
+        return dict.fromkeys(params.behaviours, 0)
+    branches = " UNION ALL ".join(
+        f"SELECT %s, {key} FROM (SELECT DISTINCT o FROM jsonb_array_elements_text({items}) o) i WHERE {where}"  # noqa: S608
+        if items
+        else f"SELECT %s, {key} WHERE {where}"
+        for key, items, where in (_ACTIONS[b] for b in wanted)
+    )
+    stretch = max(params.window_s - 0.001, 0.0)
+    sql = f"""
+        WITH objects AS (
+            SELECT a.b, count(*) AS n, extract(epoch FROM max(p.created_at) - min(p.created_at)) AS span
+            FROM detection_samplepost sp JOIN detection_post p ON p.id = sp.post_id
+            CROSS JOIN LATERAL ({branches}) a (b, k)
+            WHERE sp.sample_id = %s GROUP BY a.b, a.k HAVING count(*) > 1
+        ),
+        stretches AS (
+            SELECT b, n, CASE WHEN span = 0 THEN 1 WHEN %s = 0 THEN n
+                              ELSE least(n, floor(span / %s)::bigint + 1) END AS m
+            FROM objects
+        )
+        SELECT b, sum(mod(n, m) * (n / m + 1) * (n / m) / 2 + (m - mod(n, m)) * (n / m) * (n / m - 1) / 2)
+        FROM stretches GROUP BY b
+    """  # noqa: S608
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a cancelled query undoes only itself
+            cursor.execute("SELECT current_setting('statement_timeout')")
+            [timeout] = cursor.fetchone()
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(FLOOR_TIMEOUT_MS)])
+            cursor.execute(sql, [*wanted, sample_id, stretch, stretch])
+            found = {b: int(n) for b, n in cursor.fetchall()}
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, QueryCanceled):
+            return None
+        raise
+    return {b: found.get(b, 0) for b in params.behaviours}
 
 
 def result_fingerprint(

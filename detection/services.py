@@ -129,6 +129,7 @@ def _consume(job: SampleImport, fmt: str, progress) -> None:
         "fmt": fmt,
         "platform": job.platform or None,
         "max_inflated_bytes": settings.SAMPLE_MAX_INFLATED_BYTES,
+        "max_inflation_ratio": settings.SAMPLE_MAX_INFLATION_RATIO,
         "skip_rows": job.rows_done,
         "batch_rows": BATCH_ROWS,
         "copy_text": memory is not None,

@@ -147,6 +147,13 @@ STORAGES = {
 
 # A compressed sample that inflates past this many bytes is refused whole.
 SAMPLE_MAX_INFLATED_BYTES = env.int("SAMPLE_MAX_INFLATED_BYTES", default=8 * 1024**3)
+# ... and one is refused as soon as it has inflated past this many times the compressed bytes read so far (past
+# its first 8 MiB). Real samples inflate 2.5 to 4.6 times; a gzip bomb of repeated rows 300, of newlines 1,000.
+SAMPLE_MAX_INFLATION_RATIO = env.float("SAMPLE_MAX_INFLATION_RATIO", default=100.0)
+# A scoring run that would build more co-action pairs (post pairs on one object within the window, summed over
+# its behaviours) is refused before it builds any. A pair costs a worker up to 1.2 KB (min_weight=1, every pair
+# its own stored edge), about 0.2 KB on a dense day of 1M posts (8M pairs at the 60 s window): 10M, 12 GB at worst.
+SCORING_MAX_PAIRS = env.int("SCORING_MAX_PAIRS", default=10_000_000)
 # A sample file at least this large is parsed in a child process, beside the one writing to the database.
 SAMPLE_IMPORT_CHILD_PROCESS_BYTES = env.int("SAMPLE_IMPORT_CHILD_PROCESS_BYTES", default=2 * 1024**2)
 

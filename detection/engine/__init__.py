@@ -5,6 +5,8 @@ edges.csv, evidence.csv, groups.csv, accounts.csv and summary.json. Several work
 ``shard_edges(arrays, params, shard, n_shards)`` per shard (objects are split by ``shard_of``, a BLAKE2b hash
 of the shared object, so every co-action pair lies in exactly one shard), then
 ``finalise(partials, arrays, params)``, which gives byte-identical output to ``run`` for any shard count.
+``pair_budget_check(arrays, params, max_pairs)`` counts the co-action pairs a run would build, without building
+them, and raises ``BudgetExceeded`` past the limit (``run(..., max_pairs=...)`` does so first).
 
 Edges are kept by significance (see ``significance``: a random-mixing null model with Benjamini-Hochberg
 control) unless ``min_weight`` asks for the peers' fixed minimum weight. Accounts are flagged when their
@@ -25,6 +27,9 @@ _EXPORTS = {
     "run": "api",
     "PostArrays": "arrays",
     "build_arrays": "arrays",
+    "BudgetExceeded": "budget",
+    "DEFAULT_MAX_PAIRS": "budget",
+    "pair_budget_check": "budget",
     "render": "output",
     "write_outputs": "output",
     "BEHAVIOURS": "params",

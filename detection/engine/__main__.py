@@ -1,7 +1,7 @@
 """Command line: score a sample file without Django or a database.
 
 python -m detection.engine INPUT [--format F] --out DIR [--behaviours co-reshare,...] [--window S]
-                                 [--min-weight N] [--threshold T]
+                                 [--min-weight N] [--threshold T] [--max-pairs N]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from detection.engine.api import run
 from detection.engine.arrays import build_arrays
+from detection.engine.budget import DEFAULT_MAX_PAIRS, BudgetExceeded
 from detection.engine.output import write_outputs
 from detection.engine.params import BEHAVIOURS, EngineParams
 from detection.engine.records import AccountRecord, PostRecord, RowError, SampleFileError
@@ -34,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--threshold", type=float, default=EngineParams.flag_threshold, help="score at which an account is flagged"
+    )
+    parser.add_argument(
+        "--max-pairs",
+        type=int,
+        default=DEFAULT_MAX_PAIRS,
+        help="refuse a run that would build more co-action pairs (up to 1 KB each); 0: no limit",
     )
     parser.add_argument("--max-row-errors", type=int, default=20, help="row errors printed before summarising")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -90,7 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     steps = tqdm(total=2, desc="scoring", disable=args.quiet, file=sys.stderr)
     arrays = build_arrays(posts, accounts, params)
     steps.update()
-    result = run(arrays, params=params)
+    try:
+        result = run(arrays, params=params, max_pairs=args.max_pairs or None)
+    except BudgetExceeded as exc:
+        steps.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     steps.update()
     steps.close()
     result.summary["rejected_rows"] = len(errors)

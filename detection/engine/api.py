@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detection.engine.arrays import PostArrays, build_arrays, sorted_unique
+from detection.engine.budget import pair_budget_check
 from detection.engine.coaction import match_codec
 from detection.engine.evidence import EdgeDetails, edge_details
 from detection.engine.groups import find_groups, multiplex
@@ -60,10 +61,16 @@ def run(
     posts: Iterable[PostRecord] | PostArrays,
     accounts: Iterable[AccountRecord] = (),
     params: EngineParams | None = None,
+    max_pairs: int | None = None,
 ) -> EngineResult:
-    """Score one sample on one machine: the same as finalising the partials of any number of shards."""
+    """Score one sample on one machine: the same as finalising the partials of any number of shards.
+
+    With max_pairs, a run that would build more co-action pairs raises BudgetExceeded before building any.
+    """
     params = params or EngineParams()
     arrays = posts if isinstance(posts, PostArrays) else build_arrays(posts, accounts, params)
+    if max_pairs is not None:
+        pair_budget_check(arrays, params, max_pairs)
     return finalise([shard_edges(arrays, params, 0, 1)], arrays, params)
 
 

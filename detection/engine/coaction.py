@@ -11,16 +11,21 @@ from detection.engine.arrays import ObjectTable, PostArrays, sorted_unique
 from detection.engine.params import EngineParams
 
 
+def _pairs_from(obj: np.ndarray, t: np.ndarray, window: float) -> np.ndarray:
+    """Per action, sorted by (object, time): the later actions on its object within the window."""
+    # Complex numbers sort by (real, imaginary): one searchsorted finds each action's window end
+    # inside its own object, exactly, whatever the time resolution.
+    key = obj.astype(np.float64) + 1j * t
+    hi = np.searchsorted(key, obj.astype(np.float64) + 1j * (t + window), side="right")
+    return hi - np.arange(len(obj), dtype=np.int64) - 1
+
+
 def window_pairs(obj: np.ndarray, t: np.ndarray, window: float, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Index pairs (i < j) of actions sorted by (object, time) with the same object and t_j - t_i <= window."""
     n = len(obj)
     if n < 2:
         return
-    # Complex numbers sort by (real, imaginary): one searchsorted finds each action's window end
-    # inside its own object, exactly, whatever the time resolution.
-    key = obj.astype(np.float64) + 1j * t
-    hi = np.searchsorted(key, obj.astype(np.float64) + 1j * (t + window), side="right")
-    counts = hi - np.arange(n, dtype=np.int64) - 1
+    counts = _pairs_from(obj, t, window)
     cum = np.cumsum(counts)
     start = 0
     while start < n:
@@ -33,6 +38,19 @@ def window_pairs(obj: np.ndarray, t: np.ndarray, window: float, chunk: int) -> I
             offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
             yield ia, ia + 1 + offsets
         start = end
+
+
+def pair_counts(arrays: PostArrays, params: EngineParams) -> dict[str, int]:
+    """Per behaviour of the run: the post pairs its sweep builds (exactly what window_pairs yields, own pairs
+    and, for similar-text, every band's candidates included), counted without building any."""
+    counts = {}
+    for behaviour in params.behaviours:
+        table = arrays.objects.get(behaviour)
+        if table is None or len(table.obj) < 2:
+            counts[behaviour] = 0
+        else:
+            counts[behaviour] = int(_pairs_from(table.obj, arrays.time[table.post], params.window_s).sum())
+    return counts
 
 
 def behaviour_pairs(

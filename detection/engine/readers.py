@@ -15,6 +15,7 @@ import gzip
 import io
 import json
 import os
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, fields, replace
@@ -121,6 +122,11 @@ class ReadLimits:
     """Caps that keep a hostile file from exhausting memory or reaching the database."""
 
     max_inflated_bytes: int = 2 * 1024**3  # a gzip file inflating past this is refused as a whole
+    # A gzip file is refused as soon as it has inflated to more than this many times the compressed bytes read
+    # so far (real samples inflate 2.5 to 5 times), once past the floor: what one 8 KiB block of deflate can
+    # inflate to, so that no file is refused on its first block.
+    max_inflation_ratio: float = 100.0
+    inflation_ratio_floor_bytes: int = 8 * 1024**2
     max_field_chars: int = 100_000  # text, descriptions, display names and whole list cells
     max_id_chars: int = 2_048  # ids, handles, timestamps, numbers and each list item
     max_url_chars: int = 2_048  # each URL
@@ -360,27 +366,46 @@ class _Prefixed:
     def __init__(self, head: bytes, rest: Any) -> None:
         self._head = head
         self._rest = rest
+        self.taken = 0  # bytes returned so far
 
     def read(self, size: int = -1) -> bytes:
         if self._head:
             if size is None or size < 0:
                 data, self._head = self._head + self._rest.read(), b""
-                return data
-            data, self._head = self._head[:size], self._head[size:]
-            return data
-        return self._rest.read(size)
+            else:
+                data, self._head = self._head[:size], self._head[size:]
+        else:
+            data = self._rest.read(size)
+        self.taken += len(data)
+        return data
+
+
+def _check_inflation(inflated: int, compressed: int, limits: ReadLimits) -> None:
+    """Refuse a gzip file inflating past the cap, or past the ratio once beyond the floor."""
+    if inflated > limits.max_inflated_bytes:
+        raise SampleFileError(
+            f"refused: the compressed file inflates past the cap of {limits.max_inflated_bytes:,} bytes "
+            "(SAMPLE_MAX_INFLATED_BYTES)"
+        )
+    if inflated > limits.inflation_ratio_floor_bytes and inflated > limits.max_inflation_ratio * compressed:
+        raise SampleFileError(
+            f"refused: the compressed file inflates more than {limits.max_inflation_ratio:,g} times its size "
+            f"({inflated:,} bytes from its first {compressed:,} compressed bytes; samples inflate about 2.5 to 5 "
+            "times); the limit is SAMPLE_MAX_INFLATION_RATIO"
+        )
 
 
 class _ByteSource(io.BufferedIOBase):
     """Decoded-side bytes for the TextIOWrapper: counts them, enforces the inflation cap, names bad input."""
 
-    def __init__(self, head: bytes, stream: Any, cap: int | None, skipped: int, compressed: bool) -> None:
+    def __init__(self, head: bytes, stream: Any, skipped: int, source: _Prefixed | None, limits: ReadLimits) -> None:
         super().__init__()
         self._head = head
         self._stream = stream
         self._read_more = getattr(stream, "read1", None) or stream.read
-        self._cap = cap
-        self._compressed = compressed
+        self._source = source  # the compressed bytes, when the stream inflates them
+        self._limits = limits
+        self._compressed = source is not None
         self.pulled = len(head) + skipped  # bytes taken from the (inflated) stream, BOM included
         self.served = skipped  # bytes handed to the decoder, for error offsets
 
@@ -398,8 +423,8 @@ class _ByteSource(io.BufferedIOBase):
             except (OSError, EOFError, zlib.error) as exc:
                 raise SampleFileError(f"damaged compressed data: {exc}") from None
             self.pulled += len(data)
-            if self._cap is not None and self.pulled > self._cap:
-                raise SampleFileError(f"refused: the compressed file inflates past the cap of {self._cap:,} bytes")
+            if self._source is not None:
+                _check_inflation(self.pulled, self._source.taken, self._limits)
         self.served += len(data)
         return data
 
@@ -420,6 +445,103 @@ class _ByteSource(io.BufferedIOBase):
             f"not UTF-8: invalid byte 0x{byte:02X} at {where}byte offset {offset:,} (around line {line:,}; looks "
             f"like {_guess_legacy(nearby)}); save the file as UTF-8"
         )
+
+
+_BLANK_LINES = frozenset({"\n", "\r", "\r\n"})
+_LINE_END = re.compile(r"\r\n?|\n")
+_LINE_ENDS = re.compile(r"[\r\n]*")
+_BLANKS_BEFORE_RUN = 8
+
+
+def _line_ends(text: str) -> int:
+    """Physical lines in a string of line ends (\\r\\n is one line end, as readline counts)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+class _Lines:
+    """The text's physical lines, with runs of blank lines read a block at a time rather than a call per line.
+
+    `readline` is the text's own, and a reader hands each blank line it gives to `blank`; after a few, the next
+    block is read ahead and the run comes back as one string of line ends (the csv module keeps such a string
+    whole inside a quoted field, as it would the lines), and `readline` splits the rest of the block until it
+    is used up. So a file of blank lines costs what decoding it costs; `extra` counts the lines in those
+    strings beyond one each, for readers numbering lines.
+    """
+
+    __slots__ = ("readline", "_text", "_ahead", "_at", "_carry", "_blanks", "_patience", "extra")
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self._text = text
+        self.readline: Any = text.readline
+        self._ahead = ""  # text read ahead, from _at on
+        self._at = 0
+        self._carry = ""  # a \r that ended a block, held back until the character after it is read
+        self._blanks = 0  # blank lines from the text's readline since the last block read ahead
+        self._patience = _BLANKS_BEFORE_RUN  # doubles when reading ahead found a short run (a double-spaced file)
+        self.extra = 0
+
+    def blank(self, line: str) -> str:
+        """What readline gave, when blank: the line itself, or the run of blank lines it starts."""
+        if self._ahead:
+            return line
+        self._blanks += 1
+        if self._blanks < self._patience:
+            return line
+        self._blanks = 0
+        self._fill()
+        run = self._blank_run(line)
+        if len(run) < _BLANKS_BEFORE_RUN:
+            self._patience = min(2 * self._patience, 1 << 20)
+        return run
+
+    def _line_ahead(self, size: int = -1) -> str:
+        """The next line read ahead (up to `size` characters, as readline(size)), or the next run of blank lines."""
+        text, at = self._ahead, self._at
+        if text[at] in "\r\n":
+            return self._blank_run("")
+        line = ""
+        while True:
+            found = _LINE_END.search(text, at)
+            end = found.end() if found else len(text)
+            if 0 <= size - len(line) < end - at:
+                end, found = at + size - len(line), None
+            line += text[at:end]
+            self._take(end)
+            if found is not None or len(line) == size:
+                return line
+            if not self._ahead:  # the line goes on past what was read ahead
+                return line + self._text.readline(size - len(line) if size >= 0 else -1)
+            text, at = self._ahead, self._at
+
+    def _blank_run(self, first: str) -> str:
+        """`first` (a blank line, or nothing) and the blank lines read ahead after it, as one string."""
+        text, at = self._ahead, self._at
+        end = _LINE_ENDS.match(text, at).end()  # type: ignore[union-attr]
+        run = first + text[at:end]
+        self._take(end)
+        if len(run) > 2 or run not in _BLANK_LINES:
+            self.extra += _line_ends(run) - 1
+        return run
+
+    def _fill(self) -> None:
+        while True:
+            data = self._text.read(_CHUNK)
+            block, self._carry = self._carry + data, ""
+            if data and block.endswith("\r"):  # the next block may start with its \n
+                block, self._carry = block[:-1], "\r"
+            if block or not data:
+                self._ahead, self._at = block, 0
+                self.readline = self._line_ahead if block else self._text.readline
+                return
+
+    def _take(self, end: int) -> None:
+        if end < len(self._ahead):
+            self._at = end
+        elif self._carry:
+            self._fill()
+        else:
+            self._ahead, self._at = "", 0
+            self.readline = self._text.readline
 
 
 def _read_full(stream: Any, size: int) -> bytes:
@@ -549,23 +671,22 @@ class _Opened:
             first = _read_full(raw, _HEAD_BYTES)
             stream: Any = raw
             head = first
-            cap = None
-            compressed = first[:2] == b"\x1f\x8b"
-            if compressed:
-                stream = gzip.GzipFile(fileobj=_Prefixed(first, raw), mode="rb")
-                cap = limits.max_inflated_bytes
+            source = None
+            if first[:2] == b"\x1f\x8b":
+                source = _Prefixed(first, raw)
+                stream = gzip.GzipFile(fileobj=source, mode="rb")
                 try:
-                    head = _read_full(stream, min(_HEAD_BYTES, cap + 1))
+                    head = _read_full(stream, min(_HEAD_BYTES, limits.max_inflated_bytes + 1))
                 except (OSError, EOFError, zlib.error) as exc:
                     raise SampleFileError(f"damaged gzip file: {exc}") from None
-                if len(head) > cap:
-                    raise SampleFileError(f"refused: the compressed file inflates past the cap of {cap:,} bytes")
+                _check_inflation(len(head), source.taken, limits)
             _check_container(head)
             _check_encoding(head, at_eof=len(head) < _HEAD_BYTES)
             skipped = 3 if head.startswith(_BOM) else 0
-            self.bytes = _ByteSource(head[skipped:], stream, cap, skipped, compressed)
+            self.bytes = _ByteSource(head[skipped:], stream, skipped, source, limits)
             self.text = io.TextIOWrapper(self.bytes, encoding="utf-8", errors="strict", newline="")
             self.text._CHUNK_SIZE = _CHUNK  # type: ignore[attr-defined]
+            self.lines = _Lines(self.text)
         except BaseException:
             self.close()
             raise
@@ -579,17 +700,19 @@ class _Opened:
 def _first_line(opened: _Opened, cap: int) -> tuple[str, int]:
     """The first non-blank line and how many physical lines it took to reach it."""
     count = 0
-    readline = opened.text.readline
+    lines = opened.lines
     while True:
         try:
-            line = readline(cap + 1)
+            line = lines.readline(cap + 1)
+            if len(line) <= 2 and line in _BLANK_LINES:
+                line = lines.blank(line)
         except UnicodeDecodeError as exc:
-            raise opened.bytes.decode_error(exc, count + 1) from None
+            raise opened.bytes.decode_error(exc, count + lines.extra + 1) from None
         if not line:
             raise SampleFileError("the file is empty")
         count += 1
         if line.strip():
-            return line, count
+            return line, count + lines.extra
 
 
 _MAX_COLUMN_NAME_CHARS = 1_000
@@ -725,10 +848,10 @@ class _LineTooLong(Exception):
 class _BoundedLines:
     """Physical lines for the csv module; a line over the cap is skipped in pieces, never held whole."""
 
-    __slots__ = ("_readline", "_cap", "skipped")
+    __slots__ = ("_lines", "_cap", "skipped")
 
-    def __init__(self, readline: Any, cap: int) -> None:
-        self._readline = readline
+    def __init__(self, lines: _Lines, cap: int) -> None:
+        self._lines = lines
         self._cap = cap
         self.skipped = 0
 
@@ -736,13 +859,17 @@ class _BoundedLines:
         return self
 
     def __next__(self) -> str:
-        line = self._readline(self._cap)
+        lines = self._lines
+        line = lines.readline(self._cap)
         if len(line) < self._cap or line[-1] in "\r\n":
-            if not line:
-                raise StopIteration
+            if len(line) <= 2:
+                if not line:
+                    raise StopIteration
+                if line in _BLANK_LINES:
+                    return lines.blank(line)
             return line
         while line and line[-1] not in "\r\n":
-            line = self._readline(self._cap)
+            line = lines.readline(self._cap)
         self.skipped += 1
         raise _LineTooLong
 
@@ -752,7 +879,9 @@ def _csv_rows(
 ) -> Iterator[tuple[int, list[str]] | RowError]:
     """Data rows with their starting line, checked for field count, size caps and cleaned of control chars."""
     _raise_csv_field_limit(limits.max_line_chars)
-    lines = _BoundedLines(opened.text.readline, limits.max_line_chars)
+    physical = opened.lines
+    extra_before = physical.extra  # the blank lines before the header are in lines_before already
+    lines = _BoundedLines(physical, limits.max_line_chars)
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
     width = len(columns)
     id_cap = limits.max_id_chars
@@ -763,7 +892,7 @@ def _csv_rows(
         try:
             for row in reader:
                 line = lines_before + done + 1
-                done = reader.line_num + lines.skipped
+                done = reader.line_num + lines.skipped + physical.extra - extra_before
                 if len(row) != width:
                     if not row:
                         continue
@@ -786,11 +915,11 @@ def _csv_rows(
             return
         except csv.Error as exc:
             line = lines_before + done + 1
-            done = reader.line_num + lines.skipped
+            done = reader.line_num + lines.skipped + physical.extra - extra_before
             yield RowError(line, "", f"malformed CSV: {exc}", "")
         except _LineTooLong:
             line = lines_before + done + 1
-            done = reader.line_num + lines.skipped
+            done = reader.line_num + lines.skipped + physical.extra - extra_before
             yield RowError(line, "", f"a line longer than the cap of {limits.max_line_chars:,} characters", "")
         except UnicodeDecodeError as exc:
             raise opened.bytes.decode_error(exc, lines_before + done + 1) from None
@@ -1498,25 +1627,29 @@ def _is_account_object(obj: dict[str, Any]) -> bool:
 
 def _jsonl_lines(opened: _Opened, first: str, line_no: int, cap: int) -> Iterator[tuple[int, str | None]]:
     """Physical lines with their numbers; None for a line longer than the cap (skipped, never held whole)."""
-    readline = opened.text.readline
+    lines = opened.lines
+    extra = lines.extra
     text = first
     while True:
-        if len(text) > cap:
+        if len(text) > cap and text[0] not in "\r\n":  # a run of blank lines is never too long
             while text and not text.endswith(("\n", "\r")):
                 try:
-                    text = readline(cap + 1)
+                    text = lines.readline(cap + 1)
                 except UnicodeDecodeError as exc:
                     raise opened.bytes.decode_error(exc, line_no) from None
             yield line_no, None
         else:
             yield line_no, text
         try:
-            text = readline(cap + 1)
+            text = lines.readline(cap + 1)
+            if len(text) <= 2 and text in _BLANK_LINES:
+                text = lines.blank(text)
         except UnicodeDecodeError as exc:
             raise opened.bytes.decode_error(exc, line_no + 1) from None
         if not text:
             return
-        line_no += 1
+        line_no += 1 + lines.extra - extra  # a run of blank lines is several lines
+        extra = lines.extra
 
 
 def _read_jsonl(

@@ -26,6 +26,12 @@ def _messages(detail, path: str = "") -> list[str]:
     return [f"{path}: {detail}" if path else str(detail)]
 
 
+class TooManyPairs(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The run would build more co-action pairs than this server allows."
+    default_code = "too_many_pairs"
+
+
 def _flatten(detail) -> tuple[str, dict | None]:
     if isinstance(detail, dict):
         return "Invalid input.", {str(k): _messages(v) for k, v in detail.items()}

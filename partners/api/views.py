@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from campaigns import models as c
 from detection import models as d
 from detection import services as detection_services
+from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from partners import services
 from partners.addresses import client_address
@@ -284,6 +285,10 @@ class SampleViewSet(PartnerReadViewSet):
         request=serializers.ScoringRunRequestSerializer,
         responses={
             202: serializers.ScoringRunSerializer,
+            400: OpenApiResponse(
+                description="Invalid parameters, or the run would build more co-action pairs than the server "
+                "allows (code too_many_pairs: shorten window_s or leave behaviours out)"
+            ),
             403: OpenApiResponse(description="Not your sample"),
             409: OpenApiResponse(description="The sample's previous run has not finished"),
         },
@@ -313,6 +318,8 @@ class SampleViewSet(PartnerReadViewSet):
             )
         except services.RunUnfinished as exc:
             raise exceptions.Conflict(str(exc)) from exc
+        except BudgetExceeded as exc:
+            raise exceptions.TooManyPairs(str(exc)) from exc
         body = serializers.ScoringRunSerializer(run, context=context).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=_location(body["url"]))
 

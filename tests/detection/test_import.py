@@ -2,6 +2,7 @@ import csv
 import gzip
 import io
 import json
+import time
 
 import pytest
 from django.db import connection
@@ -241,6 +242,24 @@ def test_gzip_is_read_and_a_bomb_is_refused(tmp_path, settings, reading):
     job = services.sample_import_run(import_id=job.pk)
     assert job.status == ImportStatus.FAILED
     assert "inflat" in job.error.lower()
+
+
+def test_a_small_gzip_of_newlines_is_refused_at_once_unless_the_ratio_allows_it(tmp_path, settings, reading):
+    header = canonical_csv(tmp_path / "header.csv", []).read_bytes()
+    bomb = tmp_path / "newlines.csv.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as out:  # 200 MB of blank lines in 200 KB
+        out.write(header)
+        for _ in range(200):
+            out.write(b"\n" * 1_000_000)
+    assert bomb.stat().st_size < 250_000
+    started = time.perf_counter()
+    job = run(bomb)
+    assert job.status == ImportStatus.FAILED
+    assert "inflates more than 100 times" in job.error and "SAMPLE_MAX_INFLATION_RATIO" in job.error
+    settings.SAMPLE_MAX_INFLATION_RATIO = 2_000
+    job = run(bomb)  # read whole: blank lines cost next to nothing
+    assert (job.status, job.rows_done, job.rejected) == (ImportStatus.DONE, 0, 0)
+    assert time.perf_counter() - started < 30  # it took 53 s to refuse
 
 
 def test_jsonl_rows_with_deep_nesting_are_rejected_per_row(tmp_path):

@@ -20,6 +20,7 @@ def options(path, **overrides):
         "fmt": "canonical-csv",
         "platform": None,
         "max_inflated_bytes": 1 << 30,
+        "max_inflation_ratio": 100.0,
         "skip_rows": 0,
         "batch_rows": 3,
         "copy_text": True,

@@ -45,6 +45,19 @@ def test_cli_refuses_bad_input_with_a_clear_error(tmp_path, capsys):
     assert "unknown behaviour" in capsys.readouterr().err
 
 
+def test_cli_refuses_a_run_over_its_pair_budget_before_building_it(tmp_path, capsys):
+    sample = tmp_path / "one_tag.csv"
+    write_sample(sample, [f"x,{i},a{i},2024-01-13T10:{i:02d}:00Z,,,,,#tag,,,\n" for i in range(50)])
+    out = tmp_path / "out"
+    command = [str(sample), "--out", str(out), "--window", "86400", "--quiet"]
+    assert main([*command, "--max-pairs", "1224"]) == 1
+    assert "error: This run would build 1,225 co-action pairs (co-hashtag 1,225), more than the limit of 1,224" in (
+        capsys.readouterr().err
+    )
+    assert not out.exists()
+    assert main([*command, "--max-pairs", "1225"]) == 0 and (out / "summary.json").is_file()
+
+
 def test_formula_cells_are_neutralised():
     for cell in ("=1+1", "+1", "-1+2", "-cmd", "@SUM(A1)", "\tx", "\rx"):
         assert safe_cell(cell).startswith("'")

@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -665,7 +666,8 @@ def test_multibyte_characters_across_every_chunk_boundary(tmp_path: Path) -> Non
     body = CANONICAL_HEADER + "\n" + "".join(canonical_row(f"p{i}", text=t) for i, t in enumerate(texts))
     assert len(body.encode()) > 4 * 64 * 1024
     assert [p.text for p in read(write(tmp_path, "s.csv", body))] == texts
-    assert [p.text for p in read(write(tmp_path, "s.gz", gzip.compress(body.encode())))] == texts
+    squeezed = write(tmp_path, "s.gz", gzip.compress(body.encode()))  # inflates 400 times: far past real samples
+    assert [p.text for p in read(squeezed, limits=ReadLimits(max_inflation_ratio=1000))] == texts
 
 
 def test_wrong_encoding_inside_gzip_is_refused(tmp_path: Path) -> None:
@@ -769,6 +771,57 @@ def test_gzip_bomb_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SampleFileError, match="inflates past the cap of 1,000 bytes"):
         read(path, limits=ReadLimits(max_inflated_bytes=1_000))
     assert len(read(path)) == 3_000_000 // len(row)
+
+
+def gzip_of(path: Path, head: bytes, block: bytes, times: int) -> Path:
+    """A gzip file of head + block * times, written without holding the inflated bytes."""
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        out.write(head)
+        for _ in range(times):
+            out.write(block)
+    return path
+
+
+def test_a_gzip_bomb_is_refused_by_its_ratio_as_soon_as_it_passes_the_floor(tmp_path: Path) -> None:
+    row = canonical_row("p1").encode()
+    head = CANONICAL_HEADER.encode() + b"\n"
+    bomb = gzip_of(tmp_path / "rows.csv.gz", head, row * 1_000, 100_000 // len(row))  # 100 MB of one row
+    assert bomb.stat().st_size < 400_000
+    started = time.perf_counter()
+    with pytest.raises(SampleFileError, match=r"more than 100 times its size \(8,4\d\d,\d{3} bytes from") as refused:
+        read(bomb)
+    assert "SAMPLE_MAX_INFLATION_RATIO" in str(refused.value)
+    assert time.perf_counter() - started < 10  # read whole, the 100 MB of rows took 13 s here, 49 s in an import
+    newlines = gzip_of(tmp_path / "newlines.csv.gz", head, b"\n" * 1_000_000, 100)
+    with pytest.raises(SampleFileError, match="more than 100 times its size"):
+        read(newlines)
+    with pytest.raises(SampleFileError, match="more than 1,000 times"):
+        read(newlines, limits=ReadLimits(max_inflation_ratio=1_000))
+    small = gzip_of(tmp_path / "small.csv.gz", head, row, 30_000)  # 300 times, but under the 8 MiB floor
+    assert len(read(small)) == 30_000
+
+
+@pytest.mark.parametrize(("fmt", "end"), [("csv", "\n"), ("csv", "\r\n"), ("csv", "\r"), ("jsonl", "\n")])
+def test_blank_lines_cost_next_to_nothing_and_keep_the_line_numbers(tmp_path: Path, fmt: str, end: str) -> None:
+    blanks = 20_000_000
+    if fmt == "csv":
+        quoted = canonical_row("p2", text="two\n\n\nparagraphs")
+        rows = [CANONICAL_HEADER + "\n", canonical_row("p1"), quoted, canonical_row("p3")]
+    else:
+        line = '{"platform": "x", "post_id": "p%d", "account_id": "a", "created_at": 1}\n'
+        rows = [line % 1, line % 2, line % 3]
+    body = "\n" * 9 + rows[0] + "\n" * 9 + "".join(rows[1:-1]) + "\n" * blanks + rows[-1] + "\n" * blanks
+    path = write(tmp_path, f"blank.{fmt}", body.replace("\n", end))
+    started = time.perf_counter()
+    found = read(path)
+    assert time.perf_counter() - started < 3  # a call per blank line took 9 to 16 s
+    assert [(r.post_id, r.line) for r in found] == (
+        [("p1", 20), ("p2", 21), ("p3", 25 + blanks)] if fmt == "csv" else [("p1", 10), ("p2", 20), ("p3", 21 + blanks)]
+    )
+    if fmt == "csv":  # the blank lines inside the quoted text are kept as they are without the runs around
+        assert found[1].text == read(write(tmp_path, "plain.csv", "".join(rows).replace("\n", end)))[1].text
+    with pytest.raises(SampleFileError, match="the file is empty"):
+        read(write(tmp_path, "empty.csv", end * blanks))
 
 
 def test_truncated_gzip_is_refused(tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 """Scoring results through the partner API: runs, groups (with their edges and evidence) and account scores of
 the samples a persona may see; starting a run (202), and an in-process run whose groups are then readable."""
 
+import time
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -152,6 +154,37 @@ def test_starting_a_run_needs_the_owner_a_submitting_role_and_valid_parameters(w
         error = response.json()["error"]
         assert error["code"] == "invalid" and field in error["fields"], (bad, error)
     assert not ScoringRun.objects.filter(status=RunStatus.QUEUED).exists()
+
+
+def test_a_run_over_the_pair_budget_is_refused_with_a_400_naming_the_limit(world, django_capture_on_commit_callbacks):
+    rows = "".join(
+        f"x,p{i},a{i},2024-01-13T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z,n.example/s\n" for i in range(5_000)
+    )
+    client = world.client("amber_a")
+    with django_capture_on_commit_callbacks(execute=True):
+        upload = SimpleUploadedFile("one_url.csv", b"platform,post_id,account_id,created_at,urls\n" + rows.encode())
+        submitted = client.post("/api/v1/samples/", {"name": "one url", "tlp": "AMBER", "file": upload})
+    assert submitted.status_code == 202, submitted.content
+    sample_url = submitted.json()["sample"]["url"]
+    started = time.perf_counter()
+    response = client.post(
+        f"{sample_url}runs/", {"window_s": 604_800, "min_weight": 1}, content_type="application/json"
+    )
+    assert time.perf_counter() - started < 5  # the run took 126 s and 7 GB, then failed with a MemoryError
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "error": {
+            "status": 400,
+            "code": "too_many_pairs",
+            "detail": "This run would build at least 24,995,000 co-action pairs (co-domain 12,497,500, co-link "
+            "12,497,500), more than the limit of 10,000,000 (SCORING_MAX_PAIRS): shorten window_s (now 604800 s) "
+            "or leave co-domain and co-link out of behaviours.",
+        }
+    }
+    assert not ScoringRun.objects.filter(sample_id=submitted.json()["sample"]["id"]).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.SCORE).exists()
+    fits = client.post(f"{sample_url}runs/", {"window_s": 60, "min_weight": 1}, content_type="application/json")
+    assert fits.status_code == 202, fits.content
 
 
 def test_a_run_started_through_the_api_completes_and_its_groups_are_readable(
