@@ -156,7 +156,9 @@ def test_starting_a_run_needs_the_owner_a_submitting_role_and_valid_parameters(w
     assert not ScoringRun.objects.filter(status=RunStatus.QUEUED).exists()
 
 
-def test_a_run_over_the_pair_budget_is_refused_with_a_400_naming_the_limit(world, django_capture_on_commit_callbacks):
+def test_a_run_over_the_pair_budget_is_refused_with_a_400_naming_the_limit(
+    world, django_capture_on_commit_callbacks, celery_in_process
+):
     rows = "".join(
         f"x,p{i},a{i},2024-01-13T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z,n.example/s\n" for i in range(5_000)
     )
