@@ -59,23 +59,25 @@ class Sample(models.Model):
         return self.name
 
 
-HELD_BY_HELP = (
-    "The sample that holds it. Each sample keeps its own posts and accounts, as that sample saw them: an upload "
-    "only ever reads, merges into or counts records of its own sample, whoever else holds the same ids."
-)
+def held_by(related_name: str) -> models.ForeignKey:
+    """The sample that holds a post or an account: each sample keeps its own records, as it saw them."""
+    return models.ForeignKey(
+        Sample,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+        db_constraint=False,
+        db_index=False,  # the unique constraint leads with it
+        help_text=(
+            "The sample that holds it. Each sample keeps its own posts and accounts, as that sample saw them: an "
+            "upload only ever reads, merges into or counts records of its own sample, whoever else holds the same ids."
+        ),
+    )
 
 
 class SocialAccount(models.Model):
     """An account on a platform, as one sample saw it (one per sample, platform and account id)."""
 
-    sample = models.ForeignKey(
-        Sample,
-        on_delete=models.CASCADE,
-        related_name="held_accounts",
-        db_constraint=False,
-        db_index=False,  # the unique constraint leads with it
-        help_text=HELD_BY_HELP,
-    )
+    sample = held_by("held_accounts")
     platform = models.CharField(max_length=20, choices=Platform.choices)
     account_id = models.CharField(max_length=2048, help_text="The platform's id (hashed for small accounts)")
     handle = models.CharField(max_length=2048, blank=True)
@@ -101,14 +103,7 @@ class SocialAccount(models.Model):
 class Post(models.Model):
     """A post, share, reply or quote, as one sample saw it (one per sample, platform and post id)."""
 
-    sample = models.ForeignKey(
-        Sample,
-        on_delete=models.CASCADE,
-        related_name="held_posts",
-        db_constraint=False,
-        db_index=False,  # the unique constraint leads with it
-        help_text=HELD_BY_HELP,
-    )
+    sample = held_by("held_posts")
     platform = models.CharField(max_length=20, choices=Platform.choices)
     post_id = models.CharField(max_length=2048)
     # Posts and their sample links are written in bulk by the import, which joins every row to the account,
