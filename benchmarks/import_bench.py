@@ -202,7 +202,7 @@ def postgres_alone_seconds(url: str, dump: Path) -> float:
 
     columns = (
         "platform, post_id, created_at, text, text_normalised, reshare_of, reply_to, quote_of, lang, urls, "
-        "normalised_urls, domains, hashtags, mentions, media_hashes, account_id"
+        "normalised_urls, domains, hashtags, mentions, media_hashes, account_id, sample_id"
     )
     with psycopg.connect(url, autocommit=True) as conn:
         with dump.open("wb") as out, conn.cursor().copy(f"COPY detection_post ({columns}) TO STDOUT") as copy:
