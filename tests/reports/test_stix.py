@@ -97,15 +97,20 @@ def test_stix_bundle_of_the_demo_report_validates(demo_catalogue, scoring_group,
     assert report_object(validated(read(again.stix_file)))["id"] == stix_report["id"]
 
 
-def test_green_bundle_holds_the_new_types_and_no_amber_or_red_canary(planted, no_pdf):
+def week_report(planted, audience: Audience):
+    """The global report of the planted world's last seven days, for an audience."""
     today = planted["today"]
-    report = services.report_build(
+    return services.report_build(
         scope=Scope.GLOBAL,
         object_id=None,
         start=today - timedelta(days=6),
         end=today,
-        audience=Audience(clearance="GREEN"),
+        audience=audience,
     )
+
+
+def test_green_bundle_holds_the_new_types_and_no_amber_or_red_canary(planted, no_pdf):
+    report = week_report(planted, Audience(clearance="GREEN"))
     text = read(report.stix_file)
     by_type = validated(text)
     squashed = squash(text)
@@ -139,14 +144,7 @@ def test_green_bundle_holds_the_new_types_and_no_amber_or_red_canary(planted, no
 
 
 def test_an_owner_organisation_bundle_marks_its_amber_strict_campaign(planted, no_pdf):
-    today = planted["today"]
-    report = services.report_build(
-        scope=Scope.GLOBAL,
-        object_id=None,
-        start=today - timedelta(days=6),
-        end=today,
-        audience=Audience(organisation=planted["owner"]),
-    )
+    report = week_report(planted, Audience(organisation=planted["owner"]))
     by_type = validated(read(report.stix_file))
     (strict,) = [c for c in by_type["campaign"] if c["name"] == canary(STRICT, "Campaign")]
     assert strict["object_marking_refs"] == [TLP_STIX_IDS["AMBER+STRICT"]]
@@ -157,14 +155,7 @@ def test_an_owner_organisation_bundle_marks_its_amber_strict_campaign(planted, n
 
 
 def test_a_claimants_identity_carries_its_claims_marking(planted, no_pdf):
-    today = planted["today"]
-    report = services.report_build(
-        scope=Scope.GLOBAL,
-        object_id=None,
-        start=today - timedelta(days=6),
-        end=today,
-        audience=Audience(clearance="AMBER"),
-    )
+    report = week_report(planted, Audience(clearance="AMBER"))
     by_type = validated(read(report.stix_file))
     identities = {i["name"]: MARKING_LEVELS[i["object_marking_refs"][0]] for i in by_type["identity"]}
     assert identities[canary(AMBER, "Claimant")] == "AMBER"
