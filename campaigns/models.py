@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from partners.markings import Tlp
+
 from . import vocabularies as vocab
 
 country_code = RegexValidator(r"^[A-Z]{2}$", "Use an ISO 3166-1 alpha-2 code in capitals, e.g. TW.")
@@ -14,7 +16,7 @@ class CatalogueRecord(models.Model):
     """Fields every catalogue record carries: a stable STIX identity, a marking and timestamps."""
 
     stix_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    tlp = models.CharField("TLP", max_length=12, choices=vocab.Tlp.choices, default=vocab.Tlp.CLEAR)
+    tlp = models.CharField("TLP", max_length=12, choices=Tlp.choices, default=Tlp.CLEAR)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

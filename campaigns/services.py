@@ -12,6 +12,8 @@ from pathlib import Path
 import pycountry
 from django.db import transaction
 
+from partners.markings import Tlp
+
 from . import vocabularies as vocab
 from .frameworks import FrameworkRelease
 from .models import AttributionClaim, Campaign, Platform, Source, Takedown, Technique, ThreatActor
@@ -219,7 +221,7 @@ def _fiat_row_store(row: dict, result: FiatImportResult, tlp: str) -> None:
             country=actor_country,
             actor_type=vocab.ActorType.STATE,
             parent=None,
-            defaults={"name": pycountry.countries.get(alpha_2=actor_country).name, "tlp": vocab.Tlp.CLEAR},
+            defaults={"name": pycountry.countries.get(alpha_2=actor_country).name, "tlp": Tlp.CLEAR},
         )
     campaign, _ = Campaign.objects.get_or_create(
         name=row["short_title"].strip()[:300],
@@ -280,9 +282,7 @@ def _fiat_row_store(row: dict, result: FiatImportResult, tlp: str) -> None:
         result.takedowns_created += 1
 
 
-def fiat_import(
-    *, path: Path, tlp: str = vocab.Tlp.CLEAR, progress: Callable[[int], None] | None = None
-) -> FiatImportResult:
+def fiat_import(*, path: Path, tlp: str = Tlp.CLEAR, progress: Callable[[int], None] | None = None) -> FiatImportResult:
     """Import a DFRLab FIAT CSV: each good row becomes a claim, a source and, where counts are given, a takedown.
 
     A bad row is reported with its line and reason and the others are still stored; importing the same file

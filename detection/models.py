@@ -2,7 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from campaigns.vocabularies import Platform, Tlp
+from campaigns.vocabularies import Platform
+from partners.markings import Tlp
 
 
 class CollectionMethod(models.TextChoices):

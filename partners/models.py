@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.utils import timezone
 
-from campaigns.vocabularies import Tlp
+from partners.markings import Tlp
 
 # The ladder of an organisation's clearance; AMBER+STRICT and RED are never a ceiling.
 CEILINGS = (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER)

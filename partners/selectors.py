@@ -16,7 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
-from campaigns.vocabularies import TLP_RESTRICTIVENESS, Tlp, most_restrictive_tlp
+from partners.markings import TLP_RESTRICTIVENESS, Tlp, most_restrictive_tlp
 
 from .models import CEILINGS, ApiKey, Clearance, Membership, Organisation, PersonalToken, Share
 

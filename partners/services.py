@@ -14,10 +14,10 @@ from django.db import transaction
 from django.db.models import Model, Subquery
 from django.utils import timezone
 
-from campaigns.vocabularies import most_restrictive_tlp
 from detection import scoring as detection_scoring
 from detection import services as detection_services
 from detection.models import RunStatus, Sample, SampleImport, ScoringRun
+from partners.markings import most_restrictive_tlp
 
 from .models import (
     CEILINGS,

@@ -18,7 +18,8 @@ from datetime import UTC, date, datetime, time
 from django.db.models import Model, Prefetch
 
 from campaigns import models as c
-from campaigns.vocabularies import TLP_OPENCTI_IDS, TLP_STIX_IDS, Framework, Tlp, most_restrictive_tlp
+from campaigns.vocabularies import Framework
+from partners.markings import TLP_OPENCTI_IDS, TLP_STIX_IDS, Tlp, most_restrictive_tlp
 
 from .selectors import Principal, visible_to
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from campaigns import vocabularies as vocab
 from campaigns.models import Campaign, Election, Operation, ThreatActor
+from partners.markings import most_restrictive_tlp
 
 from . import selectors
 from .models import Scope
@@ -40,7 +41,7 @@ class Markings:
 
     @property
     def most_restrictive(self) -> str:
-        return vocab.most_restrictive_tlp(self.seen)
+        return most_restrictive_tlp(self.seen)
 
 
 def _iso(day) -> str | None:
@@ -400,7 +401,7 @@ class ReportBuilder:
             "score": round(float(group.score), 3),
             "behaviours": list(group.behaviours),
             "platforms": [vocab.Platform(p).label if p in vocab.Platform.values else p for p in sample.platforms or []],
-            "tlp": vocab.most_restrictive_tlp([sample.tlp] + ([campaign.tlp] if campaign else [])),
+            "tlp": most_restrictive_tlp([sample.tlp] + ([campaign.tlp] if campaign else [])),
             "campaign": campaign.name if campaign else None,
             "campaign_stix_uuid": str(campaign.stix_uuid) if campaign else None,
             "accounts": [

@@ -23,7 +23,7 @@ from django.db.models import Model, Q
 from django.utils import timezone
 
 from campaigns.models import AttributionClaim, Campaign, Narrative, Operation, Platform, Takedown
-from campaigns.vocabularies import Tlp
+from partners.markings import Tlp
 
 from .models import Scope
 from .visibility import CEILING_LEVELS, Audience, audience_filter

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from campaigns.vocabularies import Tlp
+from partners.markings import Tlp
 
 
 class Scope(models.TextChoices):

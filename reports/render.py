@@ -8,7 +8,7 @@ from datetime import date
 
 from django.template.loader import render_to_string
 
-from campaigns.vocabularies import Tlp
+from partners.markings import Tlp
 
 from . import charts
 from .builder import GROUP_ACCOUNTS_LISTED

@@ -20,6 +20,7 @@ from campaigns.models import (
     TechniqueUse,
     ThreatActor,
 )
+from partners.markings import Tlp
 from partners.selectors import as_principal, can_see, principal_for_organisation
 
 from .models import Report, ReportStatus, Scope, Subscription
@@ -225,7 +226,7 @@ def reports_visible_to(principal, *, published_only: bool = True) -> QuerySet[Re
         return reports.none()
     if published_only:
         reports = reports.filter(status=ReportStatus.PUBLISHED)
-    levels = CEILING_LEVELS.get(principal.ceiling, (vocab.Tlp.CLEAR,))
+    levels = CEILING_LEVELS.get(principal.ceiling, (Tlp.CLEAR,))
     visible = Q(audience_clearance__in=levels, tlp__in=levels)
     if principal.organisation_id is not None:
         visible |= Q(audience_organisation_id=principal.organisation_id)

@@ -13,7 +13,7 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.vocabularies import Tlp, most_restrictive_tlp
+from partners.markings import Tlp, most_restrictive_tlp
 from partners.models import Organisation
 
 from . import render, selectors

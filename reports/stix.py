@@ -29,7 +29,8 @@ from datetime import datetime
 
 import stix2
 
-from campaigns.vocabularies import Platform, Tlp, most_restrictive_tlp
+from campaigns.vocabularies import Platform
+from partners.markings import Tlp, most_restrictive_tlp
 from partners.stix import ACTOR_TYPES, EPOCH, TRACKER_IDENTITY, StixGraph, marking_definition, ts
 
 TRACKER_NAMESPACE = uuid.UUID("5b0c2f5e-3c1e-4f7b-9a55-3f5d9a0b6e21")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from campaigns.vocabularies import TLP_RESTRICTIVENESS, Tlp
+from partners.markings import TLP_RESTRICTIVENESS, Tlp
 from partners.models import Organisation
 from partners.selectors import clearance_ceiling, principal_for_organisation, visible_to
 

@@ -247,7 +247,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"TlpEnum": "campaigns.vocabularies.Tlp", "PlatformEnum": "campaigns.vocabularies.Platform"},
+    "ENUM_NAME_OVERRIDES": {"TlpEnum": "partners.markings.Tlp", "PlatformEnum": "campaigns.vocabularies.Platform"},
 }
 
 LOGGING = {

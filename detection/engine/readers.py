@@ -34,6 +34,7 @@ from detection.engine.normalise import (
     url_domain,
 )
 from detection.engine.records import AccountRecord, PostRecord, RowError, SampleFileError
+from detection.engine.vocabularies import PLATFORMS
 
 Record = PostRecord | AccountRecord | RowError
 Source = str | os.PathLike[str] | IO[bytes]
@@ -56,28 +57,6 @@ FORMATS: dict[str, str] = {
     "timestamp, urls (space-separated; empty means no URL)",
 }
 
-PLATFORMS: frozenset[str] = frozenset(
-    [
-        "facebook",
-        "instagram",
-        "threads",
-        "x",
-        "youtube",
-        "tiktok",
-        "douyin",
-        "weibo",
-        "wechat",
-        "line",
-        "telegram",
-        "ptt",
-        "dcard",
-        "reddit",
-        "vk",
-        "web",
-        "email",
-        "sms",
-    ]
-)
 _PLATFORM_ALIASES = {p: p for p in PLATFORMS} | {"twitter": "x", "e-mail": "email", "website": "web"}
 
 _REQUIRED: dict[str, tuple[str, ...]] = {

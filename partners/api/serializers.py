@@ -6,11 +6,11 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from campaigns import models as c
-from campaigns.vocabularies import Tlp
 from detection import models as d
 from detection import scoring
 from detection.engine import BEHAVIOURS
 from detection.engine.readers import FORMATS
+from partners.markings import Tlp
 from reports import models as r
 
 # Rendered files of a report, by the name of their download route.

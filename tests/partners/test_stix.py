@@ -5,8 +5,8 @@ import json
 import pytest
 from stix2validator import ValidationOptions, validate_string
 
-from campaigns.vocabularies import TLP_OPENCTI_IDS, TLP_STIX_IDS
 from partners.api.taxii import collection_id
+from partners.markings import TLP_OPENCTI_IDS, TLP_STIX_IDS
 from partners.stix import sid
 
 from ..conftest import require

@@ -11,6 +11,7 @@ from campaigns import vocabularies as vocab
 from campaigns.models import Asset, AttributionClaim, Narrative, Platform, Source, Takedown, Technique
 from detection.models import AccountScore, CoordinatedGroup, Sample, ScoringRun, SocialAccount
 from detection.scoring import group_attach_to_campaign, group_review
+from partners.markings import Tlp
 from partners.models import Clearance, Organisation
 from tests.conftest import REPO, require
 
@@ -72,7 +73,7 @@ def demo_catalogue(db):
 @pytest.fixture
 def scoring_group(db):
     """A confirmed coordinated group of two listed accounts (of 24), from a GREEN sample scored today."""
-    sample = Sample.objects.create(name="Scored sample", tlp=vocab.Tlp.GREEN, platforms=["x", "facebook"])
+    sample = Sample.objects.create(name="Scored sample", tlp=Tlp.GREEN, platforms=["x", "facebook"])
     run = ScoringRun.objects.create(sample=sample, engine_version="test", status="done", finished_at=timezone.now())
     group = CoordinatedGroup.objects.create(
         run=run,

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from campaigns import vocabularies as vocab
+from partners.markings import Tlp
 from reports import selectors, services
 from reports.models import Scope
 from reports.visibility import Audience
@@ -96,4 +96,4 @@ def test_reports_visible_to_partners(planted, no_pdf):
     assert set(selectors.reports_visible_to(planted["owner"])) == {green, own}
     assert set(selectors.reports_visible_to(planted["other"])) == {green}
     assert not selectors.reports_visible_to(None).exists()
-    assert vocab.Tlp(green.tlp) == vocab.Tlp.GREEN
+    assert Tlp(green.tlp) == Tlp.GREEN

@@ -6,8 +6,8 @@ from django.utils import timezone
 from stix2validator import ValidationOptions, validate_string
 
 from campaigns.models import Campaign
-from campaigns.vocabularies import TLP_STIX_IDS
 from detection.scoring import group_attach_to_campaign
+from partners.markings import TLP_STIX_IDS
 from partners.stix import CUSTOM_SDO_EXTENSION, TRACKER_IDENTITY, ts
 from reports import services
 from reports.models import Scope

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns import services
-from campaigns.vocabularies import Tlp
+from partners.markings import Tlp
 
 
 class Command(BaseCommand):

@@ -4,10 +4,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from campaigns.vocabularies import Tlp
 from detection import services
 from detection.engine.readers import FORMATS
 from detection.models import ImportStatus, Sample, SampleImport
+from partners.markings import Tlp
 
 
 class Command(BaseCommand):
