@@ -5,6 +5,10 @@ edges.csv, evidence.csv, groups.csv, accounts.csv and summary.json. Several work
 ``shard_edges(arrays, params, shard, n_shards)`` per shard (objects are split by ``shard_of``, a BLAKE2b hash
 of the shared object, so every co-action pair lies in exactly one shard), then
 ``finalise(partials, arrays, params)``, which gives byte-identical output to ``run`` for any shard count.
+Workers that should not hold the sample: ``partition_common`` and ``partition_shards`` split the arrays by shard
+into plain arrays (written with ``save_npz``, read with ``load_npz``, never pickled);
+``shard_edges_from_partition(common, partition, params)`` gives the same partial edges from one shard's arrays
+alone, and ``arrays_from_finalise(common, finalise_arrays(arrays))`` what finalise reads of the sample.
 ``pair_budget_check(arrays, params, max_pairs)`` counts the co-action pairs a run would build, without building
 them, and raises ``BudgetExceeded`` past the limit (``run(..., max_pairs=...)`` does so first).
 
@@ -30,6 +34,13 @@ _EXPORTS = {
     "BudgetExceeded": "budget",
     "DEFAULT_MAX_PAIRS": "budget",
     "pair_budget_check": "budget",
+    "arrays_from_finalise": "partition",
+    "finalise_arrays": "partition",
+    "load_npz": "partition",
+    "partition_common": "partition",
+    "partition_shards": "partition",
+    "save_npz": "partition",
+    "shard_edges_from_partition": "partition",
     "render": "output",
     "write_outputs": "output",
     "BEHAVIOURS": "params",

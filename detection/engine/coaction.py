@@ -82,28 +82,39 @@ def behaviour_pairs(
         pa, pb = post[ia], post[ib]
         ok = np.ones(len(pa), dtype=bool) if same_account else arrays.account[pa] != arrays.account[pb]
         if behaviour == "similar-text":
-            ok &= _similar_first_band(arrays, table, obj[ia], pa, pb, params)
+            assert table.band is not None and arrays.text_row is not None
+            assert arrays.text_bands is not None and arrays.text_sig is not None
+            ok &= similar_first_band(
+                table.band[obj[ia]], arrays.text_row, pa, pb, arrays.text_bands, arrays.text_sig, params
+            )
         yield pa[ok], pb[ok]
 
 
-def _similar_first_band(
-    arrays: PostArrays, table: ObjectTable, obj: np.ndarray, pa: np.ndarray, pb: np.ndarray, params: EngineParams
+def similar_first_band(
+    band: np.ndarray,
+    text_row: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    text_bands: np.ndarray,
+    text_sig: np.ndarray,
+    params: EngineParams,
 ) -> np.ndarray:
-    """Keep a candidate pair only in the first band where it collides, and only if similar enough."""
-    assert arrays.text_sig is not None and arrays.text_bands is not None and arrays.text_row is not None
-    assert table.band is not None
-    out = np.zeros(len(pa), dtype=bool)
+    """Keep a candidate pair only in the first band where it collides, and only if similar enough.
+
+    Per pair: `band` is the LSH band of its bucket, and text_row[a], text_row[b] the rows of its two posts in
+    text_bands and text_sig (any rows holding the same values will do).
+    """
+    out = np.zeros(len(a), dtype=bool)
     step = max(1, params.chunk_pairs // max(1, params.n_hashes))
-    for s in range(0, len(pa), step):
-        ra, rb = arrays.text_row[pa[s : s + step]], arrays.text_row[pb[s : s + step]]
-        band = table.band[obj[s : s + step]]
-        same_band = arrays.text_bands[ra] == arrays.text_bands[rb]
+    for s in range(0, len(a), step):
+        ra, rb = text_row[a[s : s + step]], text_row[b[s : s + step]]
+        same_band = text_bands[ra] == text_bands[rb]
         first_band = np.argmax(same_band, axis=1)
-        collides = same_band[np.arange(len(ra)), band]  # the bucket key keeps 58 bits of the band hash
+        collides = same_band[np.arange(len(ra)), band[s : s + step]]  # the bucket key keeps 58 bits of the band hash
         # The signatures are compared only for the pairs that pass: the same figure as .mean(axis=1).
-        cand = np.flatnonzero(collides & (first_band == band))
-        agree = np.count_nonzero(arrays.text_sig[ra[cand]] == arrays.text_sig[rb[cand]], axis=1)
-        out[s + cand] = agree / arrays.text_sig.shape[1] >= params.similar_text_threshold
+        cand = np.flatnonzero(collides & (first_band == band[s : s + step]))
+        agree = np.count_nonzero(text_sig[ra[cand]] == text_sig[rb[cand]], axis=1)
+        out[s + cand] = agree / text_sig.shape[1] >= params.similar_text_threshold
     return out
 
 
@@ -151,6 +162,47 @@ def ranked_codec(arrays: PostArrays, with_rank: bool = True) -> MatchCodec:
     return MatchCodec(n_accounts=n_acc, width=width, rank=rank)
 
 
+@dataclass
+class Actions:
+    """One behaviour's actions on some of its objects, sorted by (object, time, post): all that its sweep reads.
+
+    Any codes that keep that order will do for the objects and the text rows, so a shard can hold its own.
+    """
+
+    obj: np.ndarray  # int64 object code per action
+    post: np.ndarray  # int64 post index per action
+    account: np.ndarray  # int64 account code per action
+    time: np.ndarray  # float64 epoch seconds per action
+    number: np.ndarray | None  # int64 per action: its post's number in the MatchCodec; None for the wide codec
+    band: np.ndarray | None = None  # similar-text only: the LSH band of each object code
+    text_row: np.ndarray | None = None  # similar-text only: per action, its row in text_sig and text_bands
+    text_sig: np.ndarray | None = None
+    text_bands: np.ndarray | None = None
+
+
+def table_actions(
+    arrays: PostArrays, table: ObjectTable, codec: MatchCodec, object_mask: np.ndarray | None = None
+) -> Actions:
+    """The actions of one table (those on the objects object_mask keeps), with what the sweep reads of them."""
+    obj, post = table.obj, table.post
+    if object_mask is not None:
+        keep = object_mask[obj]
+        obj, post = obj[keep], post[keep]
+    actions = Actions(
+        obj=obj,
+        post=post,
+        account=arrays.account[post],
+        time=arrays.time[post],
+        number=(post if codec.rank is None else codec.rank[post]) if codec.width else None,
+    )
+    if table.band is not None:
+        assert arrays.text_row is not None
+        actions.band = table.band
+        actions.text_row = arrays.text_row[post]
+        actions.text_sig, actions.text_bands = arrays.text_sig, arrays.text_bands
+    return actions
+
+
 def matched_keys(
     arrays: PostArrays,
     behaviour: str,
@@ -158,26 +210,32 @@ def matched_keys(
     codec: MatchCodec,
     object_mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """From all in-window pairs of one behaviour (own ones included): its distinct directed matches packed
-    by `codec`, sorted; each account's crowd (in-window pairs it takes part in); the count of pairs of
-    different accounts."""
-    n_acc = arrays.n_accounts
-    crowd = np.zeros(n_acc, dtype=np.int64)
+    """The sweep of one behaviour over the arrays (the objects object_mask keeps): see actions_matched_keys."""
     table = arrays.objects.get(behaviour)
     if table is None or len(table.obj) < 2:
-        return np.zeros(0, dtype=np.int64), crowd, 0
-    obj, post = table.obj, table.post
-    if object_mask is not None:
-        keep = object_mask[obj]
-        obj, post = obj[keep], post[keep]
-    # Per action (object order): gathers by action index stay within these small arrays.
-    acc = arrays.account[post]
-    number = (post if codec.rank is None else codec.rank[post]) if codec.width else None
+        return np.zeros(0, dtype=np.int64), np.zeros(arrays.n_accounts, dtype=np.int64), 0
+    actions = table_actions(arrays, table, codec, object_mask)
+    return actions_matched_keys(actions, behaviour, params, codec.n_accounts, codec.width)
+
+
+def actions_matched_keys(
+    actions: Actions, behaviour: str, params: EngineParams, n_accounts: int, width: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """From all in-window pairs of one behaviour's actions (own ones included): its distinct directed matches
+    packed by the MatchCodec of that width, sorted; each account's crowd (in-window pairs it takes part in); the
+    count of pairs of different accounts."""
+    n_acc = n_accounts
+    crowd = np.zeros(n_acc, dtype=np.int64)
+    obj, post, acc, number = actions.obj, actions.post, actions.account, actions.number
     parts: list[np.ndarray] = []
     n_pairs = 0
-    for ia, ib in window_pairs(obj, arrays.time[post], params.window_s, params.chunk_pairs):
+    for ia, ib in window_pairs(obj, actions.time, params.window_s, params.chunk_pairs):
         if behaviour == "similar-text":
-            ok = _similar_first_band(arrays, table, obj[ia], post[ia], post[ib], params)
+            assert actions.band is not None and actions.text_row is not None
+            assert actions.text_bands is not None and actions.text_sig is not None
+            ok = similar_first_band(
+                actions.band[obj[ia]], actions.text_row, ia, ib, actions.text_bands, actions.text_sig, params
+            )
             ia, ib = ia[ok], ib[ok]
         ua, ub = acc[ia], acc[ib]
         crowd += np.bincount(ua, minlength=n_acc)
@@ -188,9 +246,7 @@ def matched_keys(
         if number is not None:
             backward = ua > ub
             base = (np.minimum(ua, ub) * n_acc + np.maximum(ua, ub)) * 2
-            keys = np.concatenate(
-                [(base + backward) * codec.width + number[ia], (base + ~backward) * codec.width + number[ib]]
-            )
+            keys = np.concatenate([(base + backward) * width + number[ia], (base + ~backward) * width + number[ib]])
         else:
             keys = np.concatenate([post[ia] * n_acc + ub, post[ib] * n_acc + ua])
         parts.append(sorted_unique(keys))

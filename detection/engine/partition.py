@@ -1,0 +1,252 @@
+"""A run's actions split by shard into plain numpy arrays, so that a worker loads its shard and never the sample.
+
+Three kinds of file, each a dict of arrays written with ``save_npz`` (``np.savez``) and read with ``load_npz``
+(``np.load(..., allow_pickle=False)``): nothing in them is ever unpickled, and strings are UTF-8 bytes plus
+offsets.
+
+- ``partition_common(arrays, params, n_shards)``: the one small file every step reads (sizes, the match codec's
+  width, each behaviour's per-account activity, the parameters' fingerprint, the engine version).
+- ``partition_shards(arrays, params, n_shards)``: per shard, the actions of every behaviour on the objects of
+  that shard, with object codes and text rows of its own; ``shard_edges_from_partition(common, partition,
+  params)`` gives the same ``PartialEdges``, byte for byte, as ``shard_edges(arrays, params, shard, n_shards)``.
+- ``finalise_arrays(arrays)``: what ``finalise`` still reads of the whole sample (the reduce's file);
+  ``arrays_from_finalise(common, data)`` turns it back into ``PostArrays``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import IO
+
+import numpy as np
+
+from detection.engine.arrays import SEP, ObjectTable, PostArrays
+from detection.engine.coaction import Actions, actions_matched_keys, match_codec
+from detection.engine.params import ENGINE_VERSION, EngineParams
+from detection.engine.records import AccountRecord
+from detection.engine.shards import PartialEdges, object_shards
+
+NpzArrays = dict[str, np.ndarray]
+
+
+def save_npz(file: IO[bytes] | str, data: NpzArrays) -> None:
+    """Write arrays as an uncompressed .npz (refuses object arrays, which only pickle could write)."""
+    for name, value in data.items():
+        if value.dtype.hasobject:
+            raise TypeError(f"{name} is an object array: partitions hold plain arrays only")
+    np.savez(file, **data)
+
+
+def load_npz(file: IO[bytes] | str) -> NpzArrays:
+    """Read every array of an .npz without ever unpickling."""
+    with np.load(file, allow_pickle=False) as loaded:
+        return {name: loaded[name] for name in loaded.files}
+
+
+def params_fingerprint(params: EngineParams) -> str:
+    """SHA-256 of the parameters, so that a step refuses files written for other ones."""
+    return hashlib.sha256(json.dumps(asdict(params), sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _header(params: EngineParams) -> NpzArrays:
+    return {"engine_version": np.array(ENGINE_VERSION), "params_fingerprint": np.array(params_fingerprint(params))}
+
+
+def _check_header(data: NpzArrays, params: EngineParams, what: str) -> None:
+    if str(data["engine_version"]) != ENGINE_VERSION:
+        raise ValueError(f"the {what} was written by engine {data['engine_version']}, not {ENGINE_VERSION}")
+    if str(data["params_fingerprint"]) != params_fingerprint(params):
+        raise ValueError(f"the {what} was written for other engine parameters")
+
+
+def _behaviours(arrays: PostArrays, params: EngineParams) -> list[str]:
+    return [b for b in params.behaviours if b in arrays.objects]
+
+
+def partition_common(arrays: PostArrays, params: EngineParams, n_shards: int) -> NpzArrays:
+    """What every step of a run shares: sizes, the codec's width, per-account activity, parameters, version."""
+    codec = match_codec(arrays, with_rank=False)
+    out = {
+        **_header(params),
+        "meta": np.array([arrays.n_posts, arrays.n_accounts, codec.width, n_shards], dtype=np.int64),
+        "behaviours": np.array(_behaviours(arrays, params), dtype=np.str_),
+    }
+    for behaviour in _behaviours(arrays, params):
+        activity = arrays.objects[behaviour].activity
+        out[f"activity:{behaviour}"] = activity if activity is not None else np.zeros(arrays.n_accounts, dtype=np.int64)
+    return out
+
+
+def partition_shards(arrays: PostArrays, params: EngineParams, n_shards: int) -> Iterator[NpzArrays]:
+    """Per shard, in shard order: the actions of every behaviour on that shard's objects.
+
+    Per behaviour: ``obj`` (object codes of the shard's own, in the table's order), ``objects`` (the table's code
+    of each of them), ``post``, ``account``, ``time`` and, for a codec that numbers posts by rank, ``rank`` per
+    action; for similar-text also ``band`` per object, ``text_row`` per action and the ``text_sig`` and
+    ``text_bands`` rows it points to.
+    """
+    if n_shards < 1:
+        raise ValueError("n_shards must be >= 1")
+    codec = match_codec(arrays)
+    # Per behaviour, the actions in shard order (a stable sort keeps each shard's in table order).
+    split: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for behaviour in _behaviours(arrays, params):
+        table = arrays.objects[behaviour]
+        action_shard = object_shards(table, n_shards)[table.obj] if n_shards > 1 else np.zeros(len(table.obj), np.int64)
+        order = np.argsort(action_shard, kind="stable")
+        bounds = np.searchsorted(action_shard[order], np.arange(n_shards + 1))
+        split[behaviour] = order, bounds
+    for shard in range(n_shards):
+        out = {**_header(params), "meta": np.array([shard, n_shards], dtype=np.int64)}
+        for behaviour, (order, bounds) in split.items():
+            table = arrays.objects[behaviour]
+            actions = order[bounds[shard] : bounds[shard + 1]]
+            out.update(_shard_actions(arrays, table, codec.rank, actions, behaviour))
+        yield out
+
+
+def _shard_actions(
+    arrays: PostArrays, table: ObjectTable, rank: np.ndarray | None, actions: np.ndarray, behaviour: str
+) -> NpzArrays:
+    obj, post = table.obj[actions], table.post[actions]
+    first = np.ones(len(obj), dtype=bool)
+    np.not_equal(obj[1:], obj[:-1], out=first[1:])
+    out = {
+        f"obj:{behaviour}": np.cumsum(first) - 1,
+        f"objects:{behaviour}": obj[first],
+        f"post:{behaviour}": post,
+        f"account:{behaviour}": arrays.account[post],
+        f"time:{behaviour}": arrays.time[post],
+    }
+    if rank is not None:
+        out[f"rank:{behaviour}"] = rank[post]
+    if table.band is not None:
+        assert arrays.text_row is not None and arrays.text_sig is not None and arrays.text_bands is not None
+        rows, text_row = np.unique(arrays.text_row[post], return_inverse=True)
+        out[f"band:{behaviour}"] = table.band[obj[first]]
+        out[f"text_row:{behaviour}"] = text_row.astype(np.int64)
+        out[f"text_sig:{behaviour}"] = arrays.text_sig[rows]
+        out[f"text_bands:{behaviour}"] = arrays.text_bands[rows]
+    return out
+
+
+def shard_edges_from_partition(common: NpzArrays, partition: NpzArrays, params: EngineParams) -> PartialEdges:
+    """A shard's partial edges from its partition alone: the same, byte for byte, as shard_edges on the arrays."""
+    _check_header(common, params, "common file")
+    _check_header(partition, params, "partition")
+    _, n_accounts, width, n_shards = (int(x) for x in common["meta"])
+    shard, partition_shards_count = (int(x) for x in partition["meta"])
+    if partition_shards_count != n_shards:
+        raise ValueError(f"the partition is one of {partition_shards_count} shards, the run has {n_shards}")
+    part = PartialEdges(shard=shard, n_shards=n_shards, n_accounts=n_accounts)
+    for behaviour in params.behaviours:
+        if f"obj:{behaviour}" not in partition or len(partition[f"obj:{behaviour}"]) < 2:
+            keys, crowd, n_pairs = np.zeros(0, dtype=np.int64), np.zeros(n_accounts, dtype=np.int64), 0
+        else:
+            actions = _actions(partition, behaviour, width)
+            keys, crowd, n_pairs = actions_matched_keys(actions, behaviour, params, n_accounts, width)
+        part.matched[behaviour] = keys
+        part.crowd[behaviour] = crowd
+        part.n_pairs[behaviour] = n_pairs
+    return part
+
+
+def _actions(partition: NpzArrays, behaviour: str, width: int) -> Actions:
+    post = partition[f"post:{behaviour}"]
+    number = partition.get(f"rank:{behaviour}", post) if width else None
+    return Actions(
+        obj=partition[f"obj:{behaviour}"],
+        post=post,
+        account=partition[f"account:{behaviour}"],
+        time=partition[f"time:{behaviour}"],
+        number=number,
+        band=partition.get(f"band:{behaviour}"),
+        text_row=partition.get(f"text_row:{behaviour}"),
+        text_sig=partition.get(f"text_sig:{behaviour}"),
+        text_bands=partition.get(f"text_bands:{behaviour}"),
+    )
+
+
+def strings_to_arrays(name: str, strings: list[str]) -> NpzArrays:
+    """Strings as one UTF-8 byte array and the end offset of each (in characters), never as objects."""
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    return {
+        f"{name}:utf8": np.frombuffer("".join(strings).encode("utf-8"), dtype=np.uint8),
+        f"{name}:ends": np.cumsum(lengths),
+    }
+
+
+def strings_from_arrays(data: NpzArrays, name: str) -> list[str]:
+    """The inverse of strings_to_arrays."""
+    text = data[f"{name}:utf8"].tobytes().decode("utf-8")
+    ends = data[f"{name}:ends"].tolist()
+    return [text[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def finalise_arrays(arrays: PostArrays) -> NpzArrays:
+    """What finalise reads of the whole sample, as plain arrays.
+
+    Left out: the objects' keys (the shards have the objects) and the account records' fields that scoring
+    never reads (it reads the handle and the creation time); the activity is in the common file.
+    """
+    out: NpzArrays = {"account": arrays.account, "time": arrays.time}
+    out |= strings_to_arrays("post_keys", arrays.post_keys)
+    out |= strings_to_arrays("account_keys", arrays.account_keys)
+    for behaviour, table in arrays.objects.items():
+        out[f"obj:{behaviour}"], out[f"post:{behaviour}"] = table.obj, table.post
+        if table.band is not None:
+            out[f"band:{behaviour}"] = table.band
+    for name in ("text_sig", "text_bands", "text_row"):
+        if getattr(arrays, name) is not None:
+            out[name] = getattr(arrays, name)
+    records = [arrays.accounts.get(key) for key in arrays.account_keys]
+    out["record"] = np.fromiter((r is not None for r in records), dtype=bool, count=len(records))
+    out["record_created"] = np.fromiter(
+        (r.created_at.timestamp() if r is not None and r.created_at is not None else np.nan for r in records),
+        dtype=np.float64,
+        count=len(records),
+    )
+    out |= strings_to_arrays("record_handle", [r.handle if r is not None else "" for r in records])
+    out |= strings_to_arrays("handle", [arrays.handles.get(key, "") for key in arrays.account_keys])
+    return out
+
+
+def arrays_from_finalise(common: NpzArrays, data: NpzArrays) -> PostArrays:
+    """PostArrays from the common file and finalise_arrays: all that finalise reads, identical to the arrays'."""
+    account_keys = strings_from_arrays(data, "account_keys")
+    arrays = PostArrays(
+        post_keys=strings_from_arrays(data, "post_keys"),
+        account_keys=account_keys,
+        account=data["account"],
+        time=data["time"],
+        objects={},
+        text_sig=data.get("text_sig"),
+        text_bands=data.get("text_bands"),
+        text_row=data.get("text_row"),
+    )
+    for behaviour in common["behaviours"].tolist():
+        arrays.objects[behaviour] = ObjectTable(
+            keys=[],
+            obj=data[f"obj:{behaviour}"],
+            post=data[f"post:{behaviour}"],
+            band=data.get(f"band:{behaviour}"),
+            activity=common[f"activity:{behaviour}"],
+        )
+    record_handle = strings_from_arrays(data, "record_handle")
+    created = data["record_created"]
+    for i in np.flatnonzero(data["record"]).tolist():
+        platform, _, account_id = account_keys[i].partition(SEP)
+        arrays.accounts[account_keys[i]] = AccountRecord(
+            platform=platform,
+            account_id=account_id,
+            handle=record_handle[i],
+            created_at=None if np.isnan(created[i]) else datetime.fromtimestamp(float(created[i]), UTC),
+        )
+    arrays.handles = {
+        key: handle for key, handle in zip(account_keys, strings_from_arrays(data, "handle"), strict=True) if handle
+    }
+    return arrays
