@@ -304,6 +304,7 @@ class ScoringRunAdmin(admin.ModelAdmin):
         "shards_done",
         "summary",
         "timings",
+        "files",
         "result_hash",
         "requested_by",
         "created_at",

@@ -254,6 +254,9 @@ class ScoringRun(models.Model):
     error = models.TextField(blank=True)
     summary = models.JSONField(default=dict, blank=True)
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds per step")
+    files = models.JSONField(
+        default=dict, blank=True, help_text="The working files prepare wrote to storage: name, SHA-256 and size of each"
+    )
     result_hash = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the groups and scores")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -274,27 +277,6 @@ class ScoringRun(models.Model):
         if self.status == RunStatus.SCORING and self.n_shards:
             return 0.1 + 0.8 * self.shards_done / self.n_shards
         return steps.get(self.status, 0.0)
-
-
-class RunArrays(models.Model):
-    """The engine's arrays of a run's sample (pickled), built once and read by every shard task.
-
-    Stored in parts, so that a million posts (several hundred MB) never makes one oversized value, and kept in
-    the database, so that workers on any host can read them.
-    """
-
-    PART_BYTES = 64 * 1024 * 1024
-
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="array_parts")
-    part = models.PositiveIntegerField()
-    data = models.BinaryField()
-
-    class Meta:
-        ordering = ["run", "part"]
-        constraints = [models.UniqueConstraint(fields=["run", "part"], name="run_arrays_part_unique")]
-
-    def __str__(self) -> str:
-        return f"Arrays of {self.run}, part {self.part}"
 
 
 class ShardStatus(models.TextChoices):

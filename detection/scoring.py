@@ -1,17 +1,16 @@
 """Writes of scoring runs: the ledger, the shard steps, the reduce, and the researcher's triage.
 
-A run goes queued -> preparing (the sample's posts become engine arrays, stored once) -> scoring (one task per
-shard writes its partial edges) -> reducing (one task merges them, tests significance, finds groups and
-scores) -> done. Every step is idempotent and records what it did in the database before the next is enqueued
-after commit, so a redelivered or repeated task does nothing twice; the ledger, not the broker, says what is
-done.
+A run goes queued -> preparing (the sample's posts become engine arrays, written once to storage split by
+shard: see run_files) -> scoring (one task per shard reads its own partition and writes its partial edges) ->
+reducing (one task merges them, tests significance, finds groups and scores) -> done. Every step is idempotent
+and records what it did in the database before the next is enqueued after commit, so a redelivered or repeated
+task does nothing twice; the ledger, not the broker, says what is done.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import pickle  # noqa: S403 - arrays written by our own workers into our own database
 import time
 from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
@@ -29,20 +28,20 @@ from detection.engine import (
     BudgetExceeded,
     EngineParams,
     PartialEdges,
+    arrays_from_finalise,
     build_arrays,
     finalise,
     pair_budget_check,
-    shard_edges,
+    shard_edges_from_partition,
 )
 
-from . import selectors
+from . import run_files, selectors
 from .models import (
     AccountScore,
     CoordinatedGroup,
     CoordinationEdge,
     EdgeEvidence,
     GroupStatus,
-    RunArrays,
     RunShard,
     RunStatus,
     Sample,
@@ -119,6 +118,7 @@ def _fail(run_id: int, error: str) -> None:
     ScoringRun.objects.filter(pk=run_id).exclude(status=RunStatus.DONE).update(
         status=RunStatus.FAILED, error=error[:5000], finished_at=timezone.now()
     )
+    transaction.on_commit(lambda: run_files.run_files_delete(run_id=run_id))
 
 
 def _fails_run(step):
@@ -146,14 +146,15 @@ def _timing(run_id: int, step: str, seconds: float) -> None:
 
 @_fails_run
 def scoring_run_prepare(*, run_id: int) -> None:
-    """Read the sample once into engine arrays, store them, and enqueue every shard that is not done."""
+    """Read the sample once into engine arrays, write them to storage split by shard, and enqueue every shard
+    that is not done."""
     run = ScoringRun.objects.filter(pk=run_id).first()
     if run is None or run.status in (RunStatus.DONE, RunStatus.FAILED, RunStatus.REDUCING):
         return
     ScoringRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         status=RunStatus.PREPARING, started_at=timezone.now()
     )
-    if not RunArrays.objects.filter(run_id=run_id, part=0).exists():
+    if not run.files:
         started = time.perf_counter()
         contents = selectors.sample_contents(sample_id=run.sample_id)
         if not contents.posts:
@@ -166,15 +167,17 @@ def scoring_run_prepare(*, run_id: int) -> None:
         except BudgetExceeded as exc:
             _fail(run_id, str(exc))
             return
-        loaded = {"arrays": arrays, "post_pk": contents.post_pk, "account_pk": contents.account_pk}
-        payload = pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL)
-        size = RunArrays.PART_BYTES
-        with transaction.atomic():
-            RunArrays.objects.filter(run_id=run_id).delete()
-            for start in range(0, len(payload), size):
-                RunArrays.objects.create(run_id=run_id, part=start // size, data=payload[start : start + size])
-        _loaded.clear()
-        _loaded[run_id] = loaded
+        database_keys = {
+            "post_pk": np.fromiter(map(contents.post_pk.__getitem__, arrays.post_keys), np.int64, arrays.n_posts),
+            "account_pk": np.fromiter(
+                map(contents.account_pk.__getitem__, arrays.account_keys), np.int64, arrays.n_accounts
+            ),
+        }
+        del contents
+        files = run_files.run_files_write(
+            run_id=run_id, arrays=arrays, params=params, n_shards=run.n_shards, finalise_extra=database_keys
+        )
+        ScoringRun.objects.filter(pk=run_id).update(files=files)
         _timing(run_id, "prepare", time.perf_counter() - started)
     with transaction.atomic():
         ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING).update(status=RunStatus.SCORING)
@@ -186,22 +189,10 @@ def scoring_run_prepare(*, run_id: int) -> None:
         _claim_reduce(run_id)
 
 
-# The arrays of the last run this worker process loaded: its next shards of the same run skip the reload.
-_loaded: dict[int, dict] = {}
-
-
-def _load_arrays(run_id: int) -> dict:
-    if run_id not in _loaded:
-        parts = RunArrays.objects.filter(run_id=run_id).order_by("part").values_list("data", flat=True)
-        data = pickle.loads(b"".join(bytes(part) for part in parts.iterator(chunk_size=1)))  # noqa: S301 - ours
-        _loaded.clear()
-        _loaded[run_id] = data
-    return _loaded[run_id]
-
-
 @_fails_run
 def scoring_shard_run(*, run_id: int, shard: int) -> None:
-    """Compute one shard's partial edges. A shard started MAX_ATTEMPTS times without finishing is quarantined."""
+    """Compute one shard's partial edges from its own partition. A shard started MAX_ATTEMPTS times without
+    finishing is quarantined; a run whose files are missing or changed fails, naming the file."""
     with transaction.atomic():
         row = RunShard.objects.select_for_update().filter(run_id=run_id, shard=shard).first()
         if row is None or row.status in (ShardStatus.DONE, ShardStatus.QUARANTINED):
@@ -220,9 +211,16 @@ def scoring_shard_run(*, run_id: int, shard: int) -> None:
         row.started_at = timezone.now()
         row.save(update_fields=["attempts", "status", "started_at"])
     run = ScoringRun.objects.get(pk=run_id)
+    if run.status == RunStatus.FAILED:  # its files are gone
+        return
     started = time.perf_counter()
-    loaded = _load_arrays(run_id)
-    partial = shard_edges(loaded["arrays"], engine_params(run.params), shard, run.n_shards)
+    try:
+        common, partition = run_files.run_partition_read(files=run.files, shard=shard)
+    except run_files.RunFileError as exc:
+        _fail(run_id, f"Shard {shard}: {exc}")
+        return
+    partial = shard_edges_from_partition(common, partition, engine_params(run.params))
+    del common, partition
     buffer = io.BytesIO()
     np.savez(buffer, **partial.to_arrays())
     seconds = time.perf_counter() - started
@@ -254,17 +252,22 @@ def scoring_run_reduce(*, run_id: int) -> None:
     if run is None or run.status != RunStatus.REDUCING:
         return
     started = time.perf_counter()
-    loaded = _load_arrays(run_id)
+    try:
+        common, held = run_files.run_finalise_read(files=run.files)
+    except run_files.RunFileError as exc:
+        _fail(run_id, f"Reduce: {exc}")
+        return
+    arrays = arrays_from_finalise(common, held)
     partials = [
         PartialEdges.from_arrays(dict(np.load(io.BytesIO(bytes(data)), allow_pickle=False)))
         for data in RunShard.objects.filter(run_id=run_id).order_by("shard").values_list("partial", flat=True)
     ]
-    result = finalise(partials, loaded["arrays"], engine_params(run.params))
+    result = finalise(partials, arrays, engine_params(run.params))
     with transaction.atomic():
         locked = ScoringRun.objects.select_for_update().get(pk=run_id)
         if locked.status != RunStatus.REDUCING:
             return
-        _results_store(locked, result, loaded["post_pk"], loaded["account_pk"])
+        _results_store(locked, result, held["post_pk"], held["account_pk"])
         locked.summary = result.summary
         locked.result_hash = selectors.run_result_fingerprint(run=locked)
         locked.status = RunStatus.DONE
@@ -275,19 +278,18 @@ def scoring_run_reduce(*, run_id: int) -> None:
             "shards": round(sum(RunShard.objects.filter(run_id=run_id).values_list("seconds", flat=True)), 3),
         }
         locked.save()
-    RunArrays.objects.filter(run_id=run_id).delete()
     RunShard.objects.filter(run_id=run_id).update(partial=None)
-    _loaded.pop(run_id, None)
+    run_files.run_files_delete(run_id=run_id)
 
 
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(float(epoch), tz=UTC)
 
 
-def _results_store(run: ScoringRun, result, post_pk: dict[str, int], account_pk: dict[str, int]) -> None:
+def _results_store(run: ScoringRun, result, post_pk: np.ndarray, account_pk: np.ndarray) -> None:
     arrays = result.arrays
-    account_pks = [account_pk[key] for key in arrays.account_keys]
-    post_pks = [post_pk[key] for key in arrays.post_keys]
+    account_pks = account_pk.tolist()  # by account code
+    post_pks = post_pk.tolist()  # by post index
     scores = result.scores
     CoordinatedGroup.objects.filter(run=run).delete()
     CoordinationEdge.objects.filter(run=run).delete()

@@ -144,6 +144,10 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Where scoring runs keep their working files (runs/<run id>/, deleted when the run ends): an alias in STORAGES.
+# Every worker must see the same files: a shared directory (MEDIA_ROOT on a shared volume) or an S3-compatible
+# bucket through django-storages.
+SCORING_RUN_STORAGE = env("SCORING_RUN_STORAGE", default="default")
 
 # A compressed sample that inflates past this many bytes is refused whole.
 SAMPLE_MAX_INFLATED_BYTES = env.int("SAMPLE_MAX_INFLATED_BYTES", default=8 * 1024**3)

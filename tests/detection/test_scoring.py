@@ -3,7 +3,7 @@ import pytest
 from campaigns import frameworks
 from campaigns import services as campaign_services
 from campaigns.models import Asset, Campaign, TechniqueUse, ThreatActor
-from detection import scoring, selectors
+from detection import run_files, scoring, selectors
 from detection.engine import EngineParams
 from detection.engine import run as engine_run
 from detection.engine.arrays import SEP
@@ -12,7 +12,6 @@ from detection.models import (
     CoordinatedGroup,
     CoordinationEdge,
     EdgeEvidence,
-    RunArrays,
     RunShard,
     ScoringRun,
 )
@@ -39,7 +38,7 @@ def test_distributed_runs_equal_the_single_process_engine(tmp_path, celery_in_pr
     assert flagged and len(flagged & planted) / len(flagged) >= 0.95
     assert len(flagged & planted) / len(planted) >= 0.95
     # A finished run keeps its results and drops its working data.
-    assert not RunArrays.objects.filter(run=run).exists()
+    assert run_files.run_files_list(run_id=run.pk) == []
     assert not RunShard.objects.filter(run=run, partial__isnull=False).exists()
 
 
@@ -167,3 +166,101 @@ def test_a_step_that_raises_marks_the_run_failed(tmp_path, celery_in_process):
     run.refresh_from_db()
     assert run.status == "failed"
     assert "scoring_run_prepare failed: ValueError" in run.error
+
+
+def prepared_run(tmp_path, monkeypatch, n_shards: int = 3) -> ScoringRun:
+    """A run whose prepare step has written its files, its shards not yet enqueued."""
+    sample, _ = generated_sample(tmp_path, 2_000)
+    run = ScoringRun.objects.create(sample=sample, params={}, engine_version="test", n_shards=n_shards)
+    RunShard.objects.bulk_create([RunShard(run=run, shard=i) for i in range(n_shards)])
+    monkeypatch.setattr(scoring, "_enqueue_shards", lambda run_id, shards: None)
+    scoring.scoring_run_prepare(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "scoring", run.error
+    return run
+
+
+def test_each_shard_reads_only_its_own_partition_and_nothing_is_unpickled(tmp_path, monkeypatch, celery_in_process):
+    import hashlib
+    import pickle
+
+    run = prepared_run(tmp_path, monkeypatch)
+    storage = run_files.run_storage()
+    files = run.files
+    names = [files["common"]["name"], files["finalise"]["name"], *(f["name"] for f in files["shards"])]
+    assert sorted(names) == run_files.run_files_list(run_id=run.pk)
+    assert names[0] == f"runs/{run.pk}/common.npz" and names[-1] == f"runs/{run.pk}/shard-0002.npz"
+    for entry in (files["common"], files["finalise"], *files["shards"]):
+        with storage.open(entry["name"], "rb") as stored:
+            data = stored.read()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a scoring step unpickled something")
+
+    monkeypatch.setattr(pickle, "loads", refused)
+    monkeypatch.setattr(pickle, "load", refused)
+    opened = []
+    original_open = storage.open
+    monkeypatch.setattr(storage, "open", lambda name, mode="rb": opened.append(name) or original_open(name, mode))
+    for shard in range(run.n_shards):
+        opened.clear()
+        scoring.scoring_shard_run(run_id=run.pk, shard=shard)
+        if shard < run.n_shards - 1:  # the last shard's task goes on to the reduce
+            assert opened == [files["common"]["name"], files["shards"][shard]["name"]]
+    assert opened[-2:] == [files["common"]["name"], files["finalise"]["name"]]
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    contents = selectors.sample_contents(sample_id=run.sample_id)
+    expected = selectors.engine_result_fingerprint(engine_run(contents.posts, contents.accounts, EngineParams()))
+    assert run.result_hash == expected
+    assert run_files.run_files_list(run_id=run.pk) == []
+
+
+def test_a_changed_file_fails_the_run_naming_it(tmp_path, monkeypatch, celery_in_process):
+    run = prepared_run(tmp_path, monkeypatch)
+    name = run.files["shards"][1]["name"]
+    path = run_files.run_storage().path(name)
+    with open(path, "r+b") as stored:
+        stored.seek(200)
+        stored.write(b"\x00\x01\x02")
+    scoring.scoring_shard_run(run_id=run.pk, shard=0)
+    scoring.scoring_shard_run(run_id=run.pk, shard=1)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error.startswith(f"Shard 1: The run's file {name} is not the one the prepare step wrote (SHA-256 ")
+    assert run_files.run_files_list(run_id=run.pk) == []  # a failed run's files go too
+    scoring.scoring_shard_run(run_id=run.pk, shard=2)  # a late shard of a failed run does nothing
+    run.refresh_from_db()
+    assert run.error.startswith("Shard 1: ") and RunShard.objects.get(run=run, shard=2).status == "running"
+
+
+def test_a_vanished_file_fails_the_run_naming_it(tmp_path, monkeypatch, celery_in_process):
+    run = prepared_run(tmp_path, monkeypatch, n_shards=1)
+    name = run.files["finalise"]["name"]
+    run_files.run_storage().delete(name)
+    scoring.scoring_shard_run(run_id=run.pk, shard=0)  # the last shard: the reduce follows
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error.startswith(f"Reduce: The run's file {name} is missing from storage")
+
+
+def test_a_file_that_would_need_unpickling_is_refused(tmp_path, monkeypatch, celery_in_process):
+    import hashlib
+    import io
+
+    import numpy as np
+
+    run = prepared_run(tmp_path, monkeypatch, n_shards=2)
+    entry = run.files["shards"][0]
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.array([0, 2]), payload=np.array([{"a": 1}], dtype=object))  # pickled inside
+    storage = run_files.run_storage()
+    storage.delete(entry["name"])
+    storage.save(entry["name"], io.BytesIO(buffer.getvalue()))
+    entry["sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()  # whoever wrote it could edit the ledger too
+    ScoringRun.objects.filter(pk=run.pk).update(files=run.files)
+    scoring.scoring_shard_run(run_id=run.pk, shard=0)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error.startswith(f"Shard 0: The run's file {entry['name']} cannot be read as plain arrays: ")

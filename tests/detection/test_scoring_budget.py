@@ -10,7 +10,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from detection import scoring, selectors, services
+from detection import run_files, scoring, selectors, services
 from detection.engine import BudgetExceeded, EngineParams, build_arrays
 from detection.engine.coaction import pair_counts
 from detection.models import RunStatus, Sample, ScoringRun
@@ -118,7 +118,7 @@ def test_a_run_the_database_cannot_refuse_fails_at_prepare_with_the_same_reason(
         "This run would build 9,998 co-action pairs (co-domain 4,999, co-link 4,999), more than the limit of 9,000 "
         "(SCORING_MAX_PAIRS): shorten window_s (now 60 s) or leave co-domain out of behaviours."
     )
-    assert not run.shards.filter(status="done").exists() and not run.array_parts.exists()
+    assert not run.shards.filter(status="done").exists() and run_files.run_files_list(run_id=run.pk) == []
 
 
 def test_the_admin_action_says_why_it_scores_nothing(tmp_path, admin_client):

@@ -1,0 +1,137 @@
+"""A scoring run's working files in shared storage, under runs/<run id>/.
+
+Prepare writes them once: ``common.npz`` (what every step shares), one ``shard-NNNN.npz`` per shard (the actions
+on that shard's objects) and ``finalise.npz`` (what the reduce reads of the whole sample). Each is a plain .npz,
+and its SHA-256 and size go into the run's ledger (``ScoringRun.files``). A step copies the file it needs out of
+storage, checks it against the ledger and reads it with pickling refused, so a worker holds its shard, and
+whoever can write to the storage can change numbers but never run code. The files go when the run ends.
+
+The storage is the one named by ``SCORING_RUN_STORAGE`` in ``STORAGES``: a directory every worker shares, or an
+S3-compatible bucket through django-storages, for workers on many machines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import tempfile
+import zipfile
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+
+from detection.engine.arrays import PostArrays
+from detection.engine.params import EngineParams
+from detection.engine.partition import (
+    NpzArrays,
+    finalise_arrays,
+    load_npz,
+    partition_common,
+    partition_shards,
+    save_npz,
+)
+
+CHUNK = 8 * 1024 * 1024
+
+
+class RunFileError(Exception):
+    """A run's file is missing from storage, or is not what the prepare step wrote."""
+
+
+def run_storage() -> Storage:
+    """The storage that holds the scoring runs' working files."""
+    return storages[settings.SCORING_RUN_STORAGE]
+
+
+def _folder(run_id: int) -> str:
+    return f"runs/{run_id}"
+
+
+def _write(run_id: int, name: str, data: NpzArrays) -> dict:
+    storage = run_storage()
+    path = f"{_folder(run_id)}/{name}"
+    digest = hashlib.sha256()
+    with tempfile.TemporaryFile() as local:
+        save_npz(local, data)
+        size = local.tell()
+        local.seek(0)
+        while block := local.read(CHUNK):
+            digest.update(block)
+        local.seek(0)
+        storage.delete(path)  # a repeated prepare writes the same name again, not a renamed copy
+        stored = storage.save(path, File(local, name=name))
+    return {"name": stored, "sha256": digest.hexdigest(), "bytes": size}
+
+
+def run_files_write(
+    *, run_id: int, arrays: PostArrays, params: EngineParams, n_shards: int, finalise_extra: NpzArrays
+) -> dict:
+    """Write a run's files to storage and return their ledger entry (each file's name, SHA-256 and size).
+
+    finalise_extra: more arrays the reduce needs beside the engine's (the database keys of posts and accounts).
+    """
+    files = {"common": _write(run_id, "common.npz", partition_common(arrays, params, n_shards)), "shards": []}
+    for shard, partition in enumerate(partition_shards(arrays, params, n_shards)):
+        files["shards"].append(_write(run_id, f"shard-{shard:04d}.npz", partition))
+    files["finalise"] = _write(run_id, "finalise.npz", {**finalise_arrays(arrays), **finalise_extra})
+    return files
+
+
+def _read(entry: dict) -> NpzArrays:
+    name = entry["name"]
+    digest = hashlib.sha256()
+    with tempfile.TemporaryFile() as local:
+        try:
+            with run_storage().open(name, "rb") as stored:
+                for block in iter(lambda: stored.read(CHUNK), b""):
+                    digest.update(block)
+                    local.write(block)
+        except FileNotFoundError:
+            raise RunFileError(
+                f"The run's file {name} is missing from storage (deleted, or the storage "
+                f"{settings.SCORING_RUN_STORAGE!r} is not shared with this worker): score the sample again."
+            ) from None
+        if digest.hexdigest() != entry["sha256"]:
+            raise RunFileError(
+                f"The run's file {name} is not the one the prepare step wrote (SHA-256 {digest.hexdigest()}, "
+                f"recorded {entry['sha256']}): it was changed or damaged in storage; score the sample again."
+            )
+        local.seek(0)
+        try:
+            return load_npz(local)
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise RunFileError(f"The run's file {name} cannot be read as plain arrays: {exc}") from None
+
+
+def run_partition_read(*, files: dict, shard: int) -> tuple[NpzArrays, NpzArrays]:
+    """The common file and one shard's partition, each checked against the ledger."""
+    if not files:
+        raise RunFileError("The run has no files recorded: its prepare step has not finished.")
+    return _read(files["common"]), _read(files["shards"][shard])
+
+
+def run_finalise_read(*, files: dict) -> tuple[NpzArrays, NpzArrays]:
+    """The common file and the reduce's file, each checked against the ledger."""
+    if not files:
+        raise RunFileError("The run has no files recorded: its prepare step has not finished.")
+    return _read(files["common"]), _read(files["finalise"])
+
+
+def run_files_list(*, run_id: int) -> list[str]:
+    """The names of the files a run has in storage now."""
+    storage = run_storage()
+    try:
+        _, names = storage.listdir(_folder(run_id))
+    except FileNotFoundError:
+        return []
+    return sorted(f"{_folder(run_id)}/{name}" for name in names)
+
+
+def run_files_delete(*, run_id: int) -> None:
+    """Delete every file a run has in storage (those the ledger lists and any a crashed prepare left)."""
+    storage = run_storage()
+    for name in run_files_list(run_id=run_id):
+        storage.delete(name)
+    with contextlib.suppress(OSError):
+        storage.delete(_folder(run_id))  # the empty folder, where the storage has folders
