@@ -4,7 +4,9 @@ Imports a generated sample (planted groups, Zipf-popular objects) into a fresh P
 the engine alone in one process (reading the sample from the database included), and a scoring run through
 real Celery workers against Redis, with 1 and then 2 worker processes. Prints wall times, the speed-up, the
 overhead of the distributed path against the engine alone, and whether the three results are identical.
-It prints figures; it asserts nothing.
+Then memory: one more run on a worker that forks a fresh child for every task and logs each child's peak
+resident memory (VmHWM), so that prepare, each shard and the reduce are measured apart, against the peak of
+the engine alone. It prints figures; it asserts nothing.
 
     .venv/bin/python benchmarks/scale_out.py [--posts 1000000] [--shards 8]
         [--database-url postgres://postgres@127.0.0.1:5432/tracker_scale] [--broker redis://127.0.0.1:6379/12]
@@ -13,6 +15,7 @@ It prints figures; it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -28,7 +31,7 @@ from benchmarks.generate_sample import generate, write_sample  # noqa: E402
 from benchmarks.import_bench import fresh_database, measured  # noqa: E402
 
 ENGINE_ALONE = """
-import time, django, json
+import time, django, json, resource
 django.setup()
 from detection import selectors
 from detection.engine import EngineParams, run
@@ -38,7 +41,8 @@ contents = selectors.sample_contents(sample_id=Sample.objects.get(name="scale").
 read = time.perf_counter() - started
 result = run(contents.posts, contents.accounts, EngineParams())
 total = time.perf_counter() - started
-print("RESULT " + json.dumps({"read_s": read, "total_s": total, "hash": selectors.engine_result_fingerprint(result)}))
+print("RESULT " + json.dumps({"read_s": read, "total_s": total, "hash": selectors.engine_result_fingerprint(result),
+                              "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 RUN_STATE = """
@@ -52,44 +56,58 @@ print("RESULT " + json.dumps({"status": run.status, "wall_s": wall, "hash": run.
 """
 
 
-def python_result(code: str, env: dict, *args: str) -> dict:
-    import json
+# A worker whose every task runs in a freshly forked child, which logs its resident memory at the start and its
+# peak (VmHWM: the fork's copy of the parent's pages included, hence the start figure) when the task ends.
+MEASURING_WORKER = """
+import json, sys, time
+from celery.signals import task_postrun, task_prerun
+from tracker.celery import app
 
+def memory_mb(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field)) / 1024
+
+started = {}
+
+@task_prerun.connect
+def begin(task_id=None, **_):
+    started[task_id] = (time.perf_counter(), memory_mb("VmRSS:"))
+
+@task_postrun.connect
+def end(task_id=None, task=None, args=None, **_):
+    begun, start_mb = started.pop(task_id)
+    line = {"task": task.name.rsplit(".", 1)[-1], "args": list(args or ()), "s": time.perf_counter() - begun,
+            "start_mb": start_mb, "peak_mb": memory_mb("VmHWM:")}
+    with open(sys.argv[1], "a") as log:
+        log.write(json.dumps(line) + "\\n")
+
+app.worker_main(["worker", "--concurrency", "1", "--max-tasks-per-child", "1", "--loglevel", "WARNING",
+                 "--without-gossip", "--without-mingle", "-n", "measure@%h"])
+"""
+
+
+def python_result(code: str, env: dict, *args: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.rsplit("RESULT ", 1)[1])
 
 
-def scored_with_workers(n_workers: int, shards: int, env: dict) -> dict:
+def scored_with_workers(n_workers: int, shards: int, env: dict, memory_log: Path | None = None) -> dict:
+    """A run through n worker processes; with memory_log, through one measuring worker (MEASURING_WORKER)."""
     import redis
 
     redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
+    worker = [sys.executable, "-m", "celery", "-A", "tracker", "worker", "--concurrency", "1", "--loglevel", "WARNING"]
+    worker += ["--without-gossip", "--without-mingle"]
+    commands = [[*worker, "-n", f"scale{i}@%h"] for i in range(n_workers)]
+    if memory_log is not None:
+        commands = [[sys.executable, "-c", MEASURING_WORKER, str(memory_log)]]
     workers = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "tracker",
-                "worker",
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"scale{i}@%h",
-            ],
-            cwd=REPO,
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            command, cwd=REPO, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        for i in range(n_workers)
+        for command in commands
     ]
     try:
         out = subprocess.run(
@@ -146,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     alone = python_result(ENGINE_ALONE, env)
     one = scored_with_workers(1, args.shards, env)
     two = scored_with_workers(2, args.shards, env)
+    with tempfile.TemporaryDirectory() as folder:
+        memory_log = Path(folder) / "tasks.jsonl"
+        measured_run = scored_with_workers(1, args.shards, env, memory_log)
+        tasks = [json.loads(line) for line in memory_log.read_text().splitlines()]
     print()
     print(f"{'path':<40} {'wall s':>8}")
     print(f"{'engine alone (read from the database)':<40} {alone['total_s']:>8.1f}   (read {alone['read_s']:.1f} s)")
@@ -157,8 +179,20 @@ def main(argv: list[str] | None = None) -> int:
     if one["wall_s"] and two["wall_s"]:
         print(f"speed-up 2 workers / 1 worker: {one['wall_s'] / two['wall_s']:.2f}x")
         print(f"overhead of 1 worker against the engine alone: {one['wall_s'] / alone['total_s'] - 1:+.0%}")
-    same = alone["hash"] == one["hash"] == two["hash"]
-    print(f"identical results (engine alone, 1 worker, 2 workers): {same}")
+    same = alone["hash"] == one["hash"] == two["hash"] == measured_run["hash"]
+    print(f"identical results (engine alone, 1 worker, 2 workers, measuring worker): {same}")
+    print()
+    print(f"peak resident memory, MB (a fresh child per task; {measured_run['status']} {measured_run['timings']})")
+    print(f"{'engine alone (one process)':<40} {alone['peak_mb']:>8.0f}")
+    for name in ("score_prepare", "score_shard", "score_reduce"):
+        runs = [t for t in tasks if t["task"] == name]
+        if not runs:
+            continue
+        peaks = [t["peak_mb"] for t in runs]
+        label = name if len(runs) == 1 else f"{name} (max of {len(runs)}, mean {sum(peaks) / len(peaks):.0f})"
+        start = max(t["start_mb"] for t in runs)
+        seconds = sum(t["s"] for t in runs)
+        print(f"{label:<40} {max(peaks):>8.0f}   (child at start {start:.0f} MB; {seconds:.1f} s in all)")
     return 0
 
 
