@@ -4,7 +4,7 @@ A run goes queued -> preparing (the sample's posts become engine arrays, stored 
 shard writes its partial edges) -> reducing (one task merges them, tests significance, finds groups and
 scores) -> done. Every step is idempotent and records what it did in the database before the next is enqueued
 after commit, so a redelivered or repeated task does nothing twice; the ledger, not the broker, says what is
-done.
+done. Each next step reaches a worker through `dispatch.workers()`, so this module never imports the tasks.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from detection.engine import (
     shard_edges,
 )
 
-from . import selectors
+from . import dispatch, selectors
 from .models import (
     AccountScore,
     CoordinatedGroup,
@@ -88,28 +88,9 @@ def scoring_run_start(
             requested_by=requested_by,
         )
         RunShard.objects.bulk_create([RunShard(run=run, shard=i) for i in range(n_shards)])
-        transaction.on_commit(lambda: _enqueue_prepare(run.pk))
+        transaction.on_commit(lambda: dispatch.workers().score_prepare(run.pk))
     run.refresh_from_db()
     return run
-
-
-def _enqueue_prepare(run_id: int) -> None:
-    from .tasks import score_prepare
-
-    score_prepare.delay(run_id)
-
-
-def _enqueue_shards(run_id: int, shards: list[int]) -> None:
-    from .tasks import score_shard
-
-    for shard in shards:
-        score_shard.delay(run_id, shard)
-
-
-def _enqueue_reduce(run_id: int) -> None:
-    from .tasks import score_reduce
-
-    score_reduce.delay(run_id)
 
 
 def _fail(run_id: int, error: str) -> None:
@@ -178,7 +159,7 @@ def scoring_run_prepare(*, run_id: int) -> None:
         pending = list(
             RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).values_list("shard", flat=True)
         )
-        transaction.on_commit(lambda: _enqueue_shards(run_id, pending))
+        transaction.on_commit(lambda: dispatch.workers().score_shards(run_id, pending))
     if not pending:
         _claim_reduce(run_id)
 
@@ -241,7 +222,7 @@ def _claim_reduce(run_id: int) -> None:
             return
         claimed = ScoringRun.objects.filter(pk=run_id, status=RunStatus.SCORING).update(status=RunStatus.REDUCING)
         if claimed:
-            transaction.on_commit(lambda: _enqueue_reduce(run_id))
+            transaction.on_commit(lambda: dispatch.workers().score_reduce(run_id))
 
 
 @_fails_run
@@ -385,7 +366,7 @@ def scoring_runs_resume_stalled(*, now: datetime | None = None) -> list[int]:
         status__in=[RunStatus.QUEUED, RunStatus.PREPARING, RunStatus.SCORING, RunStatus.REDUCING]
     ):
         if run.status in (RunStatus.QUEUED, RunStatus.PREPARING) and (run.started_at or run.created_at) < stale:
-            _enqueue_prepare(run.pk)
+            dispatch.workers().score_prepare(run.pk)
             touched.append(run.pk)
         elif run.status == RunStatus.SCORING:
             shards = list(
@@ -398,9 +379,9 @@ def scoring_runs_resume_stalled(*, now: datetime | None = None) -> list[int]:
                 .values_list("shard", flat=True)
             )
             if shards:
-                _enqueue_shards(run.pk, shards)
+                dispatch.workers().score_shards(run.pk, shards)
                 touched.append(run.pk)
         elif run.status == RunStatus.REDUCING and (run.started_at or run.created_at) < stale:
-            _enqueue_reduce(run.pk)
+            dispatch.workers().score_reduce(run.pk)
             touched.append(run.pk)
     return touched
