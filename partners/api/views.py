@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from campaigns import models as c
 from detection import models as d
 from detection import services as detection_services
+from detection import submissions
 from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from partners import services
@@ -236,7 +237,7 @@ class SampleViewSet(PartnerReadViewSet):
     def create(self, request, *args, **kwargs):
         form = serializers.SampleSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        sample, job = services.sample_submit(
+        sample, job = submissions.sample_submit(
             principal=principal_of(request),
             user=_db_user(request),
             address=client_address(request),
@@ -267,7 +268,7 @@ class SampleViewSet(PartnerReadViewSet):
             raise PermissionDenied("Only the owner organisation adds files to a sample.")
         form = serializers.SampleImportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        job = services.sample_file_add(
+        job = submissions.sample_file_add(
             principal=principal,
             sample=sample,
             user=_db_user(request),
@@ -309,14 +310,14 @@ class SampleViewSet(PartnerReadViewSet):
         form = serializers.ScoringRunRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
-            run = services.sample_score(
+            run = submissions.sample_score(
                 principal=principal,
                 sample=sample,
                 params=form.validated_data,
                 user=_db_user(request),
                 address=client_address(request),
             )
-        except services.RunUnfinished as exc:
+        except submissions.RunUnfinished as exc:
             raise exceptions.Conflict(str(exc)) from exc
         except BudgetExceeded as exc:
             raise exceptions.TooManyPairs(str(exc)) from exc
