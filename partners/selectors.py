@@ -119,32 +119,28 @@ def as_principal(value) -> Principal:
 
 # --- the registry: how each model's marking is found ---------------------------------------------------------
 
+# Each app declares, in its AppConfig.ready(), how those of its models without a `tlp` field are marked.
 # Models whose rows carry no marking and hold only public reference data.
-PUBLIC_MODELS: set[str] = {"campaigns.technique", "campaigns.platform", "campaigns.interferencetool"}
+PUBLIC_MODELS: set[str] = set()
 # Models without a marking of their own: visible when every non-null parent along these paths is visible.
-DERIVED_MODELS: dict[str, tuple[str, ...]] = {
-    "campaigns.alias": ("actor", "operation", "source"),
-    "campaigns.electionround": ("election",),
-    "campaigns.electionphase": ("election",),
-    "campaigns.techniqueuse": ("campaign", "source"),
-    "detection.sampleimport": ("sample",),
-    "detection.rejectedrow": ("sample_import",),
-    # scoring results: what a run found carries the marking (and the audience) of its sample
-    "detection.scoringrun": ("sample",),
-    "detection.runshard": ("run",),
-    "detection.runarrays": ("run",),
-    "detection.coordinatedgroup": ("run",),
-    "detection.accountscore": ("run", "group"),
-    "detection.coordinationedge": ("run", "group"),
-    "detection.edgeevidence": ("edge",),
-}
+DERIVED_MODELS: dict[str, tuple[str, ...]] = {}
 # Marked models shown only to their owner organisation and named recipients, whatever the clearance.
-AUDIENCE_ONLY_MODELS: set[str] = {"detection.sample"}
+AUDIENCE_ONLY_MODELS: set[str] = set()
+
+
+def register_public(model: type[Model] | str) -> None:
+    """Declare that rows of `model` carry no marking and are visible to any authenticated principal."""
+    PUBLIC_MODELS.add(_label(model))
 
 
 def register_derived(model: type[Model] | str, parents: Iterable[str]) -> None:
     """Declare that rows of `model` are visible when all their non-null `parents` (FK paths) are visible."""
     DERIVED_MODELS[_label(model)] = tuple(parents)
+
+
+def register_audience_only(model: type[Model] | str) -> None:
+    """Declare that rows of the marked `model` are shown only to their owner and named recipients."""
+    AUDIENCE_ONLY_MODELS.add(_label(model))
 
 
 def _label(model: type[Model] | str) -> str:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from partners.api.taxii import collection_id
-from partners.api.urls import router
+from tracker.api_urls import router
 
 pytestmark = pytest.mark.django_db
 
