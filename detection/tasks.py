@@ -15,9 +15,9 @@ RETRY = {
 @shared_task(**RETRY)
 def sample_import_task(import_id: int) -> None:
     """Import (or resume importing) one file into its sample."""
-    from . import services
+    from detection.ingest.jobs import sample_import_run
 
-    services.sample_import_run(import_id=import_id)
+    sample_import_run(import_id=import_id)
 
 
 @shared_task(**RETRY)

@@ -15,7 +15,7 @@ from django.db.models import Model, Subquery
 from django.utils import timezone
 
 from detection import scoring as detection_scoring
-from detection import services as detection_services
+from detection.ingest import services as detection_services
 from detection.models import RunStatus, Sample, SampleImport, ScoringRun
 from partners.markings import most_restrictive_tlp
 

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 
 from campaigns import models as c
 from detection import models as d
-from detection import services as detection_services
 from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
+from detection.ingest import selectors as detection_selectors
 from partners import services
 from partners.addresses import client_address
 from partners.selectors import visible_to
@@ -195,7 +195,7 @@ class SampleImportViewSet(PartnerReadViewSet):
     def rejected(self, request, pk=None):
         job = self.get_object()
         self.audit([job], export=True)
-        rows = csv_lines(detection_services.rejected_rows_csv(job=job))
+        rows = csv_lines(detection_selectors.rejected_rows_csv(job=job))
         response = StreamingHttpResponse(rows, content_type=CSV_MEDIA_TYPE)
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
         response["X-Content-Type-Options"] = "nosniff"
