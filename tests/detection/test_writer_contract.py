@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from detection.engine.normalise import normalise_text
 from detection.engine.readers import read_sample
 from detection.engine.records import PostRecord, merge_post
-from detection.ingest.batches import read_batches
+from detection.ingest.batches import POST_LISTS, POST_SCALARS, read_batches
 from detection.ingest.orm_writer import OrmWriter
 from detection.ingest.pg_writer import PgCopyWriter
 from detection.ingest.services import sample_create
@@ -140,26 +140,8 @@ def import_all(make_writer, files) -> list[list[WriteCounts]]:
 def stored_rows(writer_class) -> tuple[dict, dict, list]:
     """What the writer left in its sample: posts and accounts by key, and the posts linked to the sample."""
     sample = f"contract {writer_class.__name__}"
-    posts = {
-        row[0]: row[1:]
-        for row in Post.objects.filter(sample__name=sample).values_list(
-            "post_id",
-            "account__account_id",
-            "created_at",
-            "text",
-            "text_normalised",
-            "reshare_of",
-            "reply_to",
-            "quote_of",
-            "lang",
-            "urls",
-            "normalised_urls",
-            "domains",
-            "hashtags",
-            "mentions",
-            "media_hashes",
-        )
-    }
+    columns = ("post_id", "account__account_id", "created_at", *POST_SCALARS, *POST_LISTS)
+    posts = {row[0]: row[1:] for row in Post.objects.filter(sample__name=sample).values_list(*columns)}
     accounts = {
         row[0]: (*row[1:3], row[3] and row[3].isoformat(), *row[4:])
         for row in SocialAccount.objects.filter(sample__name=sample).values_list(
@@ -181,19 +163,14 @@ def merged_posts(files) -> dict[str, PostRecord]:
 
 
 def as_row(record: PostRecord) -> tuple:
+    """A post as the columns `stored_rows` reads, its normalised text made from its text."""
+    scalars = {name: getattr(record, name) for name in POST_SCALARS if name != "text_normalised"}
+    scalars["text_normalised"] = normalise_text(record.text) if record.text else ""
     return (
         record.account_id,
         record.created_at,
-        record.text,
-        normalise_text(record.text) if record.text else "",
-        record.reshare_of,
-        record.reply_to,
-        record.quote_of,
-        record.lang,
-        *(
-            list(getattr(record, name))
-            for name in ("urls", "normalised_urls", "domains", "hashtags", "mentions", "media_hashes")
-        ),
+        *[scalars[name] for name in POST_SCALARS],
+        *[list(getattr(record, name)) for name in POST_LISTS],
     )
 
 
