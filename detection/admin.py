@@ -12,7 +12,7 @@ from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from detection.engine.readers import FORMATS
 
-from . import scoring, selectors
+from . import scoring, selectors, triage
 from .ingest import selectors as ingest_selectors
 from .ingest import services as ingest_services
 from .models import (
@@ -438,7 +438,7 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
             "network": selectors.group_network(group=group),
             "evidence": selectors.group_evidence(group=group),
             "timeline": _timeline_bars(selectors.group_timeline(group=group)),
-            "suggestions": scoring.technique_suggestions(group=group),
+            "suggestions": triage.technique_suggestions(group=group),
             "campaigns": Campaign.objects.order_by("name").only("pk", "name"),
             "statuses": GroupStatus.choices,
             "may_review": self.has_change_permission(request, group),
@@ -459,7 +459,7 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             try:
-                scoring.group_review(
+                triage.group_review(
                     group=group,
                     status=request.POST.get("status", ""),
                     note=request.POST.get("note", ""),
@@ -481,7 +481,7 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
                 messages.error(request, "Choose a campaign.")
             else:
                 try:
-                    created = scoring.group_attach_to_campaign(
+                    created = triage.group_attach_to_campaign(
                         group=group, campaign=campaign, techniques=techniques, reviewer=request.user
                     )
                     messages.success(

@@ -9,8 +9,8 @@ from typing import Any
 from django.core.files import File
 from django.db import transaction
 
+from detection import dispatch
 from detection.models import Sample, SampleImport
-from detection.tasks import sample_import_task
 
 
 def sample_create(*, name: str, tlp: str, created_by=None, **fields: Any) -> Sample:
@@ -49,4 +49,4 @@ def sample_import_create(
 
 def sample_import_enqueue(*, job: SampleImport) -> None:
     """Queue the import on a worker once the current transaction commits (never if it rolls back)."""
-    transaction.on_commit(lambda: sample_import_task.delay(job.pk))
+    transaction.on_commit(lambda: dispatch.workers().sample_import(job.pk))
