@@ -12,7 +12,9 @@ from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from detection.engine.readers import FORMATS
 
-from . import scoring, selectors, services, triage
+from . import scoring, selectors, triage
+from .ingest import selectors as ingest_selectors
+from .ingest import services as ingest_services
 from .models import (
     CoordinatedGroup,
     GroupStatus,
@@ -167,14 +169,14 @@ class SampleImportAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return
-        job = services.sample_import_create(
+        job = ingest_services.sample_import_create(
             sample=form.cleaned_data["sample"],
             upload=form.cleaned_data["upload"],
             format=form.cleaned_data["format"],
             platform=form.cleaned_data["platform"],
             created_by=request.user,
         )
-        services.sample_import_enqueue(job=job)
+        ingest_services.sample_import_enqueue(job=job)
         obj.pk = job.pk
         messages.info(request, "The import is queued; this page shows its progress.")
 
@@ -220,7 +222,8 @@ class SampleImportAdmin(admin.ModelAdmin):
         job = get_object_or_404(SampleImport, pk=pk)
         if not self.has_view_permission(request, job):
             return HttpResponse(status=403)
-        response = StreamingHttpResponse(csv_lines(services.rejected_rows_csv(job=job)), content_type=CSV_MEDIA_TYPE)
+        rows = ingest_selectors.rejected_rows_csv(job=job)
+        response = StreamingHttpResponse(csv_lines(rows), content_type=CSV_MEDIA_TYPE)
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
         return response
 

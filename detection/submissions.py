@@ -13,7 +13,8 @@ from partners.models import AuditAction, Organisation
 from partners.selectors import Principal
 from partners.services import audit_by
 
-from . import scoring, services
+from . import scoring
+from .ingest import services
 from .models import RunStatus, Sample, SampleImport, ScoringRun
 
 

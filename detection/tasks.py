@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import scoring, services
+from . import scoring
+from .ingest import jobs
 
 RETRY = {
     "acks_late": True,
@@ -17,7 +18,7 @@ RETRY = {
 @shared_task(**RETRY)
 def sample_import_task(import_id: int) -> None:
     """Import (or resume importing) one file into its sample."""
-    services.sample_import_run(import_id=import_id)
+    jobs.sample_import_run(import_id=import_id)
 
 
 @shared_task(**RETRY)

@@ -12,9 +12,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from detection import models as d
-from detection import services, submissions
+from detection import submissions
 from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
+from detection.ingest import selectors as ingest_selectors
 from partners.addresses import client_address
 from partners.api import exceptions
 from partners.api.authentication import principal_of
@@ -47,7 +48,7 @@ class SampleImportViewSet(PartnerReadViewSet):
     def rejected(self, request, pk=None):
         job = self.get_object()
         self.audit([job], export=True)
-        rows = csv_lines(services.rejected_rows_csv(job=job))
+        rows = csv_lines(ingest_selectors.rejected_rows_csv(job=job))
         response = StreamingHttpResponse(rows, content_type=CSV_MEDIA_TYPE)
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
         response["X-Content-Type-Options"] = "nosniff"
