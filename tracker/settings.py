@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "campaigns",
     "detection",
     "reports",
+    "tracker",  # the project's own commands (bootstrap drives every app)
 ]
 
 MIDDLEWARE = [
