@@ -65,10 +65,12 @@ def technique_id(*, stix_id: str, framework: str, external_id: str) -> str:
 
 
 def location_id(country: str) -> str:
+    """A country's location id, whatever the case of its code."""
     return derived_id("location", "country", country.upper())
 
 
 def marking_id(tlp: str, flavour: str = "oasis") -> str:
+    """The marking-definition id of a TLP level: OASIS's, or OpenCTI's for the flavour "opencti"."""
     return (TLP_OPENCTI_IDS if flavour == "opencti" else TLP_STIX_IDS)[Tlp(tlp)]
 
 
@@ -149,6 +151,7 @@ class StixGraph:
     links: dict[str, set[str]] = field(default_factory=dict)  # object id -> relationships and neighbours
 
     def add(self, obj: dict, tlp: str, record: object | None = None) -> dict:
+        """Add (or replace) an object marked `tlp`, without its empty properties, remembering its record."""
         obj.setdefault("spec_version", "2.1")
         obj["object_marking_refs"] = [marking_id(tlp, self.flavour)]
         if obj["type"] in CUSTOM_TYPES:
@@ -218,6 +221,7 @@ class StixGraph:
         return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": extra + objects}
 
     def exported_records(self, bundle: dict) -> list:
+        """The records a bundle of this graph was made from (for the audit log)."""
         return [self.records[o["id"]] for o in bundle["objects"] if o["id"] in self.records]
 
 

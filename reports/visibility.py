@@ -90,4 +90,5 @@ def audience_filter(queryset: QuerySet, audience: Audience) -> QuerySet:
 
 
 def marking_rank(tlp: str) -> int:
+    """How restrictive a marking is: CLEAR 0 up to RED 4, to sort by."""
     return TLP_RESTRICTIVENESS[Tlp(tlp)]
