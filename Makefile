@@ -47,6 +47,7 @@ test-quick: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 bench: install-dev
 	@for script in benchmarks/*.py; do case $$script in *generate_sample*) continue;; esac; \

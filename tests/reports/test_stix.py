@@ -7,7 +7,7 @@ from stix2validator import ValidationOptions, validate_string
 
 from campaigns.models import Campaign
 from campaigns.stix import export_bundle
-from detection.scoring import group_attach_to_campaign
+from detection.triage import group_attach_to_campaign
 from partners.markings import TLP_STIX_IDS
 from partners.selectors import principal_for_audience
 from partners.stix import CUSTOM_SDO_EXTENSION, TRACKER_IDENTITY, ts
