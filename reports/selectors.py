@@ -48,6 +48,7 @@ def campaigns_of_scope(*, scope: str, obj: Model | None) -> QuerySet[Campaign]:
 
 
 def operations_of_scope(*, scope: str, obj: Model | None, campaign_ids) -> QuerySet[Operation]:
+    """Every operation of a scope (of an election: those running its campaigns), whatever its marking."""
     if scope == Scope.GLOBAL:
         return Operation.objects.all()
     if scope == Scope.ACTOR:
@@ -83,6 +84,7 @@ def campaigns_in_period(*, scope: str, obj: Model | None, start: date, end: date
 
 
 def technique_uses_of(*, campaign_ids) -> QuerySet[TechniqueUse]:
+    """The technique uses of these campaigns, with their techniques (the caller passes only visible campaigns)."""
     return TechniqueUse.objects.filter(campaign_id__in=campaign_ids).select_related("technique", "technique__parent")
 
 
@@ -138,10 +140,12 @@ def visible_ids(model: type[Model], audience: Audience) -> set[int]:
 
 
 def visible_narratives(audience: Audience) -> dict[int, Narrative]:
+    """Every narrative the audience may see, by primary key."""
     return {n.pk: n for n in audience_filter(Narrative.objects.select_related("parent"), audience)}
 
 
 def visible_sources(audience: Audience) -> dict[int, Source]:
+    """Every source the audience may see, by primary key."""
     return {s.pk: s for s in audience_filter(Source.objects.all(), audience)}
 
 
@@ -180,6 +184,7 @@ def group_accounts(*, group, limit: int, audience: Audience) -> list:
 
 
 def report_get(*, report_id: int) -> Report | None:
+    """A report with its audience organisation, or None for a missing row; no visibility check (tasks, staff)."""
     return Report.objects.filter(pk=report_id).select_related("audience_organisation").first()
 
 

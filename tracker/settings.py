@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "campaigns",
     "detection",
     "reports",
+    "tracker",  # the project's own commands (bootstrap drives every app)
 ]
 
 MIDDLEWARE = [
@@ -204,10 +205,30 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=int(CELERY_VI
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every periodic task is declared here; beat keeps each one as a row under Periodic tasks in the admin.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Written over their rows by beat at each start.
 CELERY_BEAT_SCHEDULE = {
     "score-runs-watchdog": {"task": "detection.tasks.score_runs_watchdog", "schedule": 60.0},
 }
+# Created when missing (by the reports' migration and after every migrate), then left as researchers edit or
+# disable them in the admin. Crontabs in UTC.
+REPORT_BEAT_SCHEDULES = [
+    {
+        "name": "Weekly election threat reports",
+        "task": "reports.build_weekly_election_reports",
+        "crontab": {"minute": "0", "hour": "6", "day_of_week": "1", "day_of_month": "*", "month_of_year": "*"},
+        "kwargs": {"audiences": ["GREEN", "AMBER"]},
+        "description": "Mondays 06:00 UTC: the past week's report of each election in its campaign or counting phase.",
+    },
+    {
+        "name": "Monthly global threat report",
+        "task": "reports.build_monthly_global_report",
+        "crontab": {"minute": "0", "hour": "6", "day_of_week": "*", "day_of_month": "1", "month_of_year": "*"},
+        "kwargs": {"audiences": ["GREEN", "AMBER"]},
+        "description": "The 1st of each month, 06:00 UTC: the global report of the previous month.",
+    },
+]
 
 # Partner API (partners/api): keys in the Authorization header, JSON only, cursor pages, per-organisation rates.
 REST_FRAMEWORK = {

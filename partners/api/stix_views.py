@@ -7,9 +7,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from campaigns.stix import FLAVOURS, export_bundle
 from partners import services
 from partners.addresses import client_address
-from partners.stix import FLAVOURS, export_bundle
 
 from .authentication import principal_of
 
