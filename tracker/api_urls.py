@@ -18,6 +18,7 @@ reports.api.urls.register(router)
 app_name = "api"
 urlpatterns = [
     path("", include(partners.api.urls)),
+    path("", include(campaigns.api.urls)),
     path("", include(router.urls)),
     re_path(r"^.*$", not_found, name="not-found"),
 ]

@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 
-from partners.api.stix_views import BUNDLE
+from campaigns.api.stix import BUNDLE
 from partners.api.views import PartnerReadViewSet
 from reports import models as r
 from reports.selectors import reports_visible_to

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from partners.api.taxii import collection_id
+from campaigns.api.taxii import collection_id
 from tracker.api_urls import router
 
 pytestmark = pytest.mark.django_db
