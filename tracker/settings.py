@@ -206,8 +206,11 @@ CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "score-runs-watchdog": {"task": "detection.tasks.score_runs_watchdog", "schedule": 60.0},
+    "score-runs-watchdog": {"task": "detection.tasks.score_runs_watchdog", "schedule": 30.0},
 }
+# A worker on a scoring step renews its lease every quarter of this; a step whose lease runs out (or, on
+# PostgreSQL, whose worker's session is gone) is handed to another worker by the watchdog.
+SCORING_LEASE_SECONDS = env.int("SCORING_LEASE_SECONDS", default=120)
 
 # Partner API (partners/api): keys in the Authorization header, JSON only, cursor pages, per-organisation rates.
 REST_FRAMEWORK = {
