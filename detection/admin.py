@@ -12,7 +12,7 @@ from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from detection.engine.readers import FORMATS
 
-from . import scoring, selectors, services
+from . import scoring, selectors, services, triage
 from .models import (
     CoordinatedGroup,
     GroupStatus,
@@ -435,7 +435,7 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
             "network": selectors.group_network(group=group),
             "evidence": selectors.group_evidence(group=group),
             "timeline": _timeline_bars(selectors.group_timeline(group=group)),
-            "suggestions": scoring.technique_suggestions(group=group),
+            "suggestions": triage.technique_suggestions(group=group),
             "campaigns": Campaign.objects.order_by("name").only("pk", "name"),
             "statuses": GroupStatus.choices,
             "may_review": self.has_change_permission(request, group),
@@ -456,7 +456,7 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             try:
-                scoring.group_review(
+                triage.group_review(
                     group=group,
                     status=request.POST.get("status", ""),
                     note=request.POST.get("note", ""),
@@ -478,7 +478,7 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
                 messages.error(request, "Choose a campaign.")
             else:
                 try:
-                    created = scoring.group_attach_to_campaign(
+                    created = triage.group_attach_to_campaign(
                         group=group, campaign=campaign, techniques=techniques, reviewer=request.user
                     )
                     messages.success(

@@ -9,7 +9,7 @@ from campaigns.demo import FLAGSHIP
 from campaigns.models import Campaign
 from detection.engine.synthetic import TextTemplates, generate, write_sample
 
-from . import scoring, services
+from . import scoring, services, triage
 from .models import CollectionMethod, CoordinatedGroup, GroupStatus, Sample
 
 DEMO_SAMPLE = "Demo: synthetic election-day sample with planted groups"
@@ -100,13 +100,13 @@ def demo_groups_triage() -> CoordinatedGroup | None:
     campaign = Campaign.objects.filter(name=FLAGSHIP).first()
     if group is None or campaign is None or group.status != GroupStatus.NEW:
         return None
-    scoring.group_review(
+    triage.group_review(
         group=group,
         status=GroupStatus.CONFIRMED,
         note="Demo: the same Traditional Chinese 'secret history' and ECFA messages, posted within seconds.",
         reviewer=None,
     )
-    scoring.group_attach_to_campaign(
-        group=group, campaign=campaign, techniques=scoring.technique_suggestions(group=group)
+    triage.group_attach_to_campaign(
+        group=group, campaign=campaign, techniques=triage.technique_suggestions(group=group)
     )
     return group

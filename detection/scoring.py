@@ -1,10 +1,10 @@
-"""Writes of scoring runs: the ledger, the shard steps, the reduce, and the researcher's triage.
+"""Writes of scoring runs: the ledger, the shard steps, the reduce, and the watchdog that resumes them.
 
 A run goes queued -> preparing (the sample's posts become engine arrays, stored once) -> scoring (one task per
 shard writes its partial edges) -> reducing (one task merges them, tests significance, finds groups and
 scores) -> done. Every step is idempotent and records what it did in the database before the next is enqueued
 after commit, so a redelivered or repeated task does nothing twice; the ledger, not the broker, says what is
-done.
+done. Each next step reaches a worker through `dispatch.workers()`, so this module never imports the tasks.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from campaigns.models import Asset, Campaign, Platform, Technique, TechniqueUse
-from campaigns.vocabularies import AssetType, Confidence, Framework
 from detection.engine import (
     ENGINE_VERSION,
     BudgetExceeded,
@@ -35,13 +33,12 @@ from detection.engine import (
     shard_edges,
 )
 
-from . import leases, selectors
+from . import dispatch, leases, selectors
 from .models import (
     AccountScore,
     CoordinatedGroup,
     CoordinationEdge,
     EdgeEvidence,
-    GroupStatus,
     RunArrays,
     RunShard,
     RunStatus,
@@ -91,28 +88,9 @@ def scoring_run_start(
             requested_by=requested_by,
         )
         RunShard.objects.bulk_create([RunShard(run=run, shard=i) for i in range(n_shards)])
-        transaction.on_commit(lambda: _enqueue_prepare(run.pk))
+        transaction.on_commit(lambda: dispatch.workers().score_prepare(run.pk))
     run.refresh_from_db()
     return run
-
-
-def _enqueue_prepare(run_id: int) -> None:
-    from .tasks import score_prepare
-
-    score_prepare.delay(run_id)
-
-
-def _enqueue_shards(run_id: int, shards: list[int]) -> None:
-    from .tasks import score_shard
-
-    for shard in shards:
-        score_shard.delay(run_id, shard)
-
-
-def _enqueue_reduce(run_id: int) -> None:
-    from .tasks import score_reduce
-
-    score_reduce.delay(run_id)
 
 
 def _fail(run_id: int, error: str) -> None:
@@ -211,7 +189,7 @@ def _prepare(run: ScoringRun, attempt: int) -> None:
         pending = list(
             RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).values_list("shard", flat=True)
         )
-        transaction.on_commit(lambda: _enqueue_shards(run_id, pending))
+        transaction.on_commit(lambda: dispatch.workers().score_shards(run_id, pending))
     if not pending:
         _claim_reduce(run_id)
 
@@ -292,7 +270,7 @@ def _claim_reduce(run_id: int) -> None:
             status=RunStatus.REDUCING, attempts=0, heartbeat_at=None, lease_expires_at=None
         )
         if claimed:
-            transaction.on_commit(lambda: _enqueue_reduce(run_id))
+            transaction.on_commit(lambda: dispatch.workers().score_reduce(run_id))
 
 
 @_fails_run
@@ -463,8 +441,10 @@ def _orphans_release(run: ScoringRun, shards: list[dict], held: set[int] | None,
         released = ScoringRun.objects.filter(
             pk=run.pk, status=run.status, attempts=run.attempts, lease_expires_at=run.lease_expires_at
         ).update(lease_expires_at=None, resumed_at=now)
-        if released:
-            (_enqueue_prepare if step == leases.PREPARE else _enqueue_reduce)(run.pk)
+        if released and step == leases.PREPARE:
+            dispatch.workers().score_prepare(run.pk)
+        elif released:
+            dispatch.workers().score_reduce(run.pk)
         return bool(released)
     if run.status != RunStatus.SCORING:
         return False
@@ -479,7 +459,7 @@ def _orphans_release(run: ScoringRun, shards: list[dict], held: set[int] | None,
     ]
     if released:
         ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)
-        _enqueue_shards(run.pk, released)
+        dispatch.workers().score_shards(run.pk, released)
     return bool(released)
 
 
@@ -491,91 +471,12 @@ def _idle_run_resume(run: ScoringRun, shards: list[dict], now: datetime) -> bool
         return False
     ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)
     if run.status in (RunStatus.QUEUED, RunStatus.PREPARING):
-        _enqueue_prepare(run.pk)
+        dispatch.workers().score_prepare(run.pk)
     elif run.status == RunStatus.REDUCING:
-        _enqueue_reduce(run.pk)
+        dispatch.workers().score_reduce(run.pk)
     else:
         pending = [s["shard"] for s in shards if s["status"] == ShardStatus.PENDING]
         if not pending:
             _claim_reduce(run.pk)
-        _enqueue_shards(run.pk, pending)
+        dispatch.workers().score_shards(run.pk, pending)
     return True
-
-
-# --- triage -----------------------------------------------------------------------------------------------
-
-# DISARM techniques suggested by each behaviour seen in a group (v1.6 ids; ids absent from the loaded
-# framework are skipped).
-BEHAVIOUR_TECHNIQUES = {
-    "co-reshare": ("T0049.003", "T0049"),
-    "co-link": ("T0049.007",),
-    "co-domain": ("T0049.007",),
-    "co-hashtag": ("T0049.002", "T0015"),
-    "co-mention": ("T0049.005",),
-    "co-reply": ("T0049.005",),
-    "same-text": ("T0084", "T0049.008"),
-    "similar-text": ("T0084", "T0049.008"),
-    "same-media": ("T0084",),
-}
-
-
-def group_review(*, group: CoordinatedGroup, status: str, note: str, reviewer) -> CoordinatedGroup:
-    """Confirm or reject a group, with the researcher's note."""
-    if status not in (GroupStatus.CONFIRMED, GroupStatus.REJECTED, GroupStatus.NEW):
-        raise ValueError(f"unknown review status {status!r}")
-    group.status = status
-    group.review_note = note
-    group.reviewed_by = reviewer
-    group.reviewed_at = timezone.now()
-    group.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at"])
-    return group
-
-
-def technique_suggestions(*, group: CoordinatedGroup) -> list[Technique]:
-    """DISARM techniques the group's behaviours point to, for the researcher to accept."""
-    ids = []
-    for behaviour in group.behaviours:
-        ids.extend(i for i in BEHAVIOUR_TECHNIQUES.get(behaviour, ()) if i not in ids)
-    found = {t.external_id: t for t in Technique.objects.filter(framework=Framework.DISARM, external_id__in=ids)}
-    return [found[i] for i in ids if i in found]
-
-
-@transaction.atomic
-def group_attach_to_campaign(
-    *, group: CoordinatedGroup, campaign: Campaign, techniques: list[Technique] = (), reviewer=None
-) -> int:
-    """Tie a confirmed group to a campaign: its accounts become the campaign's assets, accepted techniques
-    become technique uses. Returns the number of assets created; attaching twice creates nothing new."""
-    if group.status != GroupStatus.CONFIRMED:
-        raise ValueError("Confirm the group before attaching it to a campaign.")
-    group.campaign = campaign
-    group.save(update_fields=["campaign"])
-    platforms = {p.code: p for p in Platform.objects.all()}
-    created = 0
-    tlp = group.run.sample.tlp
-    for member in group.members.select_related("account"):
-        account = member.account
-        _, was_created = Asset.objects.get_or_create(
-            asset_type=AssetType.ACCOUNT,
-            platform=platforms.get(account.platform),
-            identifier=account.account_id,
-            campaign=campaign,
-            defaults={
-                "notes": f"Coordinated group {group.number} of scoring run {group.run_id} "
-                f"(score {member.score:.2f}). Handle: {account.handle}",
-                "tlp": tlp,
-            },
-        )
-        created += was_created
-    evidence = f"Coordinated group {group.number} of scoring run {group.run_id}: {', '.join(group.behaviours)}."
-    for technique in techniques:
-        TechniqueUse.objects.get_or_create(
-            campaign=campaign,
-            technique=technique,
-            defaults={
-                "evidence": evidence,
-                "confidence": Confidence.MODERATE,
-                "observed_on": group.first_activity.date() if group.first_activity else None,
-            },
-        )
-    return created

@@ -19,7 +19,7 @@ from detection.engine.normalise import normalise_text
 from detection.engine.readers import detect_format
 from detection.engine.records import PostRecord, SampleFileError
 
-from . import import_batches, pg_import
+from . import dispatch, import_batches, pg_import
 from .import_batches import ACCOUNT_FIELDS, ACCOUNT_FORMATS, POST_LISTS, POST_SCALARS, Batch, Key, merged_values
 from .models import (
     ImportStatus,
@@ -72,9 +72,7 @@ def sample_import_create(
 
 def sample_import_enqueue(*, job: SampleImport) -> None:
     """Queue the import on a worker once the current transaction commits."""
-    from .tasks import sample_import_task
-
-    transaction.on_commit(lambda: sample_import_task.delay(job.pk))
+    transaction.on_commit(lambda: dispatch.workers().sample_import(job.pk))
 
 
 # --- the import job ---------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.apps import apps
 from django.db.models import Model, Q, QuerySet
 
 from campaigns import vocabularies as vocab
@@ -20,6 +19,7 @@ from campaigns.models import (
     TechniqueUse,
     ThreatActor,
 )
+from detection import selectors as detection_selectors
 from partners.markings import Tlp
 from partners.selectors import as_principal, can_see, principal_for_organisation
 
@@ -145,33 +145,19 @@ def visible_sources(audience: Audience) -> dict[int, Source]:
     return {s.pk: s for s in audience_filter(Source.objects.all(), audience)}
 
 
-def _detection_model(name: str) -> type[Model] | None:
-    try:
-        return apps.get_model("detection", name)
-    except LookupError:
-        return None
-
-
 def coordinated_groups_in_period(*, scope: str, campaign_ids, start, end, audience) -> list:
     """Groups not rejected, visible to the audience, whose posts fall in the period (a group with no activity dates:
     when its scoring run finished in it).
 
-    Empty until the scoring models exist; confirmed groups first, then by score.
+    Confirmed groups first, then by score.
     """
-    group_model = _detection_model("CoordinatedGroup")
-    sample_model = _detection_model("Sample")
-    if group_model is None or sample_model is None:
-        return []
-    active = Q(first_activity__date__lte=end, last_activity__date__gte=start)
-    undated = Q(first_activity__isnull=True, last_activity__isnull=True, run__finished_at__date__range=(start, end))
-    groups = group_model.objects.exclude(status="rejected").filter(active | undated)
+    groups = detection_selectors.groups_active_in(start=start, end=end)
     if scope != Scope.GLOBAL:
         groups = groups.filter(campaign_id__in=campaign_ids)
-    samples = audience_filter(sample_model.objects.all(), audience).values("pk")
+    samples = audience_filter(detection_selectors.sample_list(), audience).values("pk")
     groups = groups.filter(run__sample__in=samples)
     campaigns = audience_filter(Campaign.objects.all(), audience).values("pk")
     groups = groups.filter(Q(campaign__isnull=True) | Q(campaign__in=campaigns))
-    groups = groups.select_related("run", "run__sample", "campaign")
     return sorted(groups, key=lambda g: (g.status != "confirmed", -g.score, g.run_id, g.number))
 
 
@@ -182,10 +168,7 @@ def group_accounts(*, group, limit: int, audience: Audience) -> list:
     recipient), or when the account is an asset, visible to the audience, of the campaign the group was
     confirmed into. Otherwise the report carries the group's figures alone.
     """
-    score_model = _detection_model("AccountScore")
-    if score_model is None:
-        return []
-    scores = score_model.objects.filter(group=group).select_related("account").order_by("-score", "account_id")
+    scores = detection_selectors.group_member_scores(group=group)
     sample = group.run.sample
     if audience.organisation is not None and can_see(principal_for_organisation(audience.organisation), sample):
         return [score.account for score in scores[:limit]]

@@ -3,7 +3,7 @@ import pytest
 from campaigns import frameworks
 from campaigns import services as campaign_services
 from campaigns.models import Asset, Campaign, TechniqueUse, ThreatActor
-from detection import scoring, selectors
+from detection import scoring, selectors, triage
 from detection.engine import EngineParams
 from detection.engine import run as engine_run
 from detection.engine.arrays import SEP
@@ -133,14 +133,14 @@ def test_triage_confirms_and_attaches_a_group_to_a_campaign(tmp_path, celery_in_
     actor = ThreatActor.objects.create(name="Actor", actor_type="state", country="CN")
     campaign = Campaign.objects.create(name="Campaign", actor=actor)
     with pytest.raises(ValueError, match="Confirm"):
-        scoring.group_attach_to_campaign(group=group, campaign=campaign)
-    scoring.group_review(group=group, status="confirmed", note="same hours, same links", reviewer=None)
-    suggestions = scoring.technique_suggestions(group=group)
+        triage.group_attach_to_campaign(group=group, campaign=campaign)
+    triage.group_review(group=group, status="confirmed", note="same hours, same links", reviewer=None)
+    suggestions = triage.technique_suggestions(group=group)
     assert suggestions, group.behaviours
-    created = scoring.group_attach_to_campaign(group=group, campaign=campaign, techniques=suggestions)
+    created = triage.group_attach_to_campaign(group=group, campaign=campaign, techniques=suggestions)
     assert created == group.size == Asset.objects.filter(campaign=campaign, asset_type="account").count()
     assert TechniqueUse.objects.filter(campaign=campaign).count() == len(suggestions)
-    assert scoring.group_attach_to_campaign(group=group, campaign=campaign, techniques=suggestions) == 0
+    assert triage.group_attach_to_campaign(group=group, campaign=campaign, techniques=suggestions) == 0
     members = set(group.members.values_list("account__account_id", flat=True))
     assert set(Asset.objects.filter(campaign=campaign).values_list("identifier", flat=True)) == members
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from detection import leases, scoring
+from detection import leases, scoring, tasks
 from detection.models import RunShard, ScoringRun
 from tests.conftest import require
 
@@ -21,7 +21,7 @@ def prepared_run(tmp_path, celery_in_process, monkeypatch):
     """A run whose arrays are stored and whose shards were never handed to a worker."""
     sample, _ = generated_sample(tmp_path, 2_000)
     enqueued = []
-    monkeypatch.setattr(scoring, "_enqueue_shards", lambda run_id, shards: enqueued.extend(shards))
+    monkeypatch.setattr(tasks.CeleryWorkers, "score_shards", lambda self, run_id, shards: enqueued.extend(shards))
     run = scoring.scoring_run_start(sample=sample, n_shards=2)
     run.refresh_from_db()
     assert (run.status, sorted(enqueued)) == ("scoring", [0, 1])

@@ -6,7 +6,7 @@ from django.utils import timezone
 from stix2validator import ValidationOptions, validate_string
 
 from campaigns.models import Campaign
-from detection.scoring import group_attach_to_campaign
+from detection.triage import group_attach_to_campaign
 from partners.markings import TLP_STIX_IDS
 from partners.stix import CUSTOM_SDO_EXTENSION, TRACKER_IDENTITY, ts
 from reports import services
