@@ -13,6 +13,7 @@ import functools
 import io
 import pickle  # noqa: S403 - arrays written by our own workers into our own database
 import time
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 
@@ -122,6 +123,14 @@ def _timing(run_id: int, step: str, seconds: float) -> None:
         run.save(update_fields=["timings"])
 
 
+def _run_step(run_id: int, step: int, status: str, work: Callable[[ScoringRun, int], None]) -> None:
+    """Run the run's prepare or reduce (`work(run, attempt)`) under this worker's lease, unless it needn't or can't."""
+    with leases.StepLease(run_id=run_id, step=step, run_status=status) as lease:
+        run = _run_step_claim(run_id, lease)
+        if run is not None:
+            work(run, lease.attempt)
+
+
 def _run_step_claim(run_id: int, lease: leases.StepLease) -> ScoringRun | None:
     """Take the run's prepare or reduce for this worker; None when it is past that step or a live worker holds it.
 
@@ -150,10 +159,7 @@ def _run_step_claim(run_id: int, lease: leases.StepLease) -> ScoringRun | None:
 @_fails_run
 def scoring_run_prepare(*, run_id: int) -> None:
     """Read the sample once into engine arrays, store them, and enqueue every shard that is not done."""
-    with leases.StepLease(run_id=run_id, step=leases.PREPARE, run_status=RunStatus.PREPARING) as lease:
-        run = _run_step_claim(run_id, lease)
-        if run is not None:
-            _prepare(run, lease.attempt)
+    _run_step(run_id, leases.PREPARE, RunStatus.PREPARING, _prepare)
 
 
 def _prepare(run: ScoringRun, attempt: int) -> None:
@@ -276,10 +282,7 @@ def _claim_reduce(run_id: int) -> None:
 @_fails_run
 def scoring_run_reduce(*, run_id: int) -> None:
     """Merge the shards' partial edges, find groups and scores, and store them with the run, all at once."""
-    with leases.StepLease(run_id=run_id, step=leases.REDUCE, run_status=RunStatus.REDUCING) as lease:
-        run = _run_step_claim(run_id, lease)
-        if run is not None:
-            _reduce(run, lease.attempt)
+    _run_step(run_id, leases.REDUCE, RunStatus.REDUCING, _reduce)
 
 
 def _reduce(run: ScoringRun, attempt: int) -> None:
