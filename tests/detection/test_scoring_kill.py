@@ -39,7 +39,7 @@ RECOVERY_SECONDS = 180
 def broker_env(request, tmp_path) -> dict:
     """The environment of the workers and beat: this test's database, and the broker under test."""
     require(connection.vendor == "postgresql", "the kill test needs PostgreSQL (set DATABASE_URL)")
-    redis = isolated_broker(request.getfixturevalue("redis_url"), 12)
+    redis = isolated_broker(request.getfixturevalue("redis_url"), 13)
     broker = redis if request.param == "redis" else isolated_amqp_broker(request.getfixturevalue("amqp_url"))
     db = settings.DATABASES["default"]
     env = {
