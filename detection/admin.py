@@ -273,7 +273,7 @@ class RunShardInline(admin.TabularInline):
     model = RunShard
     extra = 0
     can_delete = False
-    fields = ["shard", "status", "attempts", "started_at", "finished_at", "seconds"]
+    fields = ["shard", "status", "attempts", "started_at", "heartbeat_at", "lease_expires_at", "finished_at", "seconds"]
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -312,6 +312,10 @@ class ScoringRunAdmin(admin.ModelAdmin):
         "created_at",
         "started_at",
         "finished_at",
+        "attempts",
+        "heartbeat_at",
+        "lease_expires_at",
+        "resumed_at",
         "group_links",
     ]
     exclude = []

@@ -13,8 +13,9 @@ import functools
 import io
 import pickle  # noqa: S403 - arrays written by our own workers into our own database
 import time
+from collections.abc import Callable
 from dataclasses import asdict, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 from django.conf import settings
@@ -33,7 +34,7 @@ from detection.engine import (
     shard_edges,
 )
 
-from . import dispatch, selectors
+from . import dispatch, leases, selectors
 from .models import (
     AccountScore,
     CoordinatedGroup,
@@ -122,15 +123,47 @@ def _timing(run_id: int, step: str, seconds: float) -> None:
         run.save(update_fields=["timings"])
 
 
+def _run_step(run_id: int, step: int, status: str, work: Callable[[ScoringRun, int], None]) -> None:
+    """Run the run's prepare or reduce (`work(run, attempt)`) under this worker's lease, unless it needn't or can't."""
+    with leases.StepLease(run_id=run_id, step=step, run_status=status) as lease:
+        run = _run_step_claim(run_id, lease)
+        if run is not None:
+            work(run, lease.attempt)
+
+
+def _run_step_claim(run_id: int, lease: leases.StepLease) -> ScoringRun | None:
+    """Take the run's prepare or reduce for this worker; None when it is past that step or a live worker holds it.
+
+    A step started MAX_ATTEMPTS times without finishing fails the run."""
+    preparing = lease.run_status == RunStatus.PREPARING
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().filter(pk=run_id).first()
+        steps = (RunStatus.QUEUED, RunStatus.PREPARING) if preparing else (RunStatus.REDUCING,)
+        if run is None or run.status not in steps or lease.taken(run.lease_expires_at):
+            return None
+        if run.attempts >= RunShard.MAX_ATTEMPTS:
+            _fail(
+                run_id,
+                f"The {'prepare' if preparing else 'reduce'} step was started {run.attempts} times and its worker "
+                "never finished it (killed, out of memory or over the time limit).",
+            )
+            return None
+        run.attempts += 1
+        run.status = lease.run_status
+        run.started_at = run.started_at or timezone.now()
+        run.heartbeat_at, run.lease_expires_at = lease.start(run.attempts)
+        run.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "lease_expires_at"])
+    return run
+
+
 @_fails_run
 def scoring_run_prepare(*, run_id: int) -> None:
     """Read the sample once into engine arrays, store them, and enqueue every shard that is not done."""
-    run = ScoringRun.objects.filter(pk=run_id).first()
-    if run is None or run.status in (RunStatus.DONE, RunStatus.FAILED, RunStatus.REDUCING):
-        return
-    ScoringRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.PREPARING, started_at=timezone.now()
-    )
+    _run_step(run_id, leases.PREPARE, RunStatus.PREPARING, _prepare)
+
+
+def _prepare(run: ScoringRun, attempt: int) -> None:
+    run_id = run.pk
     if not RunArrays.objects.filter(run_id=run_id, part=0).exists():
         started = time.perf_counter()
         contents = selectors.sample_contents(sample_id=run.sample_id)
@@ -155,7 +188,10 @@ def scoring_run_prepare(*, run_id: int) -> None:
         _loaded[run_id] = loaded
         _timing(run_id, "prepare", time.perf_counter() - started)
     with transaction.atomic():
-        ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING).update(status=RunStatus.SCORING)
+        if not ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING, attempts=attempt).update(
+            status=RunStatus.SCORING
+        ):
+            return
         pending = list(
             RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).values_list("shard", flat=True)
         )
@@ -180,10 +216,22 @@ def _load_arrays(run_id: int) -> dict:
 @_fails_run
 def scoring_shard_run(*, run_id: int, shard: int) -> None:
     """Compute one shard's partial edges. A shard started MAX_ATTEMPTS times without finishing is quarantined."""
+    with leases.StepLease(run_id=run_id, step=shard) as lease:
+        attempt = _shard_claim(run_id, shard, lease)
+        if attempt is None:
+            return
+        _shard_compute(run_id, shard, attempt)
+    _claim_reduce(run_id)
+
+
+def _shard_claim(run_id: int, shard: int, lease: leases.StepLease) -> int | None:
+    """Take the shard for this worker and return its attempt; None when it is finished or a live worker holds it."""
     with transaction.atomic():
         row = RunShard.objects.select_for_update().filter(run_id=run_id, shard=shard).first()
         if row is None or row.status in (ShardStatus.DONE, ShardStatus.QUARANTINED):
-            return
+            return None
+        if row.status == ShardStatus.RUNNING and lease.taken(row.lease_expires_at):
+            return None
         if row.attempts >= RunShard.MAX_ATTEMPTS:
             row.status = ShardStatus.QUARANTINED
             row.save(update_fields=["status"])
@@ -192,11 +240,16 @@ def scoring_shard_run(*, run_id: int, shard: int) -> None:
                 f"Shard {shard} was quarantined: it was started {row.attempts} times and its worker "
                 "never finished it (killed, out of memory or over the time limit).",
             )
-            return
+            return None
         row.attempts += 1
         row.status = ShardStatus.RUNNING
         row.started_at = timezone.now()
-        row.save(update_fields=["attempts", "status", "started_at"])
+        row.heartbeat_at, row.lease_expires_at = lease.start(row.attempts)
+        row.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "lease_expires_at"])
+    return row.attempts
+
+
+def _shard_compute(run_id: int, shard: int, attempt: int) -> None:
     run = ScoringRun.objects.get(pk=run_id)
     started = time.perf_counter()
     loaded = _load_arrays(run_id)
@@ -206,13 +259,12 @@ def scoring_shard_run(*, run_id: int, shard: int) -> None:
     seconds = time.perf_counter() - started
     with transaction.atomic():
         updated = (
-            RunShard.objects.filter(run_id=run_id, shard=shard)
-            .exclude(status=ShardStatus.DONE)
+            RunShard.objects.filter(run_id=run_id, shard=shard, attempts=attempt)
+            .exclude(status__in=[ShardStatus.DONE, ShardStatus.QUARANTINED])
             .update(status=ShardStatus.DONE, partial=buffer.getvalue(), finished_at=timezone.now(), seconds=seconds)
         )
         if updated:
             ScoringRun.objects.filter(pk=run_id).update(shards_done=F("shards_done") + 1)
-    _claim_reduce(run_id)
 
 
 def _claim_reduce(run_id: int) -> None:
@@ -220,7 +272,9 @@ def _claim_reduce(run_id: int) -> None:
     with transaction.atomic():
         if RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).exists():
             return
-        claimed = ScoringRun.objects.filter(pk=run_id, status=RunStatus.SCORING).update(status=RunStatus.REDUCING)
+        claimed = ScoringRun.objects.filter(pk=run_id, status=RunStatus.SCORING).update(
+            status=RunStatus.REDUCING, attempts=0, heartbeat_at=None, lease_expires_at=None
+        )
         if claimed:
             transaction.on_commit(lambda: dispatch.workers().score_reduce(run_id))
 
@@ -228,9 +282,11 @@ def _claim_reduce(run_id: int) -> None:
 @_fails_run
 def scoring_run_reduce(*, run_id: int) -> None:
     """Merge the shards' partial edges, find groups and scores, and store them with the run, all at once."""
-    run = ScoringRun.objects.filter(pk=run_id).first()
-    if run is None or run.status != RunStatus.REDUCING:
-        return
+    _run_step(run_id, leases.REDUCE, RunStatus.REDUCING, _reduce)
+
+
+def _reduce(run: ScoringRun, attempt: int) -> None:
+    run_id = run.pk
     started = time.perf_counter()
     loaded = _load_arrays(run_id)
     partials = [
@@ -240,7 +296,7 @@ def scoring_run_reduce(*, run_id: int) -> None:
     result = finalise(partials, loaded["arrays"], engine_params(run.params))
     with transaction.atomic():
         locked = ScoringRun.objects.select_for_update().get(pk=run_id)
-        if locked.status != RunStatus.REDUCING:
+        if locked.status != RunStatus.REDUCING or locked.attempts != attempt:
             return
         _results_store(locked, result, loaded["post_pk"], loaded["account_pk"])
         locked.summary = result.summary
@@ -358,30 +414,72 @@ def _results_store(run: ScoringRun, result, post_pk: dict[str, int], account_pk:
 
 
 def scoring_runs_resume_stalled(*, now: datetime | None = None) -> list[int]:
-    """Re-enqueue the steps whose worker vanished (run by beat). Returns the ids of the runs it touched."""
+    """Re-enqueue the steps that no live worker holds (run by beat). Returns the ids of the runs it touched.
+
+    A step whose lease ran out, or whose worker's database session is gone, is released and enqueued at once; the
+    steps of a run that nobody has worked on for a lease (their messages lost) are enqueued again, once a lease.
+    """
     now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
     touched = []
     for run in ScoringRun.objects.filter(
         status__in=[RunStatus.QUEUED, RunStatus.PREPARING, RunStatus.SCORING, RunStatus.REDUCING]
     ):
-        if run.status in (RunStatus.QUEUED, RunStatus.PREPARING) and (run.started_at or run.created_at) < stale:
-            dispatch.workers().score_prepare(run.pk)
-            touched.append(run.pk)
-        elif run.status == RunStatus.SCORING:
-            shards = list(
-                RunShard.objects.filter(run=run, status__in=[ShardStatus.PENDING, ShardStatus.RUNNING])
-                .filter(started_at__lt=stale)
-                .values_list("shard", flat=True)
-            ) + list(
-                RunShard.objects.filter(run=run, status=ShardStatus.PENDING, started_at__isnull=True)
-                .filter(run__started_at__lt=stale)
-                .values_list("shard", flat=True)
-            )
-            if shards:
-                dispatch.workers().score_shards(run.pk, shards)
-                touched.append(run.pk)
-        elif run.status == RunStatus.REDUCING and (run.started_at or run.created_at) < stale:
-            dispatch.workers().score_reduce(run.pk)
+        shards = list(RunShard.objects.filter(run=run).values("shard", "status", "attempts", "lease_expires_at"))
+        held = leases.held_lock_keys()
+        resumed = _orphans_release(run, shards, held, now) or _idle_run_resume(run, shards, now)
+        if resumed:
             touched.append(run.pk)
     return touched
+
+
+def _orphaned(lease_expires_at: datetime, key: int, held: set[int] | None, now: datetime) -> bool:
+    return lease_expires_at <= now or (held is not None and key not in held)
+
+
+def _orphans_release(run: ScoringRun, shards: list[dict], held: set[int] | None, now: datetime) -> bool:
+    """Hand back the started steps whose worker is gone, and enqueue them again."""
+    step = {RunStatus.PREPARING: leases.PREPARE, RunStatus.REDUCING: leases.REDUCE}.get(run.status)
+    started = step is not None and run.lease_expires_at is not None
+    if started and _orphaned(run.lease_expires_at, leases.lock_key(run.pk, step), held, now):
+        released = ScoringRun.objects.filter(
+            pk=run.pk, status=run.status, attempts=run.attempts, lease_expires_at=run.lease_expires_at
+        ).update(lease_expires_at=None, resumed_at=now)
+        if released and step == leases.PREPARE:
+            dispatch.workers().score_prepare(run.pk)
+        elif released:
+            dispatch.workers().score_reduce(run.pk)
+        return bool(released)
+    if run.status != RunStatus.SCORING:
+        return False
+    released = [
+        s["shard"]
+        for s in shards
+        if s["status"] == ShardStatus.RUNNING
+        and _orphaned(s["lease_expires_at"] or now, leases.lock_key(run.pk, s["shard"]), held, now)
+        and RunShard.objects.filter(
+            run=run, shard=s["shard"], status=ShardStatus.RUNNING, attempts=s["attempts"]
+        ).update(status=ShardStatus.PENDING)
+    ]
+    if released:
+        ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)
+        dispatch.workers().score_shards(run.pk, released)
+    return bool(released)
+
+
+def _idle_run_resume(run: ScoringRun, shards: list[dict], now: datetime) -> bool:
+    """Enqueue again the steps of a run that nobody has worked on for a lease (their messages were lost)."""
+    quiet_since = now - leases.lease_duration()
+    leases_ran = [run.lease_expires_at] + [s["lease_expires_at"] for s in shards]
+    if any(expires and expires > now for expires in leases_ran) or (run.resumed_at or run.created_at) > quiet_since:
+        return False
+    ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)
+    if run.status in (RunStatus.QUEUED, RunStatus.PREPARING):
+        dispatch.workers().score_prepare(run.pk)
+    elif run.status == RunStatus.REDUCING:
+        dispatch.workers().score_reduce(run.pk)
+    else:
+        pending = [s["shard"] for s in shards if s["status"] == ShardStatus.PENDING]
+        if not pending:
+            _claim_reduce(run.pk)
+        dispatch.workers().score_shards(run.pk, pending)
+    return True
