@@ -37,8 +37,11 @@ run: migrate
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Every test: engine, database, worker, browser. DATABASE_URL / CELERY_BROKER_URL pick the services.
+## Then the import's tests again on SQLite, so that the ORM writer meets the same contract as on PostgreSQL.
 test: install-dev
 	$(BIN)/pytest -n 2 --dist loadfile
+	DATABASE_URL=sqlite://:memory: $(BIN)/pytest -n 2 --dist loadfile tests/detection/test_writer_contract.py \
+		tests/detection/test_import.py
 
 ## The quick loop while iterating: skips tests marked slow or browser.
 test-quick: install-dev

@@ -1,5 +1,6 @@
 """Reads of the catalogue."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -61,6 +62,11 @@ def campaign_timeline(*, campaign: Campaign) -> list[TimelineEvent]:
 def technique_resolve(*, framework: str, external_id: str) -> Technique | None:
     """A technique by its framework id, retired ids included."""
     return Technique.objects.filter(framework=framework, external_id=external_id.strip().upper()).first()
+
+
+def techniques_by_external_id(*, framework: str, external_ids: Iterable[str]) -> dict[str, Technique]:
+    """The techniques of a framework with these ids, retired ones included, keyed by id; unknown ids are absent."""
+    return {t.external_id: t for t in Technique.objects.filter(framework=framework, external_id__in=external_ids)}
 
 
 def claims_for_actor(*, actor_id: int) -> QuerySet[AttributionClaim]:

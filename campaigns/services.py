@@ -1,9 +1,9 @@
-"""Writes to the catalogue: reference frameworks, FIAT imports."""
+"""Writes to the catalogue: reference frameworks, FIAT imports, assets and technique uses found by triage."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -16,7 +16,17 @@ from partners.markings import Tlp
 
 from . import vocabularies as vocab
 from .frameworks import FrameworkRelease
-from .models import AttributionClaim, Campaign, Platform, Source, Takedown, Technique, ThreatActor
+from .models import (
+    Asset,
+    AttributionClaim,
+    Campaign,
+    Platform,
+    Source,
+    Takedown,
+    Technique,
+    TechniqueUse,
+    ThreatActor,
+)
 
 
 def vocabulary_rows_ensure(**kwargs) -> None:
@@ -84,6 +94,53 @@ def technique_framework_load(*, release: FrameworkRelease) -> FrameworkLoadResul
         dropped = [t.pk for key, t in existing.items() if key not in seen and not t.retired]
         result.retired = Technique.objects.filter(pk__in=dropped).update(retired=True)
     return result
+
+
+# --- assets and technique uses ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountAsset:
+    platform: str
+    identifier: str
+    notes: str
+
+
+def account_assets_ensure(*, campaign: Campaign, accounts: Iterable[AccountAsset], tlp: str) -> int:
+    """Each account an asset of the campaign; one it already holds is left as it is. Returns how many are new."""
+    platforms = {p.code: p for p in Platform.objects.all()}
+    created = 0
+    for account in accounts:
+        _, was_created = Asset.objects.get_or_create(
+            asset_type=vocab.AssetType.ACCOUNT,
+            platform=platforms.get(account.platform),
+            identifier=account.identifier,
+            campaign=campaign,
+            defaults={"notes": account.notes, "tlp": tlp},
+        )
+        created += was_created
+    return created
+
+
+def technique_uses_ensure(
+    *,
+    campaign: Campaign,
+    techniques: Iterable[Technique],
+    evidence: str,
+    observed_on: date | None,
+    confidence: str = vocab.Confidence.MODERATE,
+) -> int:
+    """Each technique recorded as used by the campaign; a use already recorded keeps its evidence. Returns how many
+    are new."""
+    created = 0
+    for technique in techniques:
+        _, was_created = TechniqueUse.objects.get_or_create(
+            campaign=campaign,
+            technique=technique,
+            defaults={"evidence": evidence, "confidence": confidence, "observed_on": observed_on},
+        )
+        created += was_created
+    return created
 
 
 # --- DFRLab FIAT attribution-claim CSV -------------------------------------------------------------------

@@ -12,7 +12,9 @@ from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from detection.engine.readers import FORMATS
 
-from . import scoring, selectors, services
+from . import scoring, selectors, triage
+from .ingest import selectors as ingest_selectors
+from .ingest import services as ingest_services
 from .models import (
     CoordinatedGroup,
     GroupStatus,
@@ -167,14 +169,14 @@ class SampleImportAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return
-        job = services.sample_import_create(
+        job = ingest_services.sample_import_create(
             sample=form.cleaned_data["sample"],
             upload=form.cleaned_data["upload"],
             format=form.cleaned_data["format"],
             platform=form.cleaned_data["platform"],
             created_by=request.user,
         )
-        services.sample_import_enqueue(job=job)
+        ingest_services.sample_import_enqueue(job=job)
         obj.pk = job.pk
         messages.info(request, "The import is queued; this page shows its progress.")
 
@@ -220,7 +222,8 @@ class SampleImportAdmin(admin.ModelAdmin):
         job = get_object_or_404(SampleImport, pk=pk)
         if not self.has_view_permission(request, job):
             return HttpResponse(status=403)
-        response = StreamingHttpResponse(csv_lines(services.rejected_rows_csv(job=job)), content_type=CSV_MEDIA_TYPE)
+        rows = ingest_selectors.rejected_rows_csv(job=job)
+        response = StreamingHttpResponse(csv_lines(rows), content_type=CSV_MEDIA_TYPE)
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
         return response
 
@@ -270,7 +273,7 @@ class RunShardInline(admin.TabularInline):
     model = RunShard
     extra = 0
     can_delete = False
-    fields = ["shard", "status", "attempts", "started_at", "finished_at", "seconds"]
+    fields = ["shard", "status", "attempts", "started_at", "heartbeat_at", "lease_expires_at", "finished_at", "seconds"]
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -310,6 +313,10 @@ class ScoringRunAdmin(admin.ModelAdmin):
         "created_at",
         "started_at",
         "finished_at",
+        "attempts",
+        "heartbeat_at",
+        "lease_expires_at",
+        "resumed_at",
         "group_links",
     ]
     exclude = []
@@ -436,7 +443,7 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
             "network": selectors.group_network(group=group),
             "evidence": selectors.group_evidence(group=group),
             "timeline": _timeline_bars(selectors.group_timeline(group=group)),
-            "suggestions": scoring.technique_suggestions(group=group),
+            "suggestions": triage.technique_suggestions(group=group),
             "campaigns": Campaign.objects.order_by("name").only("pk", "name"),
             "statuses": GroupStatus.choices,
             "may_review": self.has_change_permission(request, group),
@@ -457,7 +464,7 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             try:
-                scoring.group_review(
+                triage.group_review(
                     group=group,
                     status=request.POST.get("status", ""),
                     note=request.POST.get("note", ""),
@@ -479,7 +486,7 @@ class CoordinatedGroupAdmin(admin.ModelAdmin):
                 messages.error(request, "Choose a campaign.")
             else:
                 try:
-                    created = scoring.group_attach_to_campaign(
+                    created = triage.group_attach_to_campaign(
                         group=group, campaign=campaign, techniques=techniques, reviewer=request.user
                     )
                     messages.success(

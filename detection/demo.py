@@ -9,7 +9,9 @@ from campaigns.demo import FLAGSHIP
 from campaigns.models import Campaign
 from detection.engine.synthetic import TextTemplates, generate, write_sample
 
-from . import scoring, services
+from . import scoring, triage
+from .ingest import jobs as ingest_jobs
+from .ingest import services as ingest_services
 from .models import CollectionMethod, CoordinatedGroup, GroupStatus, Sample
 
 DEMO_SAMPLE = "Demo: synthetic election-day sample with planted groups"
@@ -61,7 +63,7 @@ def demo_sample_load(*, n_posts: int = 20_000, seed: int = 20240113) -> Sample |
     if Sample.objects.filter(owner=None, name=DEMO_SAMPLE).exists():
         return None
     generated = generate(n_posts, seed=seed, group_size=15, posts_per_member=20, texts=TEXTS)
-    sample = services.sample_create(
+    sample = ingest_services.sample_create(
         name=DEMO_SAMPLE,
         tlp="GREEN",
         collection_method=CollectionMethod.SYNTHETIC,
@@ -75,8 +77,8 @@ def demo_sample_load(*, n_posts: int = 20_000, seed: int = 20240113) -> Sample |
     with tempfile.TemporaryDirectory() as folder:
         posts_path, accounts_path = write_sample(generated, Path(folder) / "demo.csv")[:2]
         for path in (posts_path, accounts_path):
-            job = services.sample_import_create(sample=sample, source_path=path)
-            services.sample_import_run(import_id=job.pk)
+            job = ingest_services.sample_import_create(sample=sample, source_path=path)
+            ingest_jobs.sample_import_run(import_id=job.pk)
     scoring.scoring_run_start(sample=sample, n_shards=2)
     return sample
 
@@ -100,13 +102,13 @@ def demo_groups_triage() -> CoordinatedGroup | None:
     campaign = Campaign.objects.filter(name=FLAGSHIP).first()
     if group is None or campaign is None or group.status != GroupStatus.NEW:
         return None
-    scoring.group_review(
+    triage.group_review(
         group=group,
         status=GroupStatus.CONFIRMED,
         note="Demo: the same Traditional Chinese 'secret history' and ECFA messages, posted within seconds.",
         reviewer=None,
     )
-    scoring.group_attach_to_campaign(
-        group=group, campaign=campaign, techniques=scoring.technique_suggestions(group=group)
+    triage.group_attach_to_campaign(
+        group=group, campaign=campaign, techniques=triage.technique_suggestions(group=group)
     )
     return group

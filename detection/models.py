@@ -264,6 +264,12 @@ class ScoringRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Starts of the current step (prepare or reduce)")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last word from the worker on that step")
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Until when that worker holds the step; empty while nobody has started it"
+    )
+    resumed_at = models.DateTimeField(null=True, blank=True, help_text="When the watchdog last re-enqueued a step")
 
     class Meta:
         ordering = ["-created_at"]
@@ -297,6 +303,8 @@ class RunShard(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last word from the worker on it")
+    lease_expires_at = models.DateTimeField(null=True, blank=True, help_text="Until when that worker holds it")
     seconds = models.FloatField(null=True, blank=True)
     partial = models.BinaryField(null=True, blank=True)
 

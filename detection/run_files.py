@@ -1,4 +1,4 @@
-"""A scoring run's working files in shared storage, under runs/<run id>/.
+"""A scoring run's working files in shared storage, under runs/<run id>/attempt-<n>/ (n: the prepare attempt).
 
 Prepare writes them once: ``common.npz`` (what every step shares), one ``shard-NNNN.npz`` per shard (the actions
 on that shard's objects) and ``finalise.npz`` (what the reduce reads of the whole sample). Each is a plain .npz,
@@ -48,9 +48,9 @@ def _folder(run_id: int) -> str:
     return f"runs/{run_id}"
 
 
-def _write(run_id: int, name: str, data: NpzArrays) -> dict:
+def _write(folder: str, name: str, data: NpzArrays) -> dict:
     storage = run_storage()
-    path = f"{_folder(run_id)}/{name}"
+    path = f"{folder}/{name}"
     digest = hashlib.sha256()
     with tempfile.TemporaryFile() as local:
         save_npz(local, data)
@@ -65,16 +65,18 @@ def _write(run_id: int, name: str, data: NpzArrays) -> dict:
 
 
 def run_files_write(
-    *, run_id: int, arrays: PostArrays, params: EngineParams, n_shards: int, finalise_extra: NpzArrays
+    *, run_id: int, attempt: int, arrays: PostArrays, params: EngineParams, n_shards: int, finalise_extra: NpzArrays
 ) -> dict:
     """Write a run's files to storage and return their ledger entry (each file's name, SHA-256 and size).
 
-    finalise_extra: more arrays the reduce needs beside the engine's (the database keys of posts and accounts).
+    Each prepare attempt writes a folder of its own, so a worker that lost the step never overwrites the files
+    the ledger names. finalise_extra: arrays the reduce needs beside the engine's (the database keys).
     """
-    files = {"common": _write(run_id, "common.npz", partition_common(arrays, params, n_shards)), "shards": []}
+    folder = f"{_folder(run_id)}/attempt-{attempt}"
+    files = {"common": _write(folder, "common.npz", partition_common(arrays, params, n_shards)), "shards": []}
     for shard, partition in enumerate(partition_shards(arrays, params, n_shards)):
-        files["shards"].append(_write(run_id, f"shard-{shard:04d}.npz", partition))
-    files["finalise"] = _write(run_id, "finalise.npz", {**finalise_arrays(arrays), **finalise_extra})
+        files["shards"].append(_write(folder, f"shard-{shard:04d}.npz", partition))
+    files["finalise"] = _write(folder, "finalise.npz", {**finalise_arrays(arrays), **finalise_extra})
     return files
 
 
@@ -118,20 +120,32 @@ def run_finalise_read(*, files: dict) -> tuple[NpzArrays, NpzArrays]:
     return _read(files["common"]), _read(files["finalise"])
 
 
+def _tree(folder: str) -> tuple[list[str], list[str]]:
+    """The files under a folder of the storage, and its folders, deepest first."""
+    try:
+        folders, names = run_storage().listdir(folder)
+    except FileNotFoundError:
+        return [], []
+    files = [f"{folder}/{name}" for name in names]
+    below = []
+    for sub in folders:
+        sub_files, sub_folders = _tree(f"{folder}/{sub}")
+        files += sub_files
+        below += sub_folders
+    return sorted(files), [*below, folder]
+
+
 def run_files_list(*, run_id: int) -> list[str]:
     """The names of the files a run has in storage now."""
-    storage = run_storage()
-    try:
-        _, names = storage.listdir(_folder(run_id))
-    except FileNotFoundError:
-        return []
-    return sorted(f"{_folder(run_id)}/{name}" for name in names)
+    return _tree(_folder(run_id))[0]
 
 
 def run_files_delete(*, run_id: int) -> None:
-    """Delete every file a run has in storage (those the ledger lists and any a crashed prepare left)."""
+    """Delete every file a run has in storage (those the ledger lists and any a lost or crashed prepare left)."""
     storage = run_storage()
-    for name in run_files_list(run_id=run_id):
+    files, folders = _tree(_folder(run_id))
+    for name in files:
         storage.delete(name)
-    with contextlib.suppress(OSError):
-        storage.delete(_folder(run_id))  # the empty folder, where the storage has folders
+    for folder in folders:  # the emptied folders, where the storage has folders
+        with contextlib.suppress(OSError):
+            storage.delete(folder)

@@ -1,10 +1,11 @@
-"""Writes of scoring runs: the ledger, the shard steps, the reduce, and the researcher's triage.
+"""Writes of scoring runs: the ledger, the shard steps, the reduce, and the watchdog that resumes them.
 
 A run goes queued -> preparing (the sample's posts become engine arrays, written once to storage split by
 shard: see run_files) -> scoring (one task per shard reads its own partition and writes its partial edges) ->
 reducing (one task merges them, tests significance, finds groups and scores) -> done. Every step is idempotent
 and records what it did in the database before the next is enqueued after commit, so a redelivered or repeated
-task does nothing twice; the ledger, not the broker, says what is done.
+task does nothing twice; the ledger, not the broker, says what is done. Each next step reaches a worker through
+`dispatch.workers()`, so this module never imports the tasks.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import functools
 import io
 import time
+from collections.abc import Callable
 from dataclasses import asdict, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 from django.conf import settings
@@ -21,8 +23,6 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from campaigns.models import Asset, Campaign, Platform, Technique, TechniqueUse
-from campaigns.vocabularies import AssetType, Confidence, Framework
 from detection.engine import (
     ENGINE_VERSION,
     BudgetExceeded,
@@ -35,13 +35,12 @@ from detection.engine import (
     shard_edges_from_partition,
 )
 
-from . import run_files, selectors
+from . import dispatch, leases, run_files, selectors
 from .models import (
     AccountScore,
     CoordinatedGroup,
     CoordinationEdge,
     EdgeEvidence,
-    GroupStatus,
     RunShard,
     RunStatus,
     Sample,
@@ -90,28 +89,9 @@ def scoring_run_start(
             requested_by=requested_by,
         )
         RunShard.objects.bulk_create([RunShard(run=run, shard=i) for i in range(n_shards)])
-        transaction.on_commit(lambda: _enqueue_prepare(run.pk))
+        transaction.on_commit(lambda: dispatch.workers().score_prepare(run.pk))
     run.refresh_from_db()
     return run
-
-
-def _enqueue_prepare(run_id: int) -> None:
-    from .tasks import score_prepare
-
-    score_prepare.delay(run_id)
-
-
-def _enqueue_shards(run_id: int, shards: list[int]) -> None:
-    from .tasks import score_shard
-
-    for shard in shards:
-        score_shard.delay(run_id, shard)
-
-
-def _enqueue_reduce(run_id: int) -> None:
-    from .tasks import score_reduce
-
-    score_reduce.delay(run_id)
 
 
 def _fail(run_id: int, error: str) -> None:
@@ -144,16 +124,48 @@ def _timing(run_id: int, step: str, seconds: float) -> None:
         run.save(update_fields=["timings"])
 
 
+def _run_step(run_id: int, step: int, status: str, work: Callable[[ScoringRun, int], None]) -> None:
+    """Run the run's prepare or reduce (`work(run, attempt)`) under this worker's lease, unless it needn't or can't."""
+    with leases.StepLease(run_id=run_id, step=step, run_status=status) as lease:
+        run = _run_step_claim(run_id, lease)
+        if run is not None:
+            work(run, lease.attempt)
+
+
+def _run_step_claim(run_id: int, lease: leases.StepLease) -> ScoringRun | None:
+    """Take the run's prepare or reduce for this worker; None when it is past that step or a live worker holds it.
+
+    A step started MAX_ATTEMPTS times without finishing fails the run."""
+    preparing = lease.run_status == RunStatus.PREPARING
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().filter(pk=run_id).first()
+        steps = (RunStatus.QUEUED, RunStatus.PREPARING) if preparing else (RunStatus.REDUCING,)
+        if run is None or run.status not in steps or lease.taken(run.lease_expires_at):
+            return None
+        if run.attempts >= RunShard.MAX_ATTEMPTS:
+            _fail(
+                run_id,
+                f"The {'prepare' if preparing else 'reduce'} step was started {run.attempts} times and its worker "
+                "never finished it (killed, out of memory or over the time limit).",
+            )
+            return None
+        run.attempts += 1
+        run.status = lease.run_status
+        run.started_at = run.started_at or timezone.now()
+        run.heartbeat_at, run.lease_expires_at = lease.start(run.attempts)
+        run.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "lease_expires_at"])
+    return run
+
+
 @_fails_run
 def scoring_run_prepare(*, run_id: int) -> None:
     """Read the sample once into engine arrays, write them to storage split by shard, and enqueue every shard
     that is not done."""
-    run = ScoringRun.objects.filter(pk=run_id).first()
-    if run is None or run.status in (RunStatus.DONE, RunStatus.FAILED, RunStatus.REDUCING):
-        return
-    ScoringRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.PREPARING, started_at=timezone.now()
-    )
+    _run_step(run_id, leases.PREPARE, RunStatus.PREPARING, _prepare)
+
+
+def _prepare(run: ScoringRun, attempt: int) -> None:
+    run_id = run.pk
     if not run.files:
         started = time.perf_counter()
         contents = selectors.sample_contents(sample_id=run.sample_id)
@@ -175,16 +187,25 @@ def scoring_run_prepare(*, run_id: int) -> None:
         }
         del contents
         files = run_files.run_files_write(
-            run_id=run_id, arrays=arrays, params=params, n_shards=run.n_shards, finalise_extra=database_keys
+            run_id=run_id,
+            attempt=attempt,
+            arrays=arrays,
+            params=params,
+            n_shards=run.n_shards,
+            finalise_extra=database_keys,
         )
-        ScoringRun.objects.filter(pk=run_id).update(files=files)
+        if not ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING, attempts=attempt).update(files=files):
+            return  # another worker holds the step now; the run's files all go when it ends
         _timing(run_id, "prepare", time.perf_counter() - started)
     with transaction.atomic():
-        ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING).update(status=RunStatus.SCORING)
+        if not ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING, attempts=attempt).update(
+            status=RunStatus.SCORING
+        ):
+            return
         pending = list(
             RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).values_list("shard", flat=True)
         )
-        transaction.on_commit(lambda: _enqueue_shards(run_id, pending))
+        transaction.on_commit(lambda: dispatch.workers().score_shards(run_id, pending))
     if not pending:
         _claim_reduce(run_id)
 
@@ -193,10 +214,22 @@ def scoring_run_prepare(*, run_id: int) -> None:
 def scoring_shard_run(*, run_id: int, shard: int) -> None:
     """Compute one shard's partial edges from its own partition. A shard started MAX_ATTEMPTS times without
     finishing is quarantined; a run whose files are missing or changed fails, naming the file."""
+    with leases.StepLease(run_id=run_id, step=shard) as lease:
+        attempt = _shard_claim(run_id, shard, lease)
+        if attempt is None:
+            return
+        _shard_compute(run_id, shard, attempt)
+    _claim_reduce(run_id)
+
+
+def _shard_claim(run_id: int, shard: int, lease: leases.StepLease) -> int | None:
+    """Take the shard for this worker and return its attempt; None when it is finished or a live worker holds it."""
     with transaction.atomic():
         row = RunShard.objects.select_for_update().filter(run_id=run_id, shard=shard).first()
         if row is None or row.status in (ShardStatus.DONE, ShardStatus.QUARANTINED):
-            return
+            return None
+        if row.status == ShardStatus.RUNNING and lease.taken(row.lease_expires_at):
+            return None
         if row.attempts >= RunShard.MAX_ATTEMPTS:
             row.status = ShardStatus.QUARANTINED
             row.save(update_fields=["status"])
@@ -205,11 +238,16 @@ def scoring_shard_run(*, run_id: int, shard: int) -> None:
                 f"Shard {shard} was quarantined: it was started {row.attempts} times and its worker "
                 "never finished it (killed, out of memory or over the time limit).",
             )
-            return
+            return None
         row.attempts += 1
         row.status = ShardStatus.RUNNING
         row.started_at = timezone.now()
-        row.save(update_fields=["attempts", "status", "started_at"])
+        row.heartbeat_at, row.lease_expires_at = lease.start(row.attempts)
+        row.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "lease_expires_at"])
+    return row.attempts
+
+
+def _shard_compute(run_id: int, shard: int, attempt: int) -> None:
     run = ScoringRun.objects.get(pk=run_id)
     if run.status == RunStatus.FAILED:  # its files are gone
         return
@@ -226,13 +264,12 @@ def scoring_shard_run(*, run_id: int, shard: int) -> None:
     seconds = time.perf_counter() - started
     with transaction.atomic():
         updated = (
-            RunShard.objects.filter(run_id=run_id, shard=shard)
-            .exclude(status=ShardStatus.DONE)
+            RunShard.objects.filter(run_id=run_id, shard=shard, attempts=attempt)
+            .exclude(status__in=[ShardStatus.DONE, ShardStatus.QUARANTINED])
             .update(status=ShardStatus.DONE, partial=buffer.getvalue(), finished_at=timezone.now(), seconds=seconds)
         )
         if updated:
             ScoringRun.objects.filter(pk=run_id).update(shards_done=F("shards_done") + 1)
-    _claim_reduce(run_id)
 
 
 def _claim_reduce(run_id: int) -> None:
@@ -240,17 +277,21 @@ def _claim_reduce(run_id: int) -> None:
     with transaction.atomic():
         if RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).exists():
             return
-        claimed = ScoringRun.objects.filter(pk=run_id, status=RunStatus.SCORING).update(status=RunStatus.REDUCING)
+        claimed = ScoringRun.objects.filter(pk=run_id, status=RunStatus.SCORING).update(
+            status=RunStatus.REDUCING, attempts=0, heartbeat_at=None, lease_expires_at=None
+        )
         if claimed:
-            transaction.on_commit(lambda: _enqueue_reduce(run_id))
+            transaction.on_commit(lambda: dispatch.workers().score_reduce(run_id))
 
 
 @_fails_run
 def scoring_run_reduce(*, run_id: int) -> None:
     """Merge the shards' partial edges, find groups and scores, and store them with the run, all at once."""
-    run = ScoringRun.objects.filter(pk=run_id).first()
-    if run is None or run.status != RunStatus.REDUCING:
-        return
+    _run_step(run_id, leases.REDUCE, RunStatus.REDUCING, _reduce)
+
+
+def _reduce(run: ScoringRun, attempt: int) -> None:
+    run_id = run.pk
     started = time.perf_counter()
     try:
         common, held = run_files.run_finalise_read(files=run.files)
@@ -265,7 +306,7 @@ def scoring_run_reduce(*, run_id: int) -> None:
     result = finalise(partials, arrays, engine_params(run.params))
     with transaction.atomic():
         locked = ScoringRun.objects.select_for_update().get(pk=run_id)
-        if locked.status != RunStatus.REDUCING:
+        if locked.status != RunStatus.REDUCING or locked.attempts != attempt:
             return
         _results_store(locked, result, held["post_pk"], held["account_pk"])
         locked.summary = result.summary
@@ -382,109 +423,72 @@ def _results_store(run: ScoringRun, result, post_pk: np.ndarray, account_pk: np.
 
 
 def scoring_runs_resume_stalled(*, now: datetime | None = None) -> list[int]:
-    """Re-enqueue the steps whose worker vanished (run by beat). Returns the ids of the runs it touched."""
+    """Re-enqueue the steps that no live worker holds (run by beat). Returns the ids of the runs it touched.
+
+    A step whose lease ran out, or whose worker's database session is gone, is released and enqueued at once; the
+    steps of a run that nobody has worked on for a lease (their messages lost) are enqueued again, once a lease.
+    """
     now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
     touched = []
     for run in ScoringRun.objects.filter(
         status__in=[RunStatus.QUEUED, RunStatus.PREPARING, RunStatus.SCORING, RunStatus.REDUCING]
     ):
-        if run.status in (RunStatus.QUEUED, RunStatus.PREPARING) and (run.started_at or run.created_at) < stale:
-            _enqueue_prepare(run.pk)
-            touched.append(run.pk)
-        elif run.status == RunStatus.SCORING:
-            shards = list(
-                RunShard.objects.filter(run=run, status__in=[ShardStatus.PENDING, ShardStatus.RUNNING])
-                .filter(started_at__lt=stale)
-                .values_list("shard", flat=True)
-            ) + list(
-                RunShard.objects.filter(run=run, status=ShardStatus.PENDING, started_at__isnull=True)
-                .filter(run__started_at__lt=stale)
-                .values_list("shard", flat=True)
-            )
-            if shards:
-                _enqueue_shards(run.pk, shards)
-                touched.append(run.pk)
-        elif run.status == RunStatus.REDUCING and (run.started_at or run.created_at) < stale:
-            _enqueue_reduce(run.pk)
+        shards = list(RunShard.objects.filter(run=run).values("shard", "status", "attempts", "lease_expires_at"))
+        held = leases.held_lock_keys()
+        resumed = _orphans_release(run, shards, held, now) or _idle_run_resume(run, shards, now)
+        if resumed:
             touched.append(run.pk)
     return touched
 
 
-# --- triage -----------------------------------------------------------------------------------------------
-
-# DISARM techniques suggested by each behaviour seen in a group (v1.6 ids; ids absent from the loaded
-# framework are skipped).
-BEHAVIOUR_TECHNIQUES = {
-    "co-reshare": ("T0049.003", "T0049"),
-    "co-link": ("T0049.007",),
-    "co-domain": ("T0049.007",),
-    "co-hashtag": ("T0049.002", "T0015"),
-    "co-mention": ("T0049.005",),
-    "co-reply": ("T0049.005",),
-    "same-text": ("T0084", "T0049.008"),
-    "similar-text": ("T0084", "T0049.008"),
-    "same-media": ("T0084",),
-}
+def _orphaned(lease_expires_at: datetime, key: int, held: set[int] | None, now: datetime) -> bool:
+    return lease_expires_at <= now or (held is not None and key not in held)
 
 
-def group_review(*, group: CoordinatedGroup, status: str, note: str, reviewer) -> CoordinatedGroup:
-    """Confirm or reject a group, with the researcher's note."""
-    if status not in (GroupStatus.CONFIRMED, GroupStatus.REJECTED, GroupStatus.NEW):
-        raise ValueError(f"unknown review status {status!r}")
-    group.status = status
-    group.review_note = note
-    group.reviewed_by = reviewer
-    group.reviewed_at = timezone.now()
-    group.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at"])
-    return group
+def _orphans_release(run: ScoringRun, shards: list[dict], held: set[int] | None, now: datetime) -> bool:
+    """Hand back the started steps whose worker is gone, and enqueue them again."""
+    step = {RunStatus.PREPARING: leases.PREPARE, RunStatus.REDUCING: leases.REDUCE}.get(run.status)
+    started = step is not None and run.lease_expires_at is not None
+    if started and _orphaned(run.lease_expires_at, leases.lock_key(run.pk, step), held, now):
+        released = ScoringRun.objects.filter(
+            pk=run.pk, status=run.status, attempts=run.attempts, lease_expires_at=run.lease_expires_at
+        ).update(lease_expires_at=None, resumed_at=now)
+        if released and step == leases.PREPARE:
+            dispatch.workers().score_prepare(run.pk)
+        elif released:
+            dispatch.workers().score_reduce(run.pk)
+        return bool(released)
+    if run.status != RunStatus.SCORING:
+        return False
+    released = [
+        s["shard"]
+        for s in shards
+        if s["status"] == ShardStatus.RUNNING
+        and _orphaned(s["lease_expires_at"] or now, leases.lock_key(run.pk, s["shard"]), held, now)
+        and RunShard.objects.filter(
+            run=run, shard=s["shard"], status=ShardStatus.RUNNING, attempts=s["attempts"]
+        ).update(status=ShardStatus.PENDING)
+    ]
+    if released:
+        ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)
+        dispatch.workers().score_shards(run.pk, released)
+    return bool(released)
 
 
-def technique_suggestions(*, group: CoordinatedGroup) -> list[Technique]:
-    """DISARM techniques the group's behaviours point to, for the researcher to accept."""
-    ids = []
-    for behaviour in group.behaviours:
-        ids.extend(i for i in BEHAVIOUR_TECHNIQUES.get(behaviour, ()) if i not in ids)
-    found = {t.external_id: t for t in Technique.objects.filter(framework=Framework.DISARM, external_id__in=ids)}
-    return [found[i] for i in ids if i in found]
-
-
-@transaction.atomic
-def group_attach_to_campaign(
-    *, group: CoordinatedGroup, campaign: Campaign, techniques: list[Technique] = (), reviewer=None
-) -> int:
-    """Tie a confirmed group to a campaign: its accounts become the campaign's assets, accepted techniques
-    become technique uses. Returns the number of assets created; attaching twice creates nothing new."""
-    if group.status != GroupStatus.CONFIRMED:
-        raise ValueError("Confirm the group before attaching it to a campaign.")
-    group.campaign = campaign
-    group.save(update_fields=["campaign"])
-    platforms = {p.code: p for p in Platform.objects.all()}
-    created = 0
-    tlp = group.run.sample.tlp
-    for member in group.members.select_related("account"):
-        account = member.account
-        _, was_created = Asset.objects.get_or_create(
-            asset_type=AssetType.ACCOUNT,
-            platform=platforms.get(account.platform),
-            identifier=account.account_id,
-            campaign=campaign,
-            defaults={
-                "notes": f"Coordinated group {group.number} of scoring run {group.run_id} "
-                f"(score {member.score:.2f}). Handle: {account.handle}",
-                "tlp": tlp,
-            },
-        )
-        created += was_created
-    evidence = f"Coordinated group {group.number} of scoring run {group.run_id}: {', '.join(group.behaviours)}."
-    for technique in techniques:
-        TechniqueUse.objects.get_or_create(
-            campaign=campaign,
-            technique=technique,
-            defaults={
-                "evidence": evidence,
-                "confidence": Confidence.MODERATE,
-                "observed_on": group.first_activity.date() if group.first_activity else None,
-            },
-        )
-    return created
+def _idle_run_resume(run: ScoringRun, shards: list[dict], now: datetime) -> bool:
+    """Enqueue again the steps of a run that nobody has worked on for a lease (their messages were lost)."""
+    quiet_since = now - leases.lease_duration()
+    leases_ran = [run.lease_expires_at] + [s["lease_expires_at"] for s in shards]
+    if any(expires and expires > now for expires in leases_ran) or (run.resumed_at or run.created_at) > quiet_since:
+        return False
+    ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)
+    if run.status in (RunStatus.QUEUED, RunStatus.PREPARING):
+        dispatch.workers().score_prepare(run.pk)
+    elif run.status == RunStatus.REDUCING:
+        dispatch.workers().score_reduce(run.pk)
+    else:
+        pending = [s["shard"] for s in shards if s["status"] == ShardStatus.PENDING]
+        if not pending:
+            _claim_reduce(run.pk)
+        dispatch.workers().score_shards(run.pk, pending)
+    return True

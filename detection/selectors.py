@@ -1,4 +1,4 @@
-"""Reads of the detection app: sample contents for the engine, run results for triage."""
+"""Reads of the detection app: sample contents for the engine, run results for triage and for the reports."""
 
 from __future__ import annotations
 
@@ -6,16 +6,27 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from django.db import OperationalError, connection, transaction
-from django.db.models import Count, Max, Min, Prefetch, QuerySet
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 from psycopg.errors import QueryCanceled
 
 from detection.engine.arrays import SEP
 from detection.engine.params import EngineParams
 from detection.engine.records import AccountRecord, PostRecord
 
-from .models import AccountScore, CoordinatedGroup, CoordinationEdge, EdgeEvidence, Post, ScoringRun, SocialAccount
+from .models import (
+    AccountScore,
+    CoordinatedGroup,
+    CoordinationEdge,
+    EdgeEvidence,
+    GroupStatus,
+    Post,
+    Sample,
+    ScoringRun,
+    SocialAccount,
+)
 
 CHUNK = 10_000
 _LIST_COLUMNS = ("urls", "normalised_urls", "domains", "hashtags", "mentions", "media_hashes")
@@ -311,3 +322,25 @@ def group_span(*, group_id: int) -> dict:
     return Post.objects.filter(samples=group.run.sample_id, account__scores__group=group).aggregate(
         first=Min("created_at"), last=Max("created_at")
     )
+
+
+def sample_list() -> QuerySet[Sample]:
+    """Every sample, for the caller to narrow to those its reader may see."""
+    return Sample.objects.all()
+
+
+def groups_active_in(*, start: date, end: date) -> QuerySet[CoordinatedGroup]:
+    """Groups not rejected whose members posted within the period (a group with no activity dates: whose run
+    finished in it), with their run, sample and campaign."""
+    active = Q(first_activity__date__lte=end, last_activity__date__gte=start)
+    undated = Q(first_activity__isnull=True, last_activity__isnull=True, run__finished_at__date__range=(start, end))
+    return (
+        CoordinatedGroup.objects.exclude(status=GroupStatus.REJECTED)
+        .filter(active | undated)
+        .select_related("run", "run__sample", "campaign")
+    )
+
+
+def group_member_scores(*, group: CoordinatedGroup) -> QuerySet[AccountScore]:
+    """A group's members with their accounts, best score first (then by account)."""
+    return AccountScore.objects.filter(group=group).select_related("account").order_by("-score", "account_id")

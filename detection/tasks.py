@@ -3,6 +3,9 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from . import scoring
+from .ingest import jobs
+
 RETRY = {
     "acks_late": True,
     "reject_on_worker_lost": True,
@@ -15,38 +18,45 @@ RETRY = {
 @shared_task(**RETRY)
 def sample_import_task(import_id: int) -> None:
     """Import (or resume importing) one file into its sample."""
-    from . import services
-
-    services.sample_import_run(import_id=import_id)
+    jobs.sample_import_run(import_id=import_id)
 
 
 @shared_task(**RETRY)
 def score_prepare(run_id: int) -> None:
     """Read a run's sample into engine arrays and enqueue its shards."""
-    from . import scoring
-
     scoring.scoring_run_prepare(run_id=run_id)
 
 
 @shared_task(**RETRY)
 def score_shard(run_id: int, shard: int) -> None:
     """Compute the partial co-action edges of one shard of a run."""
-    from . import scoring
-
     scoring.scoring_shard_run(run_id=run_id, shard=shard)
 
 
 @shared_task(**RETRY)
 def score_reduce(run_id: int) -> None:
     """Merge a run's shards into groups and scores."""
-    from . import scoring
-
     scoring.scoring_run_reduce(run_id=run_id)
 
 
 @shared_task(acks_late=True)
 def score_runs_watchdog() -> list[int]:
     """Re-enqueue the steps of runs whose worker vanished (scheduled by beat)."""
-    from . import scoring
-
     return scoring.scoring_runs_resume_stalled()
+
+
+class CeleryWorkers:
+    """The detection.dispatch workers that send each step to Celery (run in-process in eager mode)."""
+
+    def sample_import(self, import_id: int) -> None:
+        sample_import_task.delay(import_id)
+
+    def score_prepare(self, run_id: int) -> None:
+        score_prepare.delay(run_id)
+
+    def score_shards(self, run_id: int, shards: list[int]) -> None:
+        for shard in shards:
+            score_shard.delay(run_id, shard)
+
+    def score_reduce(self, run_id: int) -> None:
+        score_reduce.delay(run_id)

@@ -1,7 +1,9 @@
 """Reads of the partners app, and the one function that decides what a principal may see.
 
 `visible_to(principal, queryset)` is the only gate between partner-facing reads (API lists and details,
-filters, search, related fields, STIX exports, TAXII feeds, audience reports) and the database.
+filters, search, related fields, STIX exports, TAXII feeds, audience reports) and the database. A reader is a
+`Principal`: an organisation, a named person, a researcher, or (for what is made for everyone holding a
+clearance, such as a threat report) `principal_for_audience(ceiling)`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class PrincipalKind(StrEnum):
     ORGANISATION = "organisation"  # an organisation's API key
     PERSON = "person"  # a named person's token, within their organisation
     RESEARCHER = "researcher"  # staff: sees everything
+    AUDIENCE = "audience"  # everyone holding a clearance: what is marked within it, nothing by ownership or name
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,15 @@ def principal_for_user(user, *, organisation: Organisation | None = None, creden
     return principal_for_membership(membership, credential=credential) if membership else ANONYMOUS
 
 
+def principal_for_audience(ceiling: str) -> Principal:
+    """Everyone holding a clearance, as one reader (a report made for a clearance): sees what is marked CLEAR up to
+    the ceiling and nothing by ownership or by name, so never AMBER+STRICT or RED; rows of AUDIENCE_ONLY_MODELS
+    by their marking alone, since what is made for an audience carries only figures derived from them."""
+    if ceiling not in CEILINGS:
+        raise ValueError(f"A clearance audience is one of {', '.join(CEILINGS)}, not {ceiling}.")
+    return Principal(kind=PrincipalKind.AUDIENCE, ceiling=ceiling)
+
+
 def as_principal(value) -> Principal:
     """Accept a Principal, None, a user, an organisation or a membership (what callers tend to hold)."""
     if value is None:
@@ -119,32 +131,28 @@ def as_principal(value) -> Principal:
 
 # --- the registry: how each model's marking is found ---------------------------------------------------------
 
+# Each app declares, in its AppConfig.ready(), how those of its models without a `tlp` field are marked.
 # Models whose rows carry no marking and hold only public reference data.
-PUBLIC_MODELS: set[str] = {"campaigns.technique", "campaigns.platform", "campaigns.interferencetool"}
+PUBLIC_MODELS: set[str] = set()
 # Models without a marking of their own: visible when every non-null parent along these paths is visible.
-DERIVED_MODELS: dict[str, tuple[str, ...]] = {
-    "campaigns.alias": ("actor", "operation", "source"),
-    "campaigns.electionround": ("election",),
-    "campaigns.electionphase": ("election",),
-    "campaigns.techniqueuse": ("campaign", "source"),
-    "detection.sampleimport": ("sample",),
-    "detection.rejectedrow": ("sample_import",),
-    # scoring results: what a run found carries the marking (and the audience) of its sample
-    "detection.scoringrun": ("sample",),
-    "detection.runshard": ("run",),
-    "detection.runarrays": ("run",),
-    "detection.coordinatedgroup": ("run",),
-    "detection.accountscore": ("run", "group"),
-    "detection.coordinationedge": ("run", "group"),
-    "detection.edgeevidence": ("edge",),
-}
+DERIVED_MODELS: dict[str, tuple[str, ...]] = {}
 # Marked models shown only to their owner organisation and named recipients, whatever the clearance.
-AUDIENCE_ONLY_MODELS: set[str] = {"detection.sample"}
+AUDIENCE_ONLY_MODELS: set[str] = set()
+
+
+def register_public(model: type[Model] | str) -> None:
+    """Declare that rows of `model` carry no marking and are visible to any authenticated principal."""
+    PUBLIC_MODELS.add(_label(model))
 
 
 def register_derived(model: type[Model] | str, parents: Iterable[str]) -> None:
     """Declare that rows of `model` are visible when all their non-null `parents` (FK paths) are visible."""
     DERIVED_MODELS[_label(model)] = tuple(parents)
+
+
+def register_audience_only(model: type[Model] | str) -> None:
+    """Declare that rows of the marked `model` are shown only to their owner and named recipients."""
+    AUDIENCE_ONLY_MODELS.add(_label(model))
 
 
 def _label(model: type[Model] | str) -> str:
@@ -175,7 +183,7 @@ def _marked_q(principal: Principal, model: type[Model]) -> Q:
     below_red = [Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT]
     allowed = Q(tlp__in=tlp_ladder(principal.ceiling)) | (Q(tlp__in=below_red) & audience)
     allowed |= Q(tlp=Tlp.RED) & named_person
-    if _label(model) in AUDIENCE_ONLY_MODELS:
+    if _label(model) in AUDIENCE_ONLY_MODELS and principal.kind != PrincipalKind.AUDIENCE:
         allowed &= audience
     return allowed
 
@@ -200,10 +208,12 @@ def visible_to(principal, queryset: QuerySet) -> QuerySet:
     """The rows of `queryset` that `principal` may see, as a queryset (filters, ordering, slicing kept).
 
     `principal`: a Principal (see `principal_for_organisation`, `principal_for_membership`,
-    `principal_for_user`), or None / a user / an Organisation / a Membership, converted by `as_principal`.
+    `principal_for_user`, `principal_for_audience`), or None / a user / an Organisation / a Membership, converted
+    by `as_principal`.
     Researchers (staff) see everything, anonymous callers nothing. A partner sees CLEAR/GREEN/AMBER up to
     its organisation's ceiling; AMBER+STRICT (and anything lower) when its organisation owns the object or
-    is a named recipient (a Share); RED only through a personal token of a person named on the object.
+    is a named recipient (a Share); RED only through a personal token of a person named on the object. An
+    audience principal sees by marking alone, CLEAR up to its ceiling (AUDIENCE_ONLY_MODELS included).
     Models without a marking take the visibility of all their parents (DERIVED_MODELS); reference data
     (PUBLIC_MODELS) is visible to any authenticated principal. An unknown model raises ImproperlyConfigured.
     """

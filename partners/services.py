@@ -7,16 +7,10 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Model, Subquery
 from django.utils import timezone
 
-from detection import scoring as detection_scoring
-from detection import services as detection_services
-from detection.models import RunStatus, Sample, SampleImport, ScoringRun
 from partners.markings import most_restrictive_tlp
 
 from .models import (
@@ -265,114 +259,3 @@ def audit_reads(*, principal: Principal, objects: Iterable, path: str, address: 
         object_ids=[o.pk if len(types) == 1 else f"{o._meta.label_lower}:{o.pk}" for o in sensitive],
         tlp=most_restrictive_tlp(o.tlp for o in sensitive),
     )
-
-
-def _submission_check(upload) -> None:
-    if upload.size is not None and upload.size > settings.PARTNER_API_UPLOAD_MAX_BYTES:
-        raise ValidationError({"file": f"Files are limited to {settings.PARTNER_API_UPLOAD_MAX_BYTES} bytes."})
-
-
-def sample_submit(
-    *,
-    principal: Principal,
-    name: str,
-    file,
-    description: str = "",
-    tlp: str = "AMBER",
-    collection_method: str = "other",
-    format: str = "",  # noqa: A002 - the name users know
-    platform: str = "",
-    user=None,
-    address: str | None = None,
-) -> tuple[Sample, SampleImport]:
-    """A partner's new sample, owned by its organisation, with its first file queued for import.
-
-    Sample names are unique per owner: a name is refused only when the caller's own organisation already
-    uses it, so a submission never tells whether another organisation's sample of that name exists.
-    """
-    _submission_check(file)
-    owner = Organisation.objects.get(pk=principal.organisation_id) if principal.organisation_id else None
-    with transaction.atomic():
-        taken = Sample.objects.filter(owner=owner, name=name).values_list("pk", flat=True).first()
-        if taken is not None:
-            raise ValidationError(
-                {
-                    "name": f'Your organisation already has a sample named "{name}" (id {taken}); add the file to it '
-                    f"with POST /api/v1/samples/{taken}/imports/, or choose another name."
-                }
-            )
-        sample = detection_services.sample_create(
-            name=name,
-            tlp=tlp,
-            created_by=user,
-            owner=owner,
-            description=description,
-            collection_method=collection_method,
-        )
-        job = detection_services.sample_import_create(
-            sample=sample, upload=file, format=format, platform=platform, created_by=user
-        )
-        detection_services.sample_import_enqueue(job=job)
-        audit_by(
-            principal,
-            action=AuditAction.SUBMIT,
-            address=address,
-            object_type="detection.sample",
-            object_ids=[sample.pk],
-            tlp=tlp,
-        )
-    return sample, job
-
-
-def sample_file_add(
-    *,
-    principal: Principal,
-    sample: Sample,
-    file,
-    format: str = "",  # noqa: A002
-    platform: str = "",
-    user=None,
-    address: str | None = None,
-) -> SampleImport:
-    """Another file for a sample the caller's organisation owns, queued for import."""
-    _submission_check(file)
-    with transaction.atomic():
-        job = detection_services.sample_import_create(
-            sample=sample, upload=file, format=format, platform=platform, created_by=user
-        )
-        detection_services.sample_import_enqueue(job=job)
-        audit_by(
-            principal,
-            action=AuditAction.SUBMIT,
-            address=address,
-            object_type="detection.sampleimport",
-            object_ids=[job.pk],
-            tlp=sample.tlp,
-        )
-    return job
-
-
-class RunUnfinished(Exception):
-    """A sample is scored one run at a time through the API: its previous run has not finished."""
-
-
-def sample_score(
-    *, principal: Principal, sample: Sample, params: dict, user=None, address: str | None = None
-) -> ScoringRun:
-    """A run of a partner's sample, recorded and queued by detection.scoring, unless one is still under way."""
-    with transaction.atomic():
-        Sample.objects.select_for_update().get(pk=sample.pk)  # two requests at once: the second sees the first run
-        finished = [RunStatus.DONE, RunStatus.FAILED]
-        unfinished = ScoringRun.objects.filter(sample=sample).exclude(status__in=finished).values_list("pk", flat=True)
-        if unfinished:
-            raise RunUnfinished(f"Run {unfinished[0]} of this sample has not finished yet.")
-        run = detection_scoring.scoring_run_start(sample=sample, params=params, requested_by=user)
-        audit_by(
-            principal,
-            action=AuditAction.SCORE,
-            address=address,
-            object_type="detection.scoringrun",
-            object_ids=[run.pk],
-            tlp=sample.tlp,
-        )
-    return run

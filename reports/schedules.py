@@ -1,28 +1,16 @@
-"""The beat schedules of the reports (editable afterwards in the admin, under Periodic tasks)."""
+"""The reports' beat schedules, declared in settings.REPORT_BEAT_SCHEDULES, as periodic tasks researchers edit in
+the admin."""
 
 import json
 
-SCHEDULES = [
-    {
-        "name": "Weekly election threat reports",
-        "task": "reports.build_weekly_election_reports",
-        "crontab": {"minute": "0", "hour": "6", "day_of_week": "1", "day_of_month": "*", "month_of_year": "*"},
-        "description": "Mondays 06:00 UTC: the past week's report of each election in its campaign or counting phase.",
-    },
-    {
-        "name": "Monthly global threat report",
-        "task": "reports.build_monthly_global_report",
-        "crontab": {"minute": "0", "hour": "6", "day_of_week": "*", "day_of_month": "1", "month_of_year": "*"},
-        "description": "The 1st of each month, 06:00 UTC: the global report of the previous month.",
-    },
-]
+from django.conf import settings
 
 
 def schedules_register(apps) -> None:
     """Create the schedules that are missing; one a researcher edited or disabled is left as it is."""
     crontab_model = apps.get_model("django_celery_beat", "CrontabSchedule")
     task_model = apps.get_model("django_celery_beat", "PeriodicTask")
-    for spec in SCHEDULES:
+    for spec in settings.REPORT_BEAT_SCHEDULES:
         if task_model.objects.filter(name=spec["name"]).exists():
             continue
         crontab, _ = crontab_model.objects.get_or_create(timezone="UTC", **spec["crontab"])
@@ -30,7 +18,7 @@ def schedules_register(apps) -> None:
             name=spec["name"],
             task=spec["task"],
             crontab=crontab,
-            kwargs=json.dumps({"audiences": ["GREEN", "AMBER"]}),
+            kwargs=json.dumps(spec["kwargs"]),
             description=spec["description"],
             enabled=True,
         )

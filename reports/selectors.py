@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.apps import apps
 from django.db.models import Model, Q, QuerySet
 
 from campaigns import vocabularies as vocab
@@ -20,6 +19,7 @@ from campaigns.models import (
     TechniqueUse,
     ThreatActor,
 )
+from detection import selectors as detection_selectors
 from partners.markings import Tlp
 from partners.selectors import as_principal, can_see, principal_for_organisation
 
@@ -48,6 +48,7 @@ def campaigns_of_scope(*, scope: str, obj: Model | None) -> QuerySet[Campaign]:
 
 
 def operations_of_scope(*, scope: str, obj: Model | None, campaign_ids) -> QuerySet[Operation]:
+    """Every operation of a scope (of an election: those running its campaigns), whatever its marking."""
     if scope == Scope.GLOBAL:
         return Operation.objects.all()
     if scope == Scope.ACTOR:
@@ -83,6 +84,7 @@ def campaigns_in_period(*, scope: str, obj: Model | None, start: date, end: date
 
 
 def technique_uses_of(*, campaign_ids) -> QuerySet[TechniqueUse]:
+    """The technique uses of these campaigns, with their techniques (the caller passes only visible campaigns)."""
     return TechniqueUse.objects.filter(campaign_id__in=campaign_ids).select_related("technique", "technique__parent")
 
 
@@ -138,40 +140,28 @@ def visible_ids(model: type[Model], audience: Audience) -> set[int]:
 
 
 def visible_narratives(audience: Audience) -> dict[int, Narrative]:
+    """Every narrative the audience may see, by primary key."""
     return {n.pk: n for n in audience_filter(Narrative.objects.select_related("parent"), audience)}
 
 
 def visible_sources(audience: Audience) -> dict[int, Source]:
+    """Every source the audience may see, by primary key."""
     return {s.pk: s for s in audience_filter(Source.objects.all(), audience)}
-
-
-def _detection_model(name: str) -> type[Model] | None:
-    try:
-        return apps.get_model("detection", name)
-    except LookupError:
-        return None
 
 
 def coordinated_groups_in_period(*, scope: str, campaign_ids, start, end, audience) -> list:
     """Groups not rejected, visible to the audience, whose posts fall in the period (a group with no activity dates:
     when its scoring run finished in it).
 
-    Empty until the scoring models exist; confirmed groups first, then by score.
+    Confirmed groups first, then by score.
     """
-    group_model = _detection_model("CoordinatedGroup")
-    sample_model = _detection_model("Sample")
-    if group_model is None or sample_model is None:
-        return []
-    active = Q(first_activity__date__lte=end, last_activity__date__gte=start)
-    undated = Q(first_activity__isnull=True, last_activity__isnull=True, run__finished_at__date__range=(start, end))
-    groups = group_model.objects.exclude(status="rejected").filter(active | undated)
+    groups = detection_selectors.groups_active_in(start=start, end=end)
     if scope != Scope.GLOBAL:
         groups = groups.filter(campaign_id__in=campaign_ids)
-    samples = audience_filter(sample_model.objects.all(), audience).values("pk")
+    samples = audience_filter(detection_selectors.sample_list(), audience).values("pk")
     groups = groups.filter(run__sample__in=samples)
     campaigns = audience_filter(Campaign.objects.all(), audience).values("pk")
     groups = groups.filter(Q(campaign__isnull=True) | Q(campaign__in=campaigns))
-    groups = groups.select_related("run", "run__sample", "campaign")
     return sorted(groups, key=lambda g: (g.status != "confirmed", -g.score, g.run_id, g.number))
 
 
@@ -182,10 +172,7 @@ def group_accounts(*, group, limit: int, audience: Audience) -> list:
     recipient), or when the account is an asset, visible to the audience, of the campaign the group was
     confirmed into. Otherwise the report carries the group's figures alone.
     """
-    score_model = _detection_model("AccountScore")
-    if score_model is None:
-        return []
-    scores = score_model.objects.filter(group=group).select_related("account").order_by("-score", "account_id")
+    scores = detection_selectors.group_member_scores(group=group)
     sample = group.run.sample
     if audience.organisation is not None and can_see(principal_for_organisation(audience.organisation), sample):
         return [score.account for score in scores[:limit]]
@@ -197,6 +184,7 @@ def group_accounts(*, group, limit: int, audience: Audience) -> list:
 
 
 def report_get(*, report_id: int) -> Report | None:
+    """A report with its audience organisation, or None for a missing row; no visibility check (tasks, staff)."""
     return Report.objects.filter(pk=report_id).select_related("audience_organisation").first()
 
 

@@ -193,6 +193,7 @@ def report_summary_update(*, report: Report, summary: str) -> Report:
 
 
 def report_submit_for_review(*, report: Report) -> Report:
+    """Move a draft into review; a report already in review or published is left as it is."""
     if report.status == ReportStatus.DRAFT:
         report.status = ReportStatus.IN_REVIEW
         report.save(update_fields=["status", "updated_at"])
@@ -200,6 +201,7 @@ def report_submit_for_review(*, report: Report) -> Report:
 
 
 def report_partner_link(*, report: Report, base_url: str) -> str:
+    """The address partners open a report at, under `base_url` (no doubled slash)."""
     return base_url.rstrip("/") + PARTNER_LINK_PATH.format(pk=report.pk)
 
 

@@ -1,8 +1,8 @@
 """A report's content as a STIX 2.1 bundle that OpenCTI and MISP import, with TLP 2.0 markings (OASIS ids).
 
-The bundle is made with the partner export's `StixGraph` (markings, OpenCTI's custom types, relationships that
-carry the most restrictive marking of their ends) and gives catalogue records the ids and shapes that export
-gives them, so that importing both merges instead of duplicating:
+The bundle is made with the mapping's `StixGraph` (markings, OpenCTI's custom types, relationships that carry
+the most restrictive marking of their ends), so that importing it and the partner export merges instead of
+duplicating:
 - campaigns, threat actors, operations (`intrusion-set`) and DISARM techniques (`attack-pattern`);
 - narratives as OpenCTI's `narrative` (a custom SDO with its extension-definition), used by their campaigns;
 - an attribution claim as the `attributed-to` relationship of its campaign (or operation) to the actor it
@@ -17,55 +17,45 @@ gives them, so that importing both merges instead of duplicating:
 Every object carries its own marking, never lower than the records it was made from (a claimant's identity
 is marked as its claim; OpenCTI's extension-definition TLP:CLEAR); the report object references them all and
 carries the report's marking.
-Ids that no record gives are hashed into UUIDv4 form (as STIX asks of SDOs and SROs), so a rebuild keeps them.
+Catalogue records are made into STIX by the mapping in `partners.stix`, as the partner export makes them, so a
+record has one STIX id (and one derived identity, relationship or attack-pattern id) in every export; ids that
+no record gives (the report, a group) are derived there too, so a rebuild keeps them.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import stix2
 
-from campaigns.vocabularies import Platform
+from campaigns.stix import FRAMEWORK_SOURCES
+from campaigns.vocabularies import Framework, Platform
+from partners import stix
 from partners.markings import Tlp, most_restrictive_tlp
-from partners.stix import ACTOR_TYPES, EPOCH, TRACKER_IDENTITY, StixGraph, marking_definition, ts
+from partners.stix import TRACKER_IDENTITY, StixGraph, derived_id, marking_definition, sid, ts
 
-TRACKER_NAMESPACE = uuid.UUID("5b0c2f5e-3c1e-4f7b-9a55-3f5d9a0b6e21")
-CONFIDENCE_SCORES = {"low": 15, "moderate": 50, "high": 85}
 # STIX's account-type-ov where it names the platform; other platforms keep their own code.
 STIX_ACCOUNT_TYPES = {Platform.FACEBOOK: "facebook", Platform.X: "twitter"}
-_STIX_ID = re.compile(r"^[a-z0-9-]+--[0-9a-f-]{36}$")
 
 
-def _uuid5(*parts: str) -> str:
-    """A stable id in UUIDv4 form (as STIX asks for SDOs), drawn from a hash: a rebuild keeps the same ids."""
-    return str(uuid.UUID(bytes=uuid.uuid5(TRACKER_NAMESPACE, "/".join(parts)).bytes, version=4))
+def _when(value: str | None) -> datetime | None:
+    """A record's ISO 8601 time, as the report content holds it."""
+    return datetime.fromisoformat(value) if value else None
 
 
-def _millis(stamp: str) -> str:
-    """A 'YYYY-MM-DDTHH:MM:SSZ' timestamp as STIX asks for created and modified (to the millisecond)."""
-    return stamp if "." in stamp else stamp.replace("Z", ".000Z")
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
-def _stamp(value: str | None) -> str | None:
-    """A record's ISO 8601 time as a STIX timestamp (as the partner export writes it)."""
-    return ts(datetime.fromisoformat(value)) if value else None
-
-
-def _day(value: str | None) -> str | None:
-    return f"{value}T00:00:00.000Z" if value else None
-
-
-def _platform_label(code: str) -> str:
-    return Platform(code).label if code in Platform.values else code
+def _platform(name: str) -> Platform | None:
+    """The platform a code or a label names."""
+    return next((p for p in Platform if name in (p.value, p.label)), None)
 
 
 def _account_type(platform: str) -> str:
     """A platform (code or label) as a user-account's account_type."""
-    code = next((p for p in Platform if platform in (p.value, p.label)), None)
+    code = _platform(platform)
     if code is None:
         return (platform or "unknown").lower().replace("/", "-").replace(" ", "-")
     return STIX_ACCOUNT_TYPES.get(code, code.value)
@@ -81,30 +71,27 @@ class ReportBundle:
 
     def __init__(self, content: dict):
         self.content = content
-        self.when = _millis(content["generated_at"])
+        self.generated = datetime.fromisoformat(content["generated_at"])
+        self.when = ts(self.generated)
         self.graph = StixGraph(flavour="oasis")
-        self.identity = TRACKER_IDENTITY
-        self.graph.add(self._identity_object(self.identity, "Election-interference tracker"), Tlp.CLEAR)
+        self.graph.add(stix.tracker_identity(), Tlp.CLEAR)
 
-    def _identity_object(self, identity_id: str, name: str, identity_class: str = "organization") -> dict:
+    def _record(self, row: dict) -> dict:
+        """A record's stix_uuid, created and modified (the report's own time when the row carries none)."""
         return {
-            "type": "identity",
-            "id": identity_id,
-            "created": EPOCH,
-            "modified": EPOCH,
-            "name": name,
-            "identity_class": identity_class,
+            "stix_uuid": row["stix_uuid"],
+            "created": _when(row.get("created")) or self.generated,
+            "modified": _when(row.get("modified")) or self.generated,
         }
 
-    def _common(self, stix_type: str, stix_id: str, row: dict | None = None) -> dict:
-        """Common properties; created and modified are the record's own when the row carries them."""
-        row = row or {}
+    def _own(self, stix_type: str, stix_id: str) -> dict:
+        """Common properties of an object the report makes itself, stamped with the report's time."""
         return {
             "type": stix_type,
             "id": stix_id,
-            "created_by_ref": self.identity,
-            "created": _stamp(row.get("created")) or self.when,
-            "modified": _stamp(row.get("modified")) or self.when,
+            "created_by_ref": TRACKER_IDENTITY,
+            "created": self.when,
+            "modified": self.when,
         }
 
     def _add_sco(self, obj, tlp: str) -> str:
@@ -114,30 +101,13 @@ class ReportBundle:
         self.graph.add(sco, most_restrictive_tlp([tlp] + ([known] if known else [])))
         return sco["id"]
 
-    def _named_identity(self, key: str, name: str, identity_class: str = "organization", tlp: str = Tlp.CLEAR) -> str:
-        """An identity marked `tlp`, with an id of that marking: a claimant's is marked as its claim."""
-        parts = (key,) if tlp == Tlp.CLEAR else (key, tlp)
-        identity_id = f"identity--{_uuid5('identity', *parts)}"
-        if identity_id not in self.graph.objects:
-            self.graph.add(self._identity_object(identity_id, name, identity_class), tlp)
-        return identity_id
-
-    def _relate(self, source: str, kind: str, target: str, tlp: str, **extra) -> None:
-        extra.setdefault("id", f"relationship--{_uuid5(kind, source, target)}")
-        extra.setdefault("created_by_ref", self.identity)
-        self.graph.relate(source, kind, target, [tlp], **extra)
-
     def actor(self, actor: dict | None) -> str | None:
         if not actor or actor.get("id") is None:
             return None
-        stix_id = f"threat-actor--{actor['stix_uuid']}"
+        stix_id = sid("threat-actor", actor["stix_uuid"])
         if stix_id not in self.graph.objects:
             self.graph.add(
-                {
-                    **self._common("threat-actor", stix_id, actor),
-                    "name": actor["name"],
-                    "threat_actor_types": [ACTOR_TYPES.get(actor.get("actor_type", ""), "unknown")],
-                },
+                stix.threat_actor(**self._record(actor), name=actor["name"], actor_type=actor.get("actor_type", "")),
                 actor["tlp"],
             )
         return stix_id
@@ -145,11 +115,9 @@ class ReportBundle:
     def operation(self, operation: dict | None) -> str | None:
         if not operation or operation.get("id") is None:
             return None
-        stix_id = f"intrusion-set--{operation['stix_uuid']}"
+        stix_id = sid("intrusion-set", operation["stix_uuid"])
         if stix_id not in self.graph.objects:
-            self.graph.add(
-                {**self._common("intrusion-set", stix_id, operation), "name": operation["name"]}, operation["tlp"]
-            )
+            self.graph.add(stix.intrusion_set(**self._record(operation), name=operation["name"]), operation["tlp"])
         return stix_id
 
     def campaigns(self) -> None:
@@ -158,87 +126,75 @@ class ReportBundle:
             elections = ", ".join(e["name"] for e in row["elections"])
             if elections:
                 description = f"{description}\nElections targeted: {elections}".strip()
-            last_seen = row["last_seen"]
-            if row["first_seen"] and last_seen and last_seen < row["first_seen"]:
-                last_seen = None
-            campaign_id = f"campaign--{row['stix_uuid']}"
+            campaign_id = sid("campaign", row["stix_uuid"])
             self.graph.add(
-                {
-                    **self._common("campaign", campaign_id, row),
-                    "name": row["name"],
-                    "description": description,
-                    "objective": row["objective"],
-                    "first_seen": _day(row["first_seen"]),
-                    "last_seen": _day(last_seen),
-                },
+                stix.campaign(
+                    **self._record(row),
+                    name=row["name"],
+                    description=description,
+                    objective=row["objective"],
+                    first_seen=_day(row["first_seen"]),
+                    last_seen=_day(row["last_seen"]),
+                ),
                 most_restrictive_tlp([row["tlp"]] + [e.get("tlp", Tlp.CLEAR) for e in row["elections"]]),
             )
             for owner in (self.actor(row["actor"]), self.operation(row["operation"])):
                 if owner:
-                    self._relate(campaign_id, "attributed-to", owner, self.graph.markings[campaign_id])
+                    self.graph.relate(campaign_id, "attributed-to", owner, [self.graph.markings[campaign_id]])
 
     def techniques(self) -> None:
         for tactic in self.content["tactics"]:
             for technique in tactic["techniques"]:
-                known = technique["stix_id"] or ""
-                pattern_id = (
-                    known
-                    if _STIX_ID.match(known) and known.startswith("attack-pattern--")
-                    else f"attack-pattern--{_uuid5('disarm', technique['external_id'])}"
+                pattern = stix.attack_pattern(
+                    stix_id=technique["stix_id"] or "",
+                    framework=Framework.DISARM.value,
+                    source_name=FRAMEWORK_SOURCES[Framework.DISARM],
+                    external_id=technique["external_id"],
+                    name=technique["name"],
+                    tactic=tactic["id"],
                 )
-                self.graph.add(
-                    {
-                        **self._common("attack-pattern", pattern_id),
-                        "name": technique["name"],
-                        "external_references": [{"source_name": "DISARM", "external_id": technique["external_id"]}],
-                        "kill_chain_phases": [
-                            {"kill_chain_name": "disarm", "phase_name": (tactic["id"] or "unknown").lower()}
-                        ],
-                    },
-                    Tlp.CLEAR,
-                )
+                self.graph.add(pattern, Tlp.CLEAR)
                 for campaign_uuid in technique["campaigns"]:
-                    campaign_id = f"campaign--{campaign_uuid}"
+                    campaign_id = sid("campaign", campaign_uuid)
                     if campaign_id in self.graph.objects:
-                        self._relate(campaign_id, "uses", pattern_id, self.graph.markings[campaign_id])
+                        self.graph.relate(campaign_id, "uses", pattern["id"], [self.graph.markings[campaign_id]])
 
     def narratives(self) -> None:
         for row in self.content["narratives"]:
-            narrative_id = f"narrative--{row['stix_uuid']}"
+            narrative_id = sid("narrative", row["stix_uuid"])
             self.graph.add(
-                {
-                    **self._common("narrative", narrative_id, row),
-                    "name": row["name"],
-                    "description": row["summary"],
-                    "narrative_types": row["five_ds"],
-                    "x_opencti_languages": row["languages"],
-                },
+                stix.narrative(
+                    **self._record(row),
+                    name=row["name"],
+                    summary=row["summary"],
+                    five_ds=row["five_ds"],
+                    languages=row["languages"],
+                ),
                 row["tlp"],
             )
             for campaign_uuid in row.get("campaign_uuids", []):
-                campaign_id = f"campaign--{campaign_uuid}"
+                campaign_id = sid("campaign", campaign_uuid)
                 if campaign_id in self.graph.objects:
-                    self._relate(campaign_id, "uses", narrative_id, self.graph.markings[campaign_id])
+                    self.graph.relate(campaign_id, "uses", narrative_id, [self.graph.markings[campaign_id]])
 
     def claims(self) -> None:
         for claim in self.content["claims"]:
             source = claim["source"]
             claim_tlp = most_restrictive_tlp([claim["tlp"]] + ([source["tlp"]] if source else []))
-            individual = claim["claimant_category"] == "Influential Individual"
-            claimant = self._named_identity(
+            claimant = stix.identity_add(
+                self.graph,
                 f"claimant:{claim['claimant']}",
                 claim["claimant"],
-                "individual" if individual else "organization",
+                stix.claimant_class(claim["claimant_category"]),
                 claim_tlp,
             )
             references = (
-                [{"source_name": source["publisher"] or "source", "description": source["title"], "url": source["url"]}]
+                [stix.external_reference(publisher=source["publisher"], title=source["title"], url=source["url"])]
                 if source
                 else []
             )
-            references = [{k: v for k, v in ref.items() if v} for ref in references]
             target = (
-                f"campaign--{claim['campaign_stix_uuid']}"
+                sid("campaign", claim["campaign_stix_uuid"])
                 if claim.get("campaign_stix_uuid")
                 else self.operation(claim["operation"])
             )
@@ -252,40 +208,44 @@ class ReportBundle:
                     "attributed-to",
                     actor,
                     [claim_tlp],
-                    id=f"relationship--{claim['stix_uuid']}",
-                    created=_stamp(claim.get("created")) or self.when,
-                    modified=_stamp(claim.get("modified")),
-                    created_by_ref=claimant,
-                    description=description,
-                    confidence=CONFIDENCE_SCORES.get(claim.get("confidence_level") or ""),
-                    external_references=references,
-                    start_time=_day(claim["claimed_on"]),
+                    **stix.claim_attribution(
+                        stix_uuid=claim["stix_uuid"],
+                        claimant_ref=claimant,
+                        description=description,
+                        references=references,
+                        created=_when(claim.get("created")) or self.generated,
+                        modified=_when(claim.get("modified")),
+                        confidence_level=claim.get("confidence_level"),
+                        claimed_on=_day(claim["claimed_on"]),
+                    ),
                 )
                 continue
             refs = [ref for ref in (target, actor) if ref] or [claimant]
             self.graph.add(
-                {
-                    **self._common("note", f"note--{claim['stix_uuid']}", claim),
-                    "created_by_ref": claimant,
-                    "abstract": claim["title"],
-                    "content": description,
-                    "authors": [claim["claimant"]],
-                    "object_refs": refs,
-                    "confidence": CONFIDENCE_SCORES.get(claim.get("confidence_level") or ""),
-                    "external_references": references,
-                },
+                stix.claim_note(
+                    **self._record(claim),
+                    claimant_ref=claimant,
+                    claimant=claim["claimant"],
+                    title=claim["title"],
+                    content=description,
+                    object_refs=refs,
+                    references=references,
+                    confidence_level=claim.get("confidence_level"),
+                ),
                 most_restrictive_tlp([claim_tlp] + [self.graph.markings[ref] for ref in refs]),
             )
 
     def takedowns(self) -> None:
         for row in self.content["takedowns"]["rows"]:
-            platform = self._named_identity(f"platform:{row['platform']}", row["platform"])
+            code = _platform(row["platform"])
+            key = f"platform:{code.value if code else row['platform']}"
+            platform = stix.identity_add(self.graph, key, row["platform"])
             refs = [
                 ref
                 for ref in (
                     self.actor(row["actor"]),
                     self.operation(row["operation"]),
-                    f"campaign--{row['campaign_stix_uuid']}" if row.get("campaign_stix_uuid") else None,
+                    sid("campaign", row["campaign_stix_uuid"]) if row.get("campaign_stix_uuid") else None,
                 )
                 if ref and ref in self.graph.objects
             ]
@@ -303,15 +263,14 @@ class ReportBundle:
             spend = f"ad spend {row['ad_spend']} {row['ad_currency'] or 'USD'}" if row["ad_spend"] else ""
             parts = [figures and f"Removed {figures}", reach, spend, row["notes"]]
             self.graph.add(
-                {
-                    **self._common("report", f"report--{row['stix_uuid']}", row),
-                    "created_by_ref": platform,
-                    "name": f"{row['platform']} takedown, {row['announced_on']}",
-                    "description": "; ".join(p for p in parts if p),
-                    "published": _day(row["announced_on"]),
-                    "report_types": ["threat-report"],
-                    "object_refs": refs or [platform],
-                },
+                stix.takedown_report(
+                    **self._record(row),
+                    platform_ref=platform,
+                    platform=row["platform"],
+                    announced_on=_day(row["announced_on"]),
+                    description="; ".join(p for p in parts if p),
+                    object_refs=refs or [platform],
+                ),
                 most_restrictive_tlp([row["tlp"]] + [self.graph.markings[ref] for ref in refs]),
             )
 
@@ -328,12 +287,13 @@ class ReportBundle:
                 )
                 for account in group.get("accounts", [])
             ]
-            campaign_id = f"campaign--{group['campaign_stix_uuid']}" if group.get("campaign_stix_uuid") else None
+            campaign_id = sid("campaign", group["campaign_stix_uuid"]) if group.get("campaign_stix_uuid") else None
             refs = accounts + ([campaign_id] if campaign_id in self.graph.objects else [])
             platforms = ", ".join(group["platforms"]) or "unknown platforms"
+            grouping_id = derived_id("grouping", "scoring-run", group["run"], "group", group["number"])
             self.graph.add(
                 {
-                    **self._common("grouping", f"grouping--{_uuid5('group', str(group['run']), str(group['number']))}"),
+                    **self._own("grouping", grouping_id),
                     "name": f"Coordinated group {group['number']} of scoring run {group['run']}",
                     "description": (
                         f"{group['size']:,} accounts acting together on {platforms}, score {group['score']:.2f}; "
@@ -341,7 +301,7 @@ class ReportBundle:
                     ),
                     "context": "suspicious-activity",
                     "labels": ["confirmed" if group["confirmed"] else "to-review"],
-                    "object_refs": refs or [self.identity],
+                    "object_refs": refs or [TRACKER_IDENTITY],
                 },
                 group["tlp"],
             )
@@ -363,10 +323,9 @@ class ReportBundle:
             part()
         self.groups()
         self.indicators()
-        report_id = f"report--{_uuid5('report', report_key)}"
         self.graph.add(
             {
-                **self._common("report", report_id),
+                **self._own("report", derived_id("report", "threat-report", report_key)),
                 "name": title,
                 "description": summary,
                 "report_types": ["threat-report"],
@@ -383,7 +342,7 @@ class ReportBundle:
                 obj["object_marking_refs"] = [clear["id"]]
                 if clear not in bundle["objects"]:
                     bundle["objects"].insert(0, clear)
-        bundle["id"] = f"bundle--{_uuid5('bundle', report_key, self.when)}"
+        bundle["id"] = derived_id("bundle", "threat-report", report_key, self.when)
         return bundle
 
 

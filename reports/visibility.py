@@ -1,9 +1,10 @@
 """Who may see what in a report: an audience is a clearance ceiling or an organisation.
 
 An organisation audience sees what `partners.selectors.visible_to` lets the organisation see. A clearance
-audience is a ceiling among CLEAR < GREEN < AMBER: AMBER+STRICT goes only to owners and named recipients and
-RED to named individuals, so neither is ever included for it. Every read of the report builder goes through
-`audience_filter`, so nothing above the audience's clearance reaches any output.
+audience is a ceiling among CLEAR < GREEN < AMBER, and reads as `principal_for_audience(ceiling)`: AMBER+STRICT
+goes only to owners and named recipients and RED to named individuals, so neither is ever included for it.
+Every read of the report builder goes through `audience_filter`, and so through `visible_to`, so nothing above
+the audience's clearance reaches any output.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from django.db.models import QuerySet
 
 from partners.markings import TLP_RESTRICTIVENESS, Tlp
 from partners.models import Organisation
-from partners.selectors import clearance_ceiling, principal_for_organisation, visible_to
+from partners.selectors import (
+    Principal,
+    clearance_ceiling,
+    principal_for_audience,
+    principal_for_organisation,
+    visible_to,
+)
 
 CEILING_LEVELS = {
     Tlp.CLEAR: (Tlp.CLEAR,),
@@ -24,7 +31,8 @@ CEILING_LEVELS = {
 
 
 # Scoring samples are shown to their owners only (partners.selectors.AUDIENCE_ONLY_MODELS); a report never names
-# one and carries only the group figures derived from it, so its marking alone decides, for every audience.
+# one and carries only the group figures derived from it, so its marking alone decides, for every audience: they
+# are read as everyone holding the audience's clearance reads them.
 MARKING_ONLY_MODELS = {"detection.sample"}
 
 
@@ -51,6 +59,13 @@ class Audience:
         return self.clearance or organisation_clearance(self.organisation)
 
     @property
+    def principal(self) -> Principal:
+        """Who the audience reads as: its organisation, or everyone holding its clearance."""
+        if self.organisation is not None:
+            return principal_for_organisation(self.organisation)
+        return principal_for_audience(self.clearance)
+
+    @property
     def key(self) -> str:
         return f"org:{self.organisation.slug}" if self.organisation else f"clearance:{self.clearance}"
 
@@ -68,12 +83,12 @@ class Audience:
 
 
 def audience_filter(queryset: QuerySet, audience: Audience) -> QuerySet:
-    """The rows of a marked queryset that the audience may see."""
-    marking_only = queryset.model._meta.label_lower in MARKING_ONLY_MODELS
-    if audience.organisation is not None and not marking_only:
-        return visible_to(principal_for_organisation(audience.organisation), queryset)
-    return queryset.filter(tlp__in=CEILING_LEVELS[Tlp(audience.ceiling)])
+    """The rows of a queryset that the audience may see, as `visible_to` decides for its principal."""
+    if queryset.model._meta.label_lower in MARKING_ONLY_MODELS:
+        return visible_to(principal_for_audience(audience.ceiling), queryset)
+    return visible_to(audience.principal, queryset)
 
 
 def marking_rank(tlp: str) -> int:
+    """How restrictive a marking is: CLEAR 0 up to RED 4, to sort by."""
     return TLP_RESTRICTIVENESS[Tlp(tlp)]

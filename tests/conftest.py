@@ -90,6 +90,43 @@ def celery_worker(env: dict, name: str, log: Path | None = None) -> subprocess.P
     )
 
 
+@pytest.fixture
+def amqp_url() -> str:
+    """RabbitMQ's address (RABBITMQ_URL, or the local server's guest account)."""
+    from kombu import Connection
+
+    url = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    try:
+        with Connection(url, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means the server is not there
+        require(False, f"RabbitMQ at {url} does not answer: {exc}")
+    return url
+
+
+def celery_beat(env: dict, log: Path) -> subprocess.Popen:
+    """Celery beat on the project's own schedule, in a process group of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tracker", "beat", "--loglevel", "INFO"],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def isolated_amqp_broker(amqp_url: str) -> str:
+    """RabbitMQ with the default queue emptied, so no earlier test's task reaches this test's workers."""
+    from tracker.celery import app
+
+    with app.connection_for_write(amqp_url) as connection:
+        queue = app.amqp.queues[app.conf.task_default_queue](connection.default_channel)
+        queue.declare()
+        queue.purge()
+    return amqp_url
+
+
 def isolated_broker(redis_url: str, db: int) -> str:
     """A Redis database of its own, emptied, so no other test's worker takes this test's tasks (and the reverse)."""
     from urllib.parse import urlsplit, urlunsplit

@@ -1,4 +1,5 @@
-"""The Celery app. Broker and behaviour come from Django settings (CELERY_* names)."""
+"""The Celery app. Broker and behaviour come from Django settings (CELERY_* names), and so does every periodic
+task: CELERY_BEAT_SCHEDULE, and REPORT_BEAT_SCHEDULES beside it."""
 
 import os
 

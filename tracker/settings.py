@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "campaigns",
     "detection",
     "reports",
+    "tracker",  # the project's own commands (bootstrap drives every app)
 ]
 
 MIDDLEWARE = [
@@ -182,8 +183,11 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="tracker@localhost")
 
 # Celery. With no broker, tasks run in-process, so the product works with nothing else installed.
 BROKER_URL = env("CELERY_BROKER_URL", default="")
+BROKER_IS_REDIS = BROKER_URL.startswith(("redis://", "rediss://"))
 CELERY_BROKER_URL = BROKER_URL or "memory://localhost/"
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=BROKER_URL) or None
+# Results go to the broker when it is Redis; with RabbitMQ, back to the caller (rpc) unless a backend is named.
+RESULT_BACKEND_URL = "rpc://" if BROKER_URL and not BROKER_IS_REDIS else BROKER_URL
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=RESULT_BACKEND_URL) or None
 CELERY_TASK_ALWAYS_EAGER = not BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
@@ -195,23 +199,47 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-# Redis hands back the tasks of a dead worker after the visibility timeout, found by a sweep every
-# CELERY_RESTORE_INTERVAL seconds (kombu's default sweep is ten times slower).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
-    "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=10),
-    "unacked_restore_throttle": 1,
-}
+# RabbitMQ hands back the tasks of a dead worker as soon as its connection drops; Redis only after the visibility
+# timeout, found by a sweep every CELERY_RESTORE_INTERVAL seconds (kombu's default sweep is ten times slower).
+if BROKER_IS_REDIS:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 # Hard limit below the visibility timeout, so a stuck task dies before Redis hands it to another worker.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=int(CELERY_VISIBILITY_TIMEOUT * 0.9))
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every periodic task is declared here; beat keeps each one as a row under Periodic tasks in the admin.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Written over their rows by beat at each start.
 CELERY_BEAT_SCHEDULE = {
-    "score-runs-watchdog": {"task": "detection.tasks.score_runs_watchdog", "schedule": 60.0},
+    "score-runs-watchdog": {"task": "detection.tasks.score_runs_watchdog", "schedule": 30.0},
 }
+# Created when missing (by the reports' migration and after every migrate), then left as researchers edit or
+# disable them in the admin. Crontabs in UTC.
+REPORT_BEAT_SCHEDULES = [
+    {
+        "name": "Weekly election threat reports",
+        "task": "reports.build_weekly_election_reports",
+        "crontab": {"minute": "0", "hour": "6", "day_of_week": "1", "day_of_month": "*", "month_of_year": "*"},
+        "kwargs": {"audiences": ["GREEN", "AMBER"]},
+        "description": "Mondays 06:00 UTC: the past week's report of each election in its campaign or counting phase.",
+    },
+    {
+        "name": "Monthly global threat report",
+        "task": "reports.build_monthly_global_report",
+        "crontab": {"minute": "0", "hour": "6", "day_of_week": "*", "day_of_month": "1", "month_of_year": "*"},
+        "kwargs": {"audiences": ["GREEN", "AMBER"]},
+        "description": "The 1st of each month, 06:00 UTC: the global report of the previous month.",
+    },
+]
+# A worker on a scoring step renews its lease every quarter of this; a step whose lease runs out (or, on
+# PostgreSQL, whose worker's session is gone) is handed to another worker by the watchdog.
+SCORING_LEASE_SECONDS = env.int("SCORING_LEASE_SECONDS", default=120)
 
 # Partner API (partners/api): keys in the Authorization header, JSON only, cursor pages, per-organisation rates.
 REST_FRAMEWORK = {

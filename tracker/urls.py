@@ -10,6 +10,6 @@ admin.site.index_title = "Catalogue and findings"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("partners.api.urls", namespace="api")),
+    path("api/v1/", include("tracker.api_urls", namespace="api")),
     path("", views.home, name="home"),
 ]

@@ -11,7 +11,7 @@ from operator import attrgetter
 import numpy as np
 
 from detection.engine.params import EngineParams
-from detection.engine.records import AccountRecord, PostRecord
+from detection.engine.records import AccountRecord, PostRecord, merge_post
 from detection.engine.textsim import band_hashes, minhash_signatures, normalise_texts
 
 SEP = "\x1f"  # joins platform and id in keys; never appears in ids read from text formats
@@ -54,35 +54,15 @@ class PostArrays:
 
 
 def _merge(a: PostRecord, b: PostRecord) -> PostRecord:
-    """Two rows of one post (CooRTweet's German layout writes one row per object): keep one, union lists."""
-    first, second = (a, b) if _record_order(a) <= _record_order(b) else (b, a)
+    """Two rows of one post (CooRTweet's German layout writes one row per object) merged by `merge_post`.
 
-    def union(x: tuple[str, ...], y: tuple[str, ...]) -> tuple[str, ...]:
-        if not y or x == y:
-            return x
-        if not x:
-            return y
-        return tuple(sorted(set(x) | set(y)))
-
-    return PostRecord(
-        platform=first.platform,
-        post_id=first.post_id,
-        account_id=first.account_id,
-        created_at=first.created_at,
-        line=min(a.line, b.line),
-        text=first.text or second.text,
-        reshare_of=first.reshare_of or second.reshare_of,
-        reply_to=first.reply_to or second.reply_to,
-        quote_of=first.quote_of or second.quote_of,
-        urls=union(first.urls, second.urls),
-        normalised_urls=union(first.normalised_urls, second.normalised_urls),
-        domains=union(first.domains, second.domains),
-        hashtags=union(first.hashtags, second.hashtags),
-        mentions=union(first.mentions, second.mentions),
-        media_hashes=union(first.media_hashes, second.media_hashes),
-        lang=first.lang or second.lang,
-        handle=first.handle or second.handle,
-    )
+    The row taken first is the earlier by `_record_order`, whichever of the two comes first in the input.
+    Before `merge_post` this merge took the union of two lists in sorted order. The arrays never look at the
+    order of a post's items (each behaviour sorts its objects, and its actions by object and time), so only a
+    row that names one item twice (a URL written twice) can come out differently: how many times the merged
+    post names it, which counts in its account's activity for that behaviour.
+    """
+    return merge_post(a, b) if _record_order(a) <= _record_order(b) else merge_post(b, a)
 
 
 def _record_order(r: PostRecord) -> tuple:

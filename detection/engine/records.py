@@ -6,7 +6,7 @@ arrays from them and the import writes them to the database. Nothing here import
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 
@@ -61,3 +61,33 @@ class RowError:
 
 class SampleFileError(ValueError):
     """The whole file is refused (wrong encoding, unknown layout, archive that inflates past the cap)."""
+
+
+# The fields a later sighting of a post can add to: scalars when empty, lists with the items they lack.
+POST_MERGED_SCALARS = ("text", "reshare_of", "reply_to", "quote_of", "lang", "handle")
+POST_MERGED_LISTS = ("urls", "normalised_urls", "domains", "hashtags", "mentions", "media_hashes")
+
+
+def merge_post(kept: PostRecord, seen: PostRecord) -> PostRecord:
+    """The one record of a post seen twice (same platform and post id): `kept`, the sighting taken first, with
+    what `seen`, a later one, adds to it.
+
+    The rule, the only one for a post seen twice wherever it is met (in one file, across batches, across
+    imports): who posted it, when, and where it was read (account_id, created_at, line) stay kept's; each
+    scalar field (POST_MERGED_SCALARS) empty in kept takes seen's value, so the first non-empty value wins; each
+    list (POST_MERGED_LISTS) keeps kept's items as they are and gains at its end the items of seen's it lacks,
+    once each, in seen's order. Lists merge one by one: `normalised_urls` then need not pair item by item with
+    `urls`. Merging a sighting again changes nothing, so a replayed batch or a re-imported file is a no-op.
+    The PostgreSQL import applies the same rule in SQL (its writer, and the function detection_jsonb_union).
+    """
+    changes: dict[str, str | tuple[str, ...]] = {}
+    for name in POST_MERGED_SCALARS:
+        if not getattr(kept, name) and (value := getattr(seen, name)):
+            changes[name] = value
+    for name in POST_MERGED_LISTS:
+        items = getattr(kept, name)
+        known = set(items)
+        extra = tuple(dict.fromkeys(item for item in getattr(seen, name) if item not in known))
+        if extra:
+            changes[name] = items + extra
+    return replace(kept, **changes) if changes else kept

@@ -1,60 +1,10 @@
-"""Routes of the partner API under /api/v1/: one `router.register` per collection, then STIX and TAXII."""
+"""The kernel's own routes under /api/v1/: the OpenAPI schema and its viewers."""
 
-from django.urls import include, path, re_path
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.urls import path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.routers import SimpleRouter
 
-from . import exceptions, stix_views, taxii, views
-
-
-def _with_stix(viewset, prefix: str):
-    """The viewset with `stix/` exports of one object and of a query."""
-    mixed = type(viewset.__name__, (stix_views.StixExportMixin, viewset), {"__doc__": viewset.__doc__})
-    return extend_schema_view(
-        stix_one=extend_schema(operation_id=f"{prefix}_stix_one"),
-        stix_query=extend_schema(operation_id=f"{prefix}_stix_query"),
-    )(mixed)
-
-
-router = SimpleRouter(trailing_slash=True)
-router.register("actors", _with_stix(views.ThreatActorViewSet, "actors"), basename="actor")
-router.register("operations", _with_stix(views.OperationViewSet, "operations"), basename="operation")
-router.register("elections", views.ElectionViewSet, basename="election")
-router.register("campaigns", _with_stix(views.CampaignViewSet, "campaigns"), basename="campaign")
-router.register("narratives", _with_stix(views.NarrativeViewSet, "narratives"), basename="narrative")
-router.register("techniques", _with_stix(views.TechniqueViewSet, "techniques"), basename="technique")
-router.register("sources", views.SourceViewSet, basename="source")
-router.register("claims", _with_stix(views.AttributionClaimViewSet, "claims"), basename="claim")
-router.register("takedowns", _with_stix(views.TakedownViewSet, "takedowns"), basename="takedown")
-router.register("samples", views.SampleViewSet, basename="sample")
-router.register("imports", views.SampleImportViewSet, basename="import")
-router.register("runs", views.ScoringRunViewSet, basename="run")
-router.register("groups", views.CoordinatedGroupViewSet, basename="group")
-router.register("account-scores", views.AccountScoreViewSet, basename="account-score")
-router.register("reports", views.ReportViewSet, basename="report")
-
-taxii_patterns = [
-    path("", taxii.DiscoveryView.as_view(), name="taxii-discovery"),
-    path("root/", taxii.ApiRootView.as_view(), name="taxii-root"),
-    path("root/collections/", taxii.CollectionsView.as_view(), name="taxii-collections"),
-    path("root/collections/<uuid:collection>/", taxii.CollectionView.as_view(), name="taxii-collection"),
-    path("root/collections/<uuid:collection>/objects/", taxii.ObjectsView.as_view(), name="taxii-objects"),
-    path(
-        "root/collections/<uuid:collection>/objects/<str:object_id>/",
-        taxii.ObjectView.as_view(),
-        name="taxii-object",
-    ),
-    path("root/collections/<uuid:collection>/manifest/", taxii.ManifestView.as_view(), name="taxii-manifest"),
-]
-
-app_name = "api"
 urlpatterns = [
     path("schema/", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
-    path("stix/", stix_views.StixCatalogueView.as_view(), name="stix"),
-    path("taxii2/", include(taxii_patterns)),
-    path("", include(router.urls)),
-    re_path(r"^.*$", exceptions.not_found, name="not-found"),
 ]

@@ -1,8 +1,9 @@
 """Register the beat schedules of the reports (editable afterwards in the admin, under Periodic tasks)."""
 
+from django.conf import settings
 from django.db import migrations
 
-from reports.schedules import SCHEDULES, schedules_register
+from reports.schedules import schedules_register
 
 
 def register(apps, schema_editor):
@@ -11,7 +12,7 @@ def register(apps, schema_editor):
 
 def unregister(apps, schema_editor):
     apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(
-        name__in=[spec["name"] for spec in SCHEDULES]
+        name__in=[spec["name"] for spec in settings.REPORT_BEAT_SCHEDULES]
     ).delete()
 
 

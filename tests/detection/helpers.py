@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from detection import services
 from detection.engine.synthetic import generate, write_sample
+from detection.ingest import jobs, services
 from detection.models import Sample
 
 
@@ -15,6 +15,6 @@ def generated_sample(
     sample = services.sample_create(name=name, tlp="GREEN")
     for path in write_sample(data, tmp_path / f"{name}.csv")[:2]:
         job = services.sample_import_create(sample=sample, source_path=path)
-        job = services.sample_import_run(import_id=job.pk)
+        job = jobs.sample_import_run(import_id=job.pk)
         assert job.status == "done" and job.rejected == 0, job.error
     return sample, data.planted

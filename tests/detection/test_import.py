@@ -7,7 +7,7 @@ import time
 import pytest
 from django.db import connection
 
-from detection import services
+from detection.ingest import jobs, reader_process, selectors, services
 from detection.models import ImportStatus, Post, RejectedRow, Sample, SamplePost, SocialAccount
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def reading(request, settings):
 def run(tmp_path_or_file, name="sample", **kwargs):
     sample = Sample.objects.filter(name=name).first() or services.sample_create(name=name, tlp="AMBER")
     job = services.sample_import_create(sample=sample, source_path=tmp_path_or_file, **kwargs)
-    return services.sample_import_run(import_id=job.pk)
+    return jobs.sample_import_run(import_id=job.pk)
 
 
 def table_state():
@@ -127,7 +127,7 @@ def test_reimport_changes_nothing_and_counts_add_up(tmp_path):
 
 def test_a_file_overlapping_stored_posts_part_way_merges_them_and_links_all(tmp_path, monkeypatch, reading):
     """New posts are COPYed without a lookup until one is met stored: that batch falls back and merges."""
-    monkeypatch.setattr(services, "BATCH_ROWS", 10)
+    monkeypatch.setattr(jobs, "BATCH_ROWS", 10)
     run(canonical_csv(tmp_path / "a.csv", [post(i) for i in range(20, 30)]))
     rows = [post(i, hashtags="#new") for i in range(40)]  # batches 0-9 and 10-19 new, 20-29 stored, 30-39 new
     job = run(canonical_csv(tmp_path / "b.csv", rows))
@@ -147,10 +147,10 @@ def test_a_file_overlapping_stored_posts_part_way_merges_them_and_links_all(tmp_
 
 def test_forgetting_accounts_past_the_cap_changes_no_result(tmp_path, monkeypatch, settings):
     """The memories of accounts met are capped; forgetting costs lookups again, never a wrong or duplicate row."""
-    from detection import import_batches, pg_import
+    from detection.ingest import batches, pg_writer
 
     settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES = 1 << 40  # in this process, where the caps can be lowered
-    monkeypatch.setattr(services, "BATCH_ROWS", 5)
+    monkeypatch.setattr(jobs, "BATCH_ROWS", 5)
     path = tmp_path / "s.csv"
     lines = ["platform,post_id,account_id,created_at,text,handle"]
     for i in range(60):  # the handles appear only from row 21: accounts carried before gain them later
@@ -160,8 +160,8 @@ def test_forgetting_accounts_past_the_cap_changes_no_result(tmp_path, monkeypatc
     expected = table_state()
     Post.objects.all().delete()
     SocialAccount.objects.all().delete()
-    monkeypatch.setattr(pg_import.ImportMemory, "CAP", 3)
-    monkeypatch.setattr(import_batches.CarriedAuthors, "CAP", 3)
+    monkeypatch.setattr(pg_writer.ImportMemory, "CAP", 3)
+    monkeypatch.setattr(batches.CarriedAuthors, "CAP", 3)
     job = run(path)
     assert (job.inserted, job.rejected) == (60, 0)
     assert table_state() == expected
@@ -171,7 +171,7 @@ def test_forgetting_accounts_past_the_cap_changes_no_result(tmp_path, monkeypatc
 
 
 def test_in_file_duplicates_are_merged_not_rejected(tmp_path, monkeypatch, reading):
-    monkeypatch.setattr(services, "BATCH_ROWS", 2)  # duplicates inside a batch and across batches
+    monkeypatch.setattr(jobs, "BATCH_ROWS", 2)  # duplicates inside a batch and across batches
     path = canonical_csv(
         tmp_path / "s.csv",
         [
@@ -216,7 +216,7 @@ def test_hostile_rows_are_reported_and_good_rows_kept(tmp_path, reading):
     assert set(rejected) == {3, 4, 5, 7}
     assert rejected[3].field == "created_at"
     assert all(r.reason for r in rejected.values())
-    exported = list(services.rejected_rows_csv(job=job))
+    exported = list(selectors.rejected_rows_csv(job=job))
     assert exported[0] == ["line", "field", "reason", "raw"]
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in exported for cell in row)
 
@@ -239,7 +239,7 @@ def test_gzip_is_read_and_a_bomb_is_refused(tmp_path, settings, reading):
     bomb.write_bytes(gzip.compress(plain + b"x" * 50_000_000))
     settings.SAMPLE_MAX_INFLATED_BYTES = 1_000_000
     job = services.sample_import_create(sample=Sample.objects.get(), source_path=bomb)
-    job = services.sample_import_run(import_id=job.pk)
+    job = jobs.sample_import_run(import_id=job.pk)
     assert job.status == ImportStatus.FAILED
     assert "inflat" in job.error.lower()
 
@@ -319,7 +319,7 @@ def test_jsonl_control_characters_never_reach_the_database(tmp_path):
 
 
 def test_an_import_that_dies_mid_file_resumes_without_duplicates(tmp_path, monkeypatch, reading):
-    monkeypatch.setattr(services, "BATCH_ROWS", 10)
+    monkeypatch.setattr(jobs, "BATCH_ROWS", 10)
     path = canonical_csv(
         tmp_path / "s.csv", [post(i, hashtags=f"#t{i % 3}") for i in range(95)] + [post(1000, created_at="bad")]
     )
@@ -334,10 +334,10 @@ def test_an_import_that_dies_mid_file_resumes_without_duplicates(tmp_path, monke
             raise Killed
 
     with pytest.raises(Killed):
-        services.sample_import_run(import_id=job.pk, progress=die_after_three_batches)
+        jobs.sample_import_run(import_id=job.pk, progress=die_after_three_batches)
     job.refresh_from_db()
     assert (job.status, job.rows_done) == ("running", 30)
-    resumed = services.sample_import_run(import_id=job.pk)
+    resumed = jobs.sample_import_run(import_id=job.pk)
     assert resumed.status == ImportStatus.DONE
     assert resumed.attempts == 2
     assert (resumed.rows_done, resumed.inserted, resumed.rejected) == (96, 95, 1)
@@ -346,7 +346,7 @@ def test_an_import_that_dies_mid_file_resumes_without_duplicates(tmp_path, monke
     Post.objects.all().delete()
     SocialAccount.objects.all().delete()
     clean = services.sample_import_create(sample=sample, source_path=path)
-    services.sample_import_run(import_id=clean.pk)
+    jobs.sample_import_run(import_id=clean.pk)
     assert table_state() == crashed_state
     assert RejectedRow.objects.filter(sample_import=resumed).count() == 1
 
@@ -401,7 +401,7 @@ def test_a_large_file_whose_header_the_csv_module_refuses_fails_with_its_reason(
 def test_a_reading_process_that_dies_fails_the_import_with_how_it_ended(tmp_path, settings, monkeypatch):
     settings.SAMPLE_IMPORT_CHILD_PROCESS_BYTES = 0
     monkeypatch.setattr(
-        "detection.import_batches._CHILD_COMMAND", "import sys; sys.stderr.write('out of memory\\n'); sys.exit(9)"
+        reader_process, "_CHILD_COMMAND", "import sys; sys.stderr.write('out of memory\\n'); sys.exit(9)"
     )
     job = run(canonical_csv(tmp_path / "s.csv", [post(i) for i in range(10)]))
     job.refresh_from_db()

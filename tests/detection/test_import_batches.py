@@ -9,7 +9,8 @@ import pytest
 
 from detection.engine.readers import CanonicalChunk, PostColumns, read_canonical_chunks
 from detection.engine.records import SampleFileError
-from detection.import_batches import ReaderProcessError, _json_list, batches_from_child, read_batches
+from detection.ingest.batches import _json_list, read_batches
+from detection.ingest.reader_process import ReaderProcessError, batches_from_child
 
 HEADER = "platform,post_id,account_id,created_at,text,reshare_of,urls,hashtags,handle\n"
 
@@ -107,7 +108,7 @@ def test_the_child_raises_what_the_reader_raised(tmp_path):
 
 
 def test_a_child_that_dies_is_an_error_not_an_end(sample_file, monkeypatch):
-    monkeypatch.setattr("detection.import_batches._CHILD_COMMAND", "import os; os._exit(3)")
+    monkeypatch.setattr("detection.ingest.reader_process._CHILD_COMMAND", "import os; os._exit(3)")
     with pytest.raises(ReaderProcessError, match="exit status 3"):
         list(batches_from_child(**options(sample_file)))
 
@@ -125,7 +126,7 @@ def test_a_child_that_dies_is_an_error_not_an_end(sample_file, monkeypatch):
     ],
 )
 def test_any_failure_of_the_child_is_a_reader_error_that_says_why(sample_file, monkeypatch, command, reason):
-    monkeypatch.setattr("detection.import_batches._CHILD_COMMAND", command)
+    monkeypatch.setattr("detection.ingest.reader_process._CHILD_COMMAND", command)
     with pytest.raises(ReaderProcessError, match=reason) as failure:
         list(batches_from_child(**options(sample_file)))
     assert isinstance(failure.value, SampleFileError)  # the import fails with it, rather than being left running

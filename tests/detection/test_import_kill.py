@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from detection import services
+from detection.ingest import jobs, services
 from detection.models import Post, SampleImport, SamplePost, SocialAccount
 from tests.conftest import REPO, celery_worker, isolated_broker, require, stop
 
@@ -84,7 +84,7 @@ def test_sigkilled_import_resumes_without_duplicates_or_losses(tmp_path):
     Post.objects.all().delete()
     SocialAccount.objects.all().delete()
     clean = services.sample_import_create(sample=sample, source_path=path)
-    services.sample_import_run(import_id=clean.pk)
+    jobs.sample_import_run(import_id=clean.pk)
     assert SampleImport.objects.get(pk=clean.pk).inserted == 200_000
     assert state() == resumed
 

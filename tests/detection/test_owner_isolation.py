@@ -9,7 +9,8 @@ import io
 
 import pytest
 
-from detection import scoring, services
+from detection import scoring
+from detection.ingest import jobs, services
 from detection.models import AccountScore, CoordinationEdge, EdgeEvidence, Post, Sample, SocialAccount
 from partners.models import Organisation
 
@@ -55,7 +56,7 @@ def coordinated_posts(tag: str, url: str, hashtag: str) -> list[dict]:
 
 def import_file(sample: Sample, path):
     job = services.sample_import_create(sample=sample, source_path=path)
-    job = services.sample_import_run(import_id=job.pk)
+    job = jobs.sample_import_run(import_id=job.pk)
     assert job.status == "done", job.error
     return job
 

@@ -3,7 +3,7 @@ import pytest
 from campaigns import frameworks
 from campaigns import services as campaign_services
 from campaigns.models import Asset, Campaign, TechniqueUse, ThreatActor
-from detection import run_files, scoring, selectors
+from detection import run_files, scoring, selectors, tasks, triage
 from detection.engine import EngineParams
 from detection.engine import run as engine_run
 from detection.engine.arrays import SEP
@@ -132,14 +132,14 @@ def test_triage_confirms_and_attaches_a_group_to_a_campaign(tmp_path, celery_in_
     actor = ThreatActor.objects.create(name="Actor", actor_type="state", country="CN")
     campaign = Campaign.objects.create(name="Campaign", actor=actor)
     with pytest.raises(ValueError, match="Confirm"):
-        scoring.group_attach_to_campaign(group=group, campaign=campaign)
-    scoring.group_review(group=group, status="confirmed", note="same hours, same links", reviewer=None)
-    suggestions = scoring.technique_suggestions(group=group)
+        triage.group_attach_to_campaign(group=group, campaign=campaign)
+    triage.group_review(group=group, status="confirmed", note="same hours, same links", reviewer=None)
+    suggestions = triage.technique_suggestions(group=group)
     assert suggestions, group.behaviours
-    created = scoring.group_attach_to_campaign(group=group, campaign=campaign, techniques=suggestions)
+    created = triage.group_attach_to_campaign(group=group, campaign=campaign, techniques=suggestions)
     assert created == group.size == Asset.objects.filter(campaign=campaign, asset_type="account").count()
     assert TechniqueUse.objects.filter(campaign=campaign).count() == len(suggestions)
-    assert scoring.group_attach_to_campaign(group=group, campaign=campaign, techniques=suggestions) == 0
+    assert triage.group_attach_to_campaign(group=group, campaign=campaign, techniques=suggestions) == 0
     members = set(group.members.values_list("account__account_id", flat=True))
     assert set(Asset.objects.filter(campaign=campaign).values_list("identifier", flat=True)) == members
 
@@ -173,7 +173,7 @@ def prepared_run(tmp_path, monkeypatch, n_shards: int = 3) -> ScoringRun:
     sample, _ = generated_sample(tmp_path, 2_000)
     run = ScoringRun.objects.create(sample=sample, params={}, engine_version="test", n_shards=n_shards)
     RunShard.objects.bulk_create([RunShard(run=run, shard=i) for i in range(n_shards)])
-    monkeypatch.setattr(scoring, "_enqueue_shards", lambda run_id, shards: None)
+    monkeypatch.setattr(tasks.CeleryWorkers, "score_shards", lambda self, run_id, shards: None)
     scoring.scoring_run_prepare(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == "scoring", run.error
@@ -189,7 +189,7 @@ def test_each_shard_reads_only_its_own_partition_and_nothing_is_unpickled(tmp_pa
     files = run.files
     names = [files["common"]["name"], files["finalise"]["name"], *(f["name"] for f in files["shards"])]
     assert sorted(names) == run_files.run_files_list(run_id=run.pk)
-    assert names[0] == f"runs/{run.pk}/common.npz" and names[-1] == f"runs/{run.pk}/shard-0002.npz"
+    assert names[0] == f"runs/{run.pk}/attempt-1/common.npz" and names[-1].endswith("attempt-1/shard-0002.npz")
     for entry in (files["common"], files["finalise"], *files["shards"]):
         with storage.open(entry["name"], "rb") as stored:
             data = stored.read()
@@ -264,3 +264,21 @@ def test_a_file_that_would_need_unpickling_is_refused(tmp_path, monkeypatch, cel
     run.refresh_from_db()
     assert run.status == "failed"
     assert run.error.startswith(f"Shard 0: The run's file {entry['name']} cannot be read as plain arrays: ")
+
+
+def test_a_prepare_that_lost_its_step_records_no_files(tmp_path, monkeypatch, celery_in_process):
+    sample, _ = generated_sample(tmp_path, 1_000)
+    run = ScoringRun.objects.create(sample=sample, params={}, engine_version="test", n_shards=2)
+    RunShard.objects.bulk_create([RunShard(run=run, shard=i) for i in range(2)])
+    monkeypatch.setattr(tasks.CeleryWorkers, "score_shards", lambda self, run_id, shards: None)
+    write = run_files.run_files_write
+
+    def taken_over_meanwhile(**kwargs):
+        ScoringRun.objects.filter(pk=run.pk).update(attempts=2)
+        return write(**kwargs)
+
+    monkeypatch.setattr(run_files, "run_files_write", taken_over_meanwhile)
+    scoring.scoring_run_prepare(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.files) == ("preparing", {})
+    assert run_files.run_files_list(run_id=run.pk)[0].startswith(f"runs/{run.pk}/attempt-1/")  # never named

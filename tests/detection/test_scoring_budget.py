@@ -10,9 +10,10 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from detection import run_files, scoring, selectors, services
+from detection import run_files, scoring, selectors
 from detection.engine import BudgetExceeded, EngineParams, build_arrays
 from detection.engine.coaction import pair_counts
+from detection.ingest import jobs, services
 from detection.models import RunStatus, Sample, ScoringRun
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def imported(tmp_path, name: str, rows: list[dict]) -> Sample:
         writer.writeheader()
         writer.writerows(rows)
     sample = services.sample_create(name=name, tlp="GREEN")
-    job = services.sample_import_run(import_id=services.sample_import_create(sample=sample, source_path=path).pk)
+    job = jobs.sample_import_run(import_id=services.sample_import_create(sample=sample, source_path=path).pk)
     assert job.status == "done" and job.rejected == 0, job.error
     return sample
 

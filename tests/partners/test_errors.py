@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from partners.api.taxii import collection_id
-from partners.api.urls import router
+from campaigns.api.taxii import collection_id
+from tracker.api_urls import router
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from partners.api.taxii import collection_id
+from campaigns.api.taxii import collection_id
 from partners.stix import sid
 
 from .conftest import PERSONAS, TLPS

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
+from campaigns.api.taxii import collection_id
 from partners import services
-from partners.api.taxii import collection_id
 from partners.stix import sid
 
 from .conftest import PERSONAS
@@ -64,7 +64,7 @@ def test_schemathesis_as_every_persona(world, settings, keep_connection):
         "id": sorted({o.pk for o in [*world.objects.values(), *world.results.values(), *world.reports.values()]}),
         "collection": None,
     }
-    from partners.api.taxii import COLLECTIONS
+    from campaigns.api.taxii import COLLECTIONS
 
     real_ids["collection"] = sorted(COLLECTIONS)
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)

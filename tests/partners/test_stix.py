@@ -5,7 +5,7 @@ import json
 import pytest
 from stix2validator import ValidationOptions, validate_string
 
-from partners.api.taxii import collection_id
+from campaigns.api.taxii import collection_id
 from partners.markings import TLP_OPENCTI_IDS, TLP_STIX_IDS
 from partners.stix import sid
 

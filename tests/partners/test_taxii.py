@@ -4,7 +4,7 @@ persona may see; added_after filters."""
 import pytest
 import requests
 
-from partners.stix import stix_ids_of
+from campaigns.stix import stix_ids_of
 
 from .conftest import CATALOGUE_AUDIENCE, build_world
 

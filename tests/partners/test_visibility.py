@@ -291,3 +291,22 @@ def test_a_clearance_without_an_organisation_owns_nothing_and_is_named_by_no_sha
         "unowned GREEN",
     }
     assert not can_see(green, shared_strict)
+
+
+def test_an_audience_principal_sees_by_marking_alone_up_to_its_ceiling(orgs):
+    """principal_for_audience: what is made for everyone holding a clearance (a report) reads by marking alone,
+    owners' samples included, and never AMBER+STRICT or RED, whoever owns or is named on them."""
+    from partners.selectors import principal_for_audience
+
+    a, _ = orgs
+    for tlp in TLPS:
+        Source.objects.create(title=tlp, tlp=tlp)
+        Sample.objects.create(name=tlp, tlp=tlp, owner=a)
+    green = principal_for_audience("GREEN")
+    assert set(visible_to(green, Source.objects.values_list("title", flat=True))) == {"CLEAR", "GREEN"}
+    assert set(visible_to(green, Sample.objects.values_list("name", flat=True))) == {"CLEAR", "GREEN"}
+    amber = principal_for_audience("AMBER")
+    assert set(visible_to(amber, Sample.objects.values_list("name", flat=True))) == {"CLEAR", "GREEN", "AMBER"}
+    for ceiling in ("AMBER+STRICT", "RED", ""):
+        with pytest.raises(ValueError):
+            principal_for_audience(ceiling)

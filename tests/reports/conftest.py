@@ -10,7 +10,7 @@ from django.utils import timezone
 from campaigns import vocabularies as vocab
 from campaigns.models import Asset, AttributionClaim, Narrative, Platform, Source, Takedown, Technique
 from detection.models import AccountScore, CoordinatedGroup, Sample, ScoringRun, SocialAccount
-from detection.scoring import group_attach_to_campaign, group_review
+from detection.triage import group_attach_to_campaign, group_review
 from partners.markings import Tlp
 from partners.models import Clearance, Organisation
 from tests.conftest import REPO, require

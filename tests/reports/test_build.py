@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from campaigns.models import Asset, Campaign, Election, Platform
-from detection.scoring import group_attach_to_campaign
+from detection.triage import group_attach_to_campaign
 from reports import services
 from reports.models import Report, ReportStatus, Scope
 from reports.visibility import Audience

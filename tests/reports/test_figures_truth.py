@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from campaigns.models import Asset, AttributionClaim, Campaign, Operation, Platform, Takedown
 from detection.models import AccountScore, CoordinatedGroup, Sample, ScoringRun, SocialAccount
-from detection.scoring import group_attach_to_campaign
+from detection.triage import group_attach_to_campaign
 from partners.models import Clearance, Organisation
 from reports import services
 from reports.models import Scope

@@ -6,8 +6,10 @@ from django.utils import timezone
 from stix2validator import ValidationOptions, validate_string
 
 from campaigns.models import Campaign
-from detection.scoring import group_attach_to_campaign
+from campaigns.stix import export_bundle
+from detection.triage import group_attach_to_campaign
 from partners.markings import TLP_STIX_IDS
+from partners.selectors import principal_for_audience
 from partners.stix import CUSTOM_SDO_EXTENSION, TRACKER_IDENTITY, ts
 from reports import services
 from reports.models import Scope
@@ -162,3 +164,31 @@ def test_a_claimants_identity_carries_its_claims_marking(planted, no_pdf):
     assert identities["VisibleNamedClaimant"] == "GREEN"
     assert identities["VisibleGreenClaimant"] == "AMBER"  # its claim cites an AMBER source
     assert canary(RED, "Claimant") not in identities
+
+
+def test_a_record_has_the_same_stix_id_in_the_catalogue_export_and_in_a_report(demo_catalogue, no_pdf):
+    """Both exports name a record, and what is derived from records alone (a technique's attack-pattern, a
+    platform's identity, the relationships between records), alike: importing both merges them."""
+    report = services.report_build(
+        scope=Scope.GLOBAL,
+        object_id=None,
+        start=date(2022, 1, 1),
+        end=timezone.localdate(),
+        audience=Audience(clearance="GREEN"),
+    )
+    in_report = {o["id"]: o for o in json.loads(read(report.stix_file))["objects"]}
+    catalogue, _ = export_bundle(principal_for_audience("GREEN"))
+    in_catalogue = {o["id"]: o for o in catalogue["objects"]}
+
+    made_from_records = ("threat-actor", "intrusion-set", "campaign", "narrative", "attack-pattern")
+    shared = {i for i, o in in_report.items() if o["type"] in made_from_records}
+    assert {in_report[i]["type"] for i in shared} == set(made_from_records)
+    assert shared <= set(in_catalogue)
+    assert all(in_catalogue[i]["name"] == in_report[i]["name"] for i in shared)
+    for campaign in report.content["campaigns"]:
+        assert f"campaign--{campaign['stix_uuid']}" in in_catalogue
+
+    relationships = {i for i, o in in_report.items() if o["type"] == "relationship"}
+    assert relationships and relationships <= set(in_catalogue)
+    platforms = {o["name"]: i for i, o in in_report.items() if o["type"] == "identity" and o["name"] == "Facebook"}
+    assert platforms and all(in_catalogue[i]["name"] == name for name, i in platforms.items())

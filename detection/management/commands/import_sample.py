@@ -4,8 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from detection import services
 from detection.engine.readers import FORMATS
+from detection.ingest import jobs, services
 from detection.models import ImportStatus, Sample, SampleImport
 from partners.markings import Tlp
 
@@ -60,7 +60,7 @@ class Command(BaseCommand):
             bar.set_postfix(rows=f"{rows_done:,}")
 
         started = time.perf_counter()
-        job = services.sample_import_run(import_id=job.pk, progress=progress)
+        job = jobs.sample_import_run(import_id=job.pk, progress=progress)
         seconds = time.perf_counter() - started
         bar.close()
         summary = (

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("detection", "0008_records_held_per_sample_required")]
+    dependencies = [("detection", "0009_run_leases")]
 
     operations = [
         migrations.AddField(

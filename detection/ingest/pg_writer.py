@@ -1,18 +1,18 @@
-"""The PostgreSQL path of the sample import: new rows are COPYed straight into their tables.
+"""The PostgreSQL writer of the sample import: new rows are COPYed straight into their tables.
 
-A batch arrives as COPY text already (`import_batches.batch_payload`, built by the reading process), so
-the writer only looks up which keys are stored already, takes primary keys from the sequences for the new
-rows, and ships bytes. New accounts, posts and sample links go in with `COPY`, the cheapest write PostgreSQL
-has. Rows that are stored already go through a staging table and one UPDATE that applies the same merge rule
-as the portable path in services (the first non-empty scalar wins, lists gain the items they lack, in order),
-so a replayed batch changes nothing. In-batch duplicates are merged before, so every key occurs once.
+A batch arrives as COPY text already (`batches.batch_payload`, built by the reading process), so the writer
+only looks up which keys are stored already, takes primary keys from the sequences for the new rows, and
+ships bytes. New accounts, posts and sample links go in with `COPY`, the cheapest write PostgreSQL has. Rows
+that are stored already go through a staging table and one UPDATE that applies the merge rule in SQL (see
+`_POSTS_MERGE` and `_ACCOUNTS_MERGE`), so a replayed batch changes nothing. In-batch duplicates are merged
+before, so every key occurs once.
 
 Every record belongs to one sample (`Post.sample`, `SocialAccount.sample`): lookups, merges and inserts never
 reach another sample's rows, whoever owns it.
 
 Another import into the same sample may store one of the same keys between the lookup and the COPY: the COPY
-then fails on the unique constraint, the transaction rolls back, and services retries the batch, whose lookup
-now finds it.
+then fails on the unique constraint, the transaction rolls back, and the import job retries the batch, whose
+lookup now finds it.
 """
 
 from __future__ import annotations
@@ -22,19 +22,21 @@ from itertools import repeat
 
 from django.db import IntegrityError, connection, transaction
 
-from detection.import_batches import (
+from detection.ingest.batches import (
     ACCOUNT_NULLABLE,
     ACCOUNT_TEXT,
     KEY_SEPARATOR,
     POST_COPY_COLUMNS,
     POST_LISTS,
     POST_SCALARS,
+    Batch,
     Key,
     Payload,
     carries_values,
     copy_bytes,
     copy_line,
 )
+from detection.ingest.writers import WriteCounts
 
 _ACCOUNT_COLUMNS = ", ".join(("platform", "account_id", *ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
 _POST_COLUMNS = ", ".join(POST_COPY_COLUMNS)
@@ -70,6 +72,7 @@ CREATE TEMP TABLE import_accounts (
     created_at timestamptz, followers bigint, following bigint, post_count bigint
 ) ON COMMIT DROP
 """
+# `batches.account_values_merged` in SQL: each empty field takes the value seen again.
 _ACCOUNTS_MERGE = f"""
 WITH merged AS (
     UPDATE detection_socialaccount t SET
@@ -93,6 +96,9 @@ CREATE TEMP TABLE import_posts (
     {", ".join(f"{c} text" for c in POST_SCALARS)}, {", ".join(f"{c} jsonb" for c in POST_LISTS)}
 ) ON COMMIT DROP
 """
+# `merge_post` (detection/engine/records.py) in SQL: an empty scalar takes the value seen again, a list gains
+# the items it lacks at its end, in order (detection_jsonb_union, created by migration 0002). The stored
+# normalised text is a scalar of its own here, as in the ORM writer. Who posted and when are never updated.
 _POSTS_MERGE = f"""
 WITH merged AS (
     UPDATE detection_post t SET
@@ -115,7 +121,7 @@ class ImportMemory:
     """What an import has learned from its committed batches, to spare the next ones work.
 
     `ids`: primary keys of the accounts stored or met, and whether each has a handle. The reader leaves
-    authors that an earlier batch carried out of a batch's accounts (`import_batches.CarriedAuthors`): their
+    authors that an earlier batch carried out of a batch's accounts (`batches.CarriedAuthors`): their
     keys come from here, without a lookup.
     `posts_all_new`: no batch has met a post stored already. While it holds, a batch's posts are COPYed
     without a lookup first; the unique constraint tells when one is not new after all.
@@ -156,10 +162,31 @@ class Stored:
     posts_all_new: bool
 
 
-def batch_store(sample_id: int, payload: Payload, memory: ImportMemory) -> Stored:
-    """Store one batch inside the caller's transaction, among the sample's own records (every lookup, merge and
-    insert stays within them); `memory` is read, never changed (the caller learns from the result once the
-    transaction has committed)."""
+class PgCopyWriter:
+    """The `BatchWriter` for PostgreSQL: new rows by COPY, rows stored already merged by one UPDATE in SQL."""
+
+    copy_text = True
+
+    def __init__(self, sample_id: int) -> None:
+        self.sample_id = sample_id
+        self.memory = ImportMemory()
+        self._written: Stored | None = None
+
+    def write(self, batch: Batch) -> WriteCounts:
+        """Store the batch among the sample's own records (every lookup, merge and insert stays within them)."""
+        self._written = _batch_store(self.sample_id, batch.payload, self.memory)
+        return WriteCounts(accounts=self._written.accounts, posts=self._written.posts)
+
+    def committed(self) -> None:
+        """Learn the accounts and posts of the last batch written, now that they are committed."""
+        if self._written is not None:
+            self.memory.learn(self._written)
+            self._written = None
+
+
+def _batch_store(sample_id: int, payload: Payload, memory: ImportMemory) -> Stored:
+    """Store one batch inside the caller's transaction; `memory` is read, never changed (the writer learns from
+    the result once the transaction has committed)."""
     with connection.cursor() as cursor:
         # The batch and its checkpoint commit together, so a crash that loses this commit loses both: the
         # import resumes from the previous checkpoint. No need to wait for the WAL flush.

@@ -7,11 +7,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from campaigns.stix import FLAVOURS, export_bundle
 from partners import services
 from partners.addresses import client_address
-from partners.stix import FLAVOURS, export_bundle
-
-from .authentication import principal_of
+from partners.api.authentication import principal_of
 
 QUERY_EXPORT_LIMIT = 10_000
 BUNDLE = inline_serializer(

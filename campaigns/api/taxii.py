@@ -16,13 +16,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from campaigns.stix import catalogue_graph
 from partners import services
 from partners.addresses import client_address
+from partners.api.authentication import principal_of
 from partners.markings import Tlp
 from partners.selectors import Principal, PrincipalKind, tlp_ladder
-from partners.stix import NAMESPACE, catalogue_graph, custom_sdo_extension, marking_definition, ts
-
-from .authentication import principal_of
+from partners.stix import NAMESPACE, custom_sdo_extension, marking_definition, ts
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"

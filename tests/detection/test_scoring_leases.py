@@ -1,0 +1,98 @@
+"""Leases on scoring steps: a step a live worker holds is not run twice, a worker that lost its step writes
+nothing, and the watchdog hands back the steps whose worker is gone."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from detection import leases, scoring, tasks
+from detection.models import RunShard, ScoringRun
+from tests.conftest import require
+
+from .helpers import generated_sample
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def prepared_run(tmp_path, celery_in_process, monkeypatch):
+    """A run whose arrays are stored and whose shards were never handed to a worker."""
+    sample, _ = generated_sample(tmp_path, 2_000)
+    enqueued = []
+    monkeypatch.setattr(tasks.CeleryWorkers, "score_shards", lambda self, run_id, shards: enqueued.extend(shards))
+    run = scoring.scoring_run_start(sample=sample, n_shards=2)
+    run.refresh_from_db()
+    assert (run.status, sorted(enqueued)) == ("scoring", [0, 1])
+    enqueued.clear()
+    run.enqueued = enqueued
+    return run
+
+
+def hold_shard(run: ScoringRun, shard: int, *, expires_in: float) -> None:
+    now = timezone.now()
+    RunShard.objects.filter(run=run, shard=shard).update(
+        status="running", attempts=1, heartbeat_at=now, lease_expires_at=now + timedelta(seconds=expires_in)
+    )
+
+
+def test_a_shard_a_live_worker_holds_is_not_run_again_until_its_session_is_gone(prepared_run):
+    require(connection.vendor == "postgresql", "step locks need PostgreSQL (set DATABASE_URL)")
+    run = prepared_run
+    hold_shard(run, 0, expires_in=120)
+    key = leases.lock_key(run.pk, 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        scoring.scoring_shard_run(run_id=run.pk, shard=0)  # a redelivery while the holder lives
+        assert RunShard.objects.get(run=run, shard=0).attempts == 1
+        assert scoring.scoring_runs_resume_stalled() == []
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    # The holder's session is gone: its lease still runs, but the watchdog hands the shard back at once.
+    assert scoring.scoring_runs_resume_stalled() == [run.pk]
+    assert run.enqueued == [0]
+    assert RunShard.objects.get(run=run, shard=0).status == "pending"
+    scoring.scoring_shard_run(run_id=run.pk, shard=0)
+    shard = RunShard.objects.get(run=run, shard=0)
+    assert (shard.status, shard.attempts) == ("done", 2)
+
+
+def test_the_watchdog_hands_back_a_shard_whose_lease_ran_out(prepared_run):
+    run = prepared_run
+    hold_shard(run, 1, expires_in=-1)
+    assert scoring.scoring_runs_resume_stalled() == [run.pk]
+    assert run.enqueued == [1]
+    assert RunShard.objects.get(run=run, shard=1).status == "pending"
+    # Handed back once: the next pass waits for the run to be idle a whole lease before enqueuing it again.
+    assert scoring.scoring_runs_resume_stalled() == []
+    later = timezone.now() + leases.lease_duration() + timedelta(seconds=1)
+    assert scoring.scoring_runs_resume_stalled(now=later) == [run.pk]
+    assert sorted(run.enqueued) == [0, 1, 1]
+
+
+def test_a_worker_that_lost_its_shard_writes_nothing(prepared_run, monkeypatch):
+    run = prepared_run
+    compute = scoring.shard_edges_from_partition
+
+    def taken_over_meanwhile(*args):
+        RunShard.objects.filter(run=run, shard=0).update(attempts=2)
+        return compute(*args)
+
+    monkeypatch.setattr(scoring, "shard_edges_from_partition", taken_over_meanwhile)
+    scoring.scoring_shard_run(run_id=run.pk, shard=0)
+    shard = RunShard.objects.get(run=run, shard=0)
+    assert (shard.status, shard.partial) == ("running", None)
+    assert ScoringRun.objects.get(pk=run.pk).shards_done == 0
+
+
+def test_a_reduce_that_keeps_killing_its_worker_fails_the_run(prepared_run):
+    run = prepared_run
+    RunShard.objects.filter(run=run).update(status="done")
+    ScoringRun.objects.filter(pk=run.pk).update(status="reducing", attempts=RunShard.MAX_ATTEMPTS)
+    scoring.scoring_run_reduce(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert "reduce step was started 3 times" in run.error

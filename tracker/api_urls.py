@@ -1,0 +1,24 @@
+"""The partner API under /api/v1/ (namespace `api`): the kernel's routes, every app's collections on one router,
+and the same JSON 404 for any other path."""
+
+from django.urls import include, path, re_path
+from rest_framework.routers import SimpleRouter
+
+import campaigns.api.urls
+import detection.api.urls
+import partners.api.urls
+import reports.api.urls
+from partners.api.exceptions import not_found
+
+router = SimpleRouter(trailing_slash=True)
+campaigns.api.urls.register(router)
+detection.api.urls.register(router)
+reports.api.urls.register(router)
+
+app_name = "api"
+urlpatterns = [
+    path("", include(partners.api.urls)),
+    path("", include(campaigns.api.urls)),
+    path("", include(router.urls)),
+    re_path(r"^.*$", not_found, name="not-found"),
+]
