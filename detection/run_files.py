@@ -59,7 +59,7 @@ def _write(folder: str, name: str, data: NpzArrays) -> dict:
         while block := local.read(CHUNK):
             digest.update(block)
         local.seek(0)
-        storage.delete(path)  # a repeated prepare writes the same name again, not a renamed copy
+        storage.delete(path)  # a file this attempt left before is replaced, not kept beside a renamed copy
         stored = storage.save(path, File(local, name=name))
     return {"name": stored, "sha256": digest.hexdigest(), "bytes": size}
 
