@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.db.models import Model, Prefetch
 
 from campaigns import models as c
+from campaigns.selectors import removal_figures
 from campaigns.vocabularies import Framework
 from partners import stix
 from partners.markings import Tlp, most_restrictive_tlp
@@ -256,15 +257,13 @@ def _takedowns_add(graph: StixGraph, principal: Principal) -> None:
         # The report lists what is no more restrictive than the takedown; a link to anything more restrictive
         # is a relationship of its own, marked as what it joins.
         refs = [ref for ref in linked if most_restrictive_tlp([takedown.tlp, graph.markings[ref]]) == takedown.tlp]
-        figures = ", ".join(
-            f"{value} {label}"
-            for value, label in (
+        figures = removal_figures(
+            (
                 (takedown.accounts_removed, "accounts"),
                 (takedown.pages_removed, "pages"),
                 (takedown.groups_removed, "groups"),
                 (takedown.instagram_accounts_removed, "Instagram accounts"),
             )
-            if value
         )
         report_id = sid("report", takedown)
         graph.add(
