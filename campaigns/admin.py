@@ -93,6 +93,17 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
+class AliasesListed:
+    """An admin whose list shows each record's aliases (column `alias_names`), read in one query per page."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("aliases")
+
+    @admin.display(description="Aliases")
+    def alias_names(self, obj: ThreatActor | Operation) -> str:
+        return ", ".join(alias.name for alias in obj.aliases.all())
+
+
 @admin.register(Source)
 class SourceAdmin(HistoryAdmin):
     list_display = ["title", "publisher", "author", "published_on", "reliability", "tlp"]
@@ -102,7 +113,7 @@ class SourceAdmin(HistoryAdmin):
 
 
 @admin.register(ThreatActor)
-class ThreatActorAdmin(HistoryAdmin):
+class ThreatActorAdmin(AliasesListed, HistoryAdmin):
     list_display = ["name", "actor_type", "country", "parent", "alias_names", "tlp"]
     list_filter = ["actor_type", "country", "tlp"]
     list_select_related = ["parent"]
@@ -110,29 +121,15 @@ class ThreatActorAdmin(HistoryAdmin):
     autocomplete_fields = ["parent"]
     inlines = [AliasInline]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).prefetch_related("aliases")
-
-    @admin.display(description="Aliases")
-    def alias_names(self, obj: ThreatActor) -> str:
-        return ", ".join(alias.name for alias in obj.aliases.all())
-
 
 @admin.register(Operation)
-class OperationAdmin(HistoryAdmin):
+class OperationAdmin(AliasesListed, HistoryAdmin):
     list_display = ["name", "actor", "status", "first_seen", "last_seen", "alias_names", "tlp"]
     list_filter = ["status", ("actor", admin.RelatedOnlyFieldListFilter), "tlp"]
     list_select_related = ["actor"]
     search_fields = ["name", "aliases__name", "description"]
     autocomplete_fields = ["actor", "sources"]
     inlines = [AliasInline, AssetInline, TakedownInline]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).prefetch_related("aliases")
-
-    @admin.display(description="Aliases")
-    def alias_names(self, obj: Operation) -> str:
-        return ", ".join(alias.name for alias in obj.aliases.all())
 
 
 @admin.register(Alias)

@@ -17,6 +17,11 @@ class TimelineEvent:
     tlp: str
 
 
+def removal_figures(counts: Iterable[tuple[int | None, str]], *, thousands: bool = False) -> str:
+    """What a takedown removed, as "12 accounts, 3 pages": each non-zero count with what it counts."""
+    return ", ".join(f"{value:,} {label}" if thousands else f"{value} {label}" for value, label in counts if value)
+
+
 def campaign_list() -> QuerySet[Campaign]:
     """Campaigns with what their list columns need, in a constant number of queries."""
     return Campaign.objects.select_related("actor", "operation", "owner").prefetch_related(
@@ -36,14 +41,13 @@ def campaign_timeline(*, campaign: Campaign) -> list[TimelineEvent]:
         likelihood = f" ({claim.get_likelihood_display()})" if claim.likelihood else ""
         events.append(TimelineEvent(claim.claimed_on, "claim", f"{claim.claimant}{actor}{likelihood}", claim.tlp))
     for takedown in campaign.takedowns.select_related("platform"):
-        figures = ", ".join(
-            f"{value:,} {label}"
-            for value, label in (
+        figures = removal_figures(
+            (
                 (takedown.accounts_removed, "accounts"),
                 (takedown.pages_removed, "pages"),
                 (takedown.groups_removed, "groups"),
-            )
-            if value
+            ),
+            thousands=True,
         )
         events.append(
             TimelineEvent(

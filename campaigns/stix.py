@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.db.models import Model, Prefetch
 
 from campaigns import models as c
+from campaigns.selectors import removal_figures
 from campaigns.vocabularies import Framework
 from partners import stix
 from partners.markings import Tlp, most_restrictive_tlp
@@ -38,8 +39,9 @@ def _stamps(record) -> dict:
     return {"stix_uuid": record.stix_uuid, "created": record.created_at, "modified": record.updated_at}
 
 
-def _references(sources) -> list[dict]:
-    return [stix.external_reference(publisher=s.publisher, title=s.title, url=s.url) for s in sources]
+def _references(tlp: str, sources) -> list[dict]:
+    """External references to the sources an object marked `tlp` may cite: none more restrictive than it."""
+    return [stix.external_reference(publisher=s.publisher, title=s.title, url=s.url) for s in _within(tlp, sources)]
 
 
 def _within(tlp: str, records) -> list:
@@ -95,7 +97,7 @@ def _operations_add(graph: StixGraph, principal: Principal) -> None:
                 aliases=[a.name for a in op.aliases.all()],
                 first_seen=op.first_seen,
                 last_seen=op.last_seen,
-                references=_references(_within(op.tlp, op.sources.all())),
+                references=_references(op.tlp, op.sources.all()),
             ),
             op.tlp,
             op,
@@ -163,7 +165,7 @@ def _campaigns_add(graph: StixGraph, campaigns: list[c.Campaign]) -> None:
                 objective=campaign.objective,
                 first_seen=campaign.first_seen,
                 last_seen=campaign.last_seen,
-                references=_references(_within(campaign.tlp, campaign.sources.all())),
+                references=_references(campaign.tlp, campaign.sources.all()),
             ),
             campaign.tlp,
             campaign,
@@ -200,7 +202,7 @@ def _claims_add(graph: StixGraph, principal: Principal) -> None:
         )
         refs = []
         if claim.source_id in visible_sources:
-            refs = _references(_within(claim.tlp, [claim.source]))
+            refs = _references(claim.tlp, [claim.source])
         target = None
         if claim.campaign_id:
             target = sid("campaign", claim.campaign)
@@ -256,15 +258,13 @@ def _takedowns_add(graph: StixGraph, principal: Principal) -> None:
         # The report lists what is no more restrictive than the takedown; a link to anything more restrictive
         # is a relationship of its own, marked as what it joins.
         refs = [ref for ref in linked if most_restrictive_tlp([takedown.tlp, graph.markings[ref]]) == takedown.tlp]
-        figures = ", ".join(
-            f"{value} {label}"
-            for value, label in (
+        figures = removal_figures(
+            (
                 (takedown.accounts_removed, "accounts"),
                 (takedown.pages_removed, "pages"),
                 (takedown.groups_removed, "groups"),
                 (takedown.instagram_accounts_removed, "Instagram accounts"),
             )
-            if value
         )
         report_id = sid("report", takedown)
         graph.add(

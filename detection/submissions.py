@@ -23,6 +23,18 @@ def _submission_check(upload) -> None:
         raise ValidationError({"file": f"Files are limited to {settings.PARTNER_API_UPLOAD_MAX_BYTES} bytes."})
 
 
+def _file_queue(*, sample: Sample, file, format: str, platform: str, user) -> SampleImport:
+    job = services.sample_import_create(sample=sample, upload=file, format=format, platform=platform, created_by=user)
+    services.sample_import_enqueue(job=job)
+    return job
+
+
+def _audit(principal: Principal, *, action: str, address: str | None, record, tlp: str) -> None:
+    audit_by(
+        principal, action=action, address=address, object_type=record._meta.label_lower, object_ids=[record.pk], tlp=tlp
+    )
+
+
 def sample_submit(
     *,
     principal: Principal,
@@ -60,18 +72,8 @@ def sample_submit(
             description=description,
             collection_method=collection_method,
         )
-        job = services.sample_import_create(
-            sample=sample, upload=file, format=format, platform=platform, created_by=user
-        )
-        services.sample_import_enqueue(job=job)
-        audit_by(
-            principal,
-            action=AuditAction.SUBMIT,
-            address=address,
-            object_type="detection.sample",
-            object_ids=[sample.pk],
-            tlp=tlp,
-        )
+        job = _file_queue(sample=sample, file=file, format=format, platform=platform, user=user)
+        _audit(principal, action=AuditAction.SUBMIT, address=address, record=sample, tlp=tlp)
     return sample, job
 
 
@@ -88,18 +90,8 @@ def sample_file_add(
     """Another file for a sample the caller's organisation owns, queued for import."""
     _submission_check(file)
     with transaction.atomic():
-        job = services.sample_import_create(
-            sample=sample, upload=file, format=format, platform=platform, created_by=user
-        )
-        services.sample_import_enqueue(job=job)
-        audit_by(
-            principal,
-            action=AuditAction.SUBMIT,
-            address=address,
-            object_type="detection.sampleimport",
-            object_ids=[job.pk],
-            tlp=sample.tlp,
-        )
+        job = _file_queue(sample=sample, file=file, format=format, platform=platform, user=user)
+        _audit(principal, action=AuditAction.SUBMIT, address=address, record=job, tlp=sample.tlp)
     return job
 
 
@@ -118,12 +110,5 @@ def sample_score(
         if unfinished:
             raise RunUnfinished(f"Run {unfinished[0]} of this sample has not finished yet.")
         run = scoring.scoring_run_start(sample=sample, params=params, requested_by=user)
-        audit_by(
-            principal,
-            action=AuditAction.SCORE,
-            address=address,
-            object_type="detection.scoringrun",
-            object_ids=[run.pk],
-            tlp=sample.tlp,
-        )
+        _audit(principal, action=AuditAction.SCORE, address=address, record=run, tlp=sample.tlp)
     return run

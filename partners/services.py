@@ -36,6 +36,18 @@ def _new_secret(kind: str) -> tuple[str, str]:
     return prefix, f"{kind}_{prefix}_{secrets.token_urlsafe(32)}"
 
 
+def _credential_issue(credential: Credential, *, kind: str, audit_user_id: int | None) -> tuple[Credential, str]:
+    """Give an unsaved key or token its secret, validate and save it, and log its creation.
+
+    The plaintext is returned once; only its SHA-256 digest is stored."""
+    credential.prefix, raw = _new_secret(kind)
+    credential.digest = key_digest(raw)
+    credential.full_clean()
+    credential.save()
+    _credential_audit(credential, action=AuditAction.KEY_CREATED, user_id=audit_user_id, detail=credential.name)
+    return credential, raw
+
+
 def api_key_create(
     *,
     organisation: Organisation,
@@ -45,26 +57,14 @@ def api_key_create(
     allowed_networks: Iterable[str] = (),
 ) -> tuple[ApiKey, str]:
     """A new organisation key; the plaintext is returned once and only its SHA-256 digest is stored."""
-    prefix, raw = _new_secret(KEY_PREFIX)
     key = ApiKey(
         organisation=organisation,
         name=name,
-        prefix=prefix,
-        digest=key_digest(raw),
         created_by=created_by,
         expires_at=expires_at,
         allowed_networks=list(allowed_networks),
     )
-    key.full_clean()
-    key.save()
-    audit_record(
-        action=AuditAction.KEY_CREATED,
-        organisation_id=organisation.pk,
-        user_id=getattr(created_by, "pk", None),
-        credential=prefix,
-        detail=name,
-    )
-    return key, raw
+    return _credential_issue(key, kind=KEY_PREFIX, audit_user_id=getattr(created_by, "pk", None))
 
 
 def personal_token_create(
@@ -80,27 +80,15 @@ def personal_token_create(
     member = Membership.objects.filter(user=user, organisation=organisation, is_active=True)
     if not user.is_staff and (organisation is None or not member.exists()):
         raise ValueError("A partner's personal token needs an active membership of its organisation.")
-    prefix, raw = _new_secret(TOKEN_PREFIX)
     token = PersonalToken(
         user=user,
         organisation=organisation,
         name=name,
-        prefix=prefix,
-        digest=key_digest(raw),
         created_by=created_by,
         expires_at=expires_at,
         allowed_networks=list(allowed_networks),
     )
-    token.full_clean()
-    token.save()
-    audit_record(
-        action=AuditAction.KEY_CREATED,
-        organisation_id=getattr(organisation, "pk", None),
-        user_id=user.pk,
-        credential=prefix,
-        detail=name,
-    )
-    return token, raw
+    return _credential_issue(token, kind=TOKEN_PREFIX, audit_user_id=user.pk)
 
 
 def credential_revoke(*, credential: Credential, revoked_by=None) -> None:
@@ -109,12 +97,8 @@ def credential_revoke(*, credential: Credential, revoked_by=None) -> None:
         return
     credential.revoked_at = timezone.now()
     credential.save(update_fields=["revoked_at"])
-    audit_record(
-        action=AuditAction.KEY_REVOKED,
-        organisation_id=credential.organisation_id,
-        user_id=getattr(revoked_by, "pk", None),
-        credential=credential.prefix,
-        detail=credential.name,
+    _credential_audit(
+        credential, action=AuditAction.KEY_REVOKED, user_id=getattr(revoked_by, "pk", None), detail=credential.name
     )
 
 
@@ -139,13 +123,7 @@ def credential_used(*, credential: Credential, address: str | None) -> None:
         seen = [*credential.seen_addresses, address][-MAX_SEEN_ADDRESSES:]
         fields["seen_addresses"] = seen
         credential.seen_addresses = seen
-        audit_record(
-            action=AuditAction.KEY_NEW_ADDRESS,
-            organisation_id=credential.organisation_id,
-            user_id=getattr(credential, "user_id", None),
-            credential=credential.prefix,
-            address=address,
-        )
+        _credential_audit(credential, action=AuditAction.KEY_NEW_ADDRESS, address=address)
     if credential.last_used_at is None or now - credential.last_used_at >= LAST_USED_RESOLUTION:
         fields["last_used_at"] = now
     if address and address != credential.last_used_from:
@@ -224,15 +202,13 @@ def key_refusal_record(*, credential: Credential, address: str | None, path: str
     )
     if AuditEvent.objects.filter(pk=Subquery(this_minute.order_by("pk").values("pk")[:1])).refusals_add():
         return
-    audit_record(
-        action=AuditAction.KEY_REFUSED,
-        organisation_id=credential.organisation_id,
-        user_id=getattr(credential, "user_id", None),
-        credential=credential.prefix,
-        address=address,
-        path=path,
-        detail=detail,
-    )
+    _credential_audit(credential, action=AuditAction.KEY_REFUSED, address=address, path=path, detail=detail)
+
+
+def _credential_audit(credential: Credential, **entry) -> AuditEvent:
+    """Append one entry about a key or token: its organisation and prefix, and its person unless `user_id` is given."""
+    entry.setdefault("user_id", getattr(credential, "user_id", None))
+    return audit_record(organisation_id=credential.organisation_id, credential=credential.prefix, **entry)
 
 
 def audit_by(principal: Principal, **entry) -> AuditEvent:

@@ -121,22 +121,22 @@ class SubscriptionAdmin(admin.ModelAdmin):
 admin.site.unregister(PeriodicTask)
 
 
+def _with_change_permission(name: str):
+    """The beat admin's action of this name, offered only to those who may change periodic tasks."""
+    inherited = getattr(beat_admin.PeriodicTaskAdmin, name)
+
+    def run(self, request, queryset):
+        inherited(self, request, queryset)
+
+    run.__name__ = run.__qualname__ = name
+    return admin.action(description=inherited.short_description, permissions=["change"])(run)
+
+
 @admin.register(PeriodicTask)
 class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
     """django-celery-beat's admin, whose actions (the report schedules among them) need the change permission."""
 
-    @admin.action(description=beat_admin.PeriodicTaskAdmin.enable_tasks.short_description, permissions=["change"])
-    def enable_tasks(self, request, queryset):
-        super().enable_tasks(request, queryset)
-
-    @admin.action(description=beat_admin.PeriodicTaskAdmin.disable_tasks.short_description, permissions=["change"])
-    def disable_tasks(self, request, queryset):
-        super().disable_tasks(request, queryset)
-
-    @admin.action(description=beat_admin.PeriodicTaskAdmin.toggle_tasks.short_description, permissions=["change"])
-    def toggle_tasks(self, request, queryset):
-        super().toggle_tasks(request, queryset)
-
-    @admin.action(description=beat_admin.PeriodicTaskAdmin.run_tasks.short_description, permissions=["change"])
-    def run_tasks(self, request, queryset):
-        super().run_tasks(request, queryset)
+    enable_tasks = _with_change_permission("enable_tasks")
+    disable_tasks = _with_change_permission("disable_tasks")
+    toggle_tasks = _with_change_permission("toggle_tasks")
+    run_tasks = _with_change_permission("run_tasks")

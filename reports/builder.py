@@ -92,35 +92,27 @@ class ReportBuilder:
         self.sources = selectors.visible_sources(audience)
         self.listed_accounts: set[tuple[str, str]] = set()
 
-    def _actor(self, actor) -> dict | None:
-        if actor is None:
+    def _related(self, record, visible_ids: set[int], *fields: str) -> dict | None:
+        """A related catalogue record: withheld when the audience may not see it, else described and marked."""
+        if record is None:
             return None
-        if actor.pk not in self.actor_ids:
+        if record.pk not in visible_ids:
             return {"id": None, "name": WITHHELD}
-        self.markings.add(actor.tlp)
+        self.markings.add(record.tlp)
         return {
-            "id": actor.pk,
-            "name": actor.name,
-            "actor_type": actor.actor_type,
-            "country": actor.country,
-            "tlp": actor.tlp,
-            "stix_uuid": str(actor.stix_uuid),
-            **_stamps(actor),
+            "id": record.pk,
+            "name": record.name,
+            **{name: getattr(record, name) for name in fields},
+            "tlp": record.tlp,
+            "stix_uuid": str(record.stix_uuid),
+            **_stamps(record),
         }
 
+    def _actor(self, actor) -> dict | None:
+        return self._related(actor, self.actor_ids, "actor_type", "country")
+
     def _operation(self, operation) -> dict | None:
-        if operation is None:
-            return None
-        if operation.pk not in self.operation_ids:
-            return {"id": None, "name": WITHHELD}
-        self.markings.add(operation.tlp)
-        return {
-            "id": operation.pk,
-            "name": operation.name,
-            "tlp": operation.tlp,
-            "stix_uuid": str(operation.stix_uuid),
-            **_stamps(operation),
-        }
+        return self._related(operation, self.operation_ids)
 
     def _source(self, source_id) -> dict | None:
         source = self.sources.get(source_id)

@@ -14,7 +14,7 @@ CONFIRMED = "#b23a48"
 DPI = 150
 
 
-def _figure(width: float = 7.0, height: float = 3.0) -> Figure:
+def _figure(width: float, height: float) -> Figure:
     # Imported here: matplotlib takes a quarter of a second to load, and most processes never draw.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -37,19 +37,29 @@ def _style(axes, grid: str = "y") -> None:
     axes.set_axisbelow(True)
 
 
-def _empty(axes, message: str) -> None:
+def _chart(title: str, xlabel: str, ylabel: str, width: float = 7.0, height: float = 3.0):
+    """A figure with one titled pair of axes, labelled."""
+    figure = _figure(width, height)
+    axes = figure.add_subplot()
+    axes.set_title(title, fontsize=10, color=INK, loc="left")
+    axes.set_xlabel(xlabel, fontsize=8)
+    axes.set_ylabel(ylabel, fontsize=8)
+    return figure, axes
+
+
+def _note(axes, message: str) -> None:
     axes.text(0.5, 0.5, message, ha="center", va="center", fontsize=10, color="#6b7785", transform=axes.transAxes)
+
+
+def _empty(axes, message: str) -> None:
+    _note(axes, message)
     axes.set_xticks([])
     axes.set_yticks([])
 
 
 def campaigns_over_time(timeline: list[dict]) -> bytes:
     """Campaigns active per month."""
-    figure = _figure()
-    axes = figure.add_subplot()
-    axes.set_title("Campaigns over time", fontsize=10, color=INK, loc="left")
-    axes.set_xlabel("Month", fontsize=8)
-    axes.set_ylabel("Active campaigns", fontsize=8)
+    figure, axes = _chart("Campaigns over time", "Month", "Active campaigns")
     if not timeline:
         _empty(axes, "No dated campaigns in this report")
         return _png(figure)
@@ -66,11 +76,9 @@ def campaigns_over_time(timeline: list[dict]) -> bytes:
 
 def techniques_by_tactic(tactics: list[dict]) -> bytes:
     """Technique uses per DISARM tactic, every tactic shown (zero included), in phase order."""
-    figure = _figure(7.0, 4.2)
-    axes = figure.add_subplot()
-    axes.set_title("DISARM techniques by tactic", fontsize=10, color=INK, loc="left")
-    axes.set_xlabel("Technique uses in the report's campaigns", fontsize=8)
-    axes.set_ylabel("Tactic", fontsize=8)
+    figure, axes = _chart(
+        "DISARM techniques by tactic", "Technique uses in the report's campaigns", "Tactic", height=4.2
+    )
     rows = [t for t in tactics if t["id"]] or tactics
     labels = [f"{t['id']} {t['name']}" for t in rows]
     counts = [t["count"] for t in rows]
@@ -80,27 +88,14 @@ def techniques_by_tactic(tactics: list[dict]) -> bytes:
     axes.set_xlim(0, max(counts + [1]) * 1.15)
     axes.xaxis.get_major_locator().set_params(integer=True)
     if not any(counts):
-        axes.text(
-            0.5,
-            0.5,
-            "No DISARM techniques mapped",
-            ha="center",
-            va="center",
-            fontsize=10,
-            color="#6b7785",
-            transform=axes.transAxes,
-        )
+        _note(axes, "No DISARM techniques mapped")
     _style(axes, grid="x")
     return _png(figure)
 
 
 def group_sizes_and_scores(groups: list[dict]) -> bytes:
     """Each coordinated group's size against its score; confirmed groups stand out."""
-    figure = _figure(7.0, 3.0)
-    axes = figure.add_subplot()
-    axes.set_title("Coordinated groups: size and score", fontsize=10, color=INK, loc="left")
-    axes.set_xlabel("Accounts in the group", fontsize=8)
-    axes.set_ylabel("Group score (0-1)", fontsize=8)
+    figure, axes = _chart("Coordinated groups: size and score", "Accounts in the group", "Group score (0-1)")
     if not groups:
         _empty(axes, "No coordinated groups in this period")
         return _png(figure)

@@ -29,6 +29,7 @@ from datetime import date, datetime
 
 import stix2
 
+from campaigns.selectors import removal_figures
 from campaigns.stix import FRAMEWORK_SOURCES
 from campaigns.vocabularies import Framework, Platform
 from partners import stix
@@ -249,15 +250,14 @@ class ReportBundle:
                 )
                 if ref and ref in self.graph.objects
             ]
-            figures = ", ".join(
-                f"{value:,} {label}"
-                for value, label in (
+            figures = removal_figures(
+                (
                     (row["accounts_removed"], f"{row['platform']} accounts"),
                     (row["pages_removed"], f"{row['platform']} pages"),
                     (row["groups_removed"], f"{row['platform']} groups"),
                     (row["instagram_accounts_removed"], "Instagram accounts"),
-                )
-                if value
+                ),
+                thousands=True,
             )
             reach = f"{row['followers']:,} followers" if row["followers"] else ""
             spend = f"ad spend {row['ad_spend']} {row['ad_currency'] or 'USD'}" if row["ad_spend"] else ""

@@ -25,23 +25,22 @@ def build_report(scope: str, start: str, end: str, audience: str) -> int | None:
     return report.pk
 
 
-def _today(today: str | None) -> date:
-    return date.fromisoformat(today) if today else timezone.localdate()
+def _builds_enqueue(planner, today: str | None, audiences: list[str] | None) -> int:
+    """Enqueue one build per report the planner lists for this day (default today) and audiences."""
+    day = date.fromisoformat(today) if today else timezone.localdate()
+    plan = planner(today=day, audiences=audiences or DEFAULT_AUDIENCES)
+    for request in plan:
+        build_report.delay(request.scope, request.start, request.end, request.audience)
+    return len(plan)
 
 
 @shared_task(name="reports.build_weekly_election_reports")
 def build_weekly_election_reports(today: str | None = None, audiences: list[str] | None = None) -> int:
     """Enqueue the weekly report of each election under way (beat: Mondays)."""
-    plan = services.weekly_election_plan(today=_today(today), audiences=audiences or DEFAULT_AUDIENCES)
-    for request in plan:
-        build_report.delay(request.scope, request.start, request.end, request.audience)
-    return len(plan)
+    return _builds_enqueue(services.weekly_election_plan, today, audiences)
 
 
 @shared_task(name="reports.build_monthly_global_report")
 def build_monthly_global_report(today: str | None = None, audiences: list[str] | None = None) -> int:
     """Enqueue the global report of the previous month (beat: the first of each month)."""
-    plan = services.monthly_global_plan(today=_today(today), audiences=audiences or DEFAULT_AUDIENCES)
-    for request in plan:
-        build_report.delay(request.scope, request.start, request.end, request.audience)
-    return len(plan)
+    return _builds_enqueue(services.monthly_global_plan, today, audiences)

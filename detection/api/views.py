@@ -87,14 +87,8 @@ class SampleViewSet(PartnerReadViewSet):
         responses={202: serializers.SubmissionSerializer},
     )
     def create(self, request, *args, **kwargs):
-        form = serializers.SampleSubmitSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        sample, job = submissions.sample_submit(
-            principal=principal_of(request),
-            user=_db_user(request),
-            address=client_address(request),
-            **form.validated_data,
-        )
+        fields = _valid(serializers.SampleSubmitSerializer, request)
+        sample, job = submissions.sample_submit(**_submitted_by(request), **fields)
         return self._accepted(sample, job)
 
     @extend_schema(
@@ -110,23 +104,12 @@ class SampleViewSet(PartnerReadViewSet):
     def imports(self, request, pk=None):
         sample = self.get_object()
         if request.method == "GET":
-            principal = principal_of(request)
-            jobs = visible_to(principal, d.SampleImport.objects.filter(sample=sample).select_related("sample"))
-            page = self.paginate_queryset(jobs.order_by("-pk"))
+            page = self.paginate_queryset(_of_sample(request, d.SampleImport, sample).order_by("-pk"))
             data = serializers.SampleImportSerializer(page, many=True, context=self.get_serializer_context()).data
             return self.get_paginated_response(data)
-        principal = principal_of(request)
-        if not _may_submit_to(principal, sample):
-            raise PermissionDenied("Only the owner organisation adds files to a sample.")
-        form = serializers.SampleImportRequestSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        job = submissions.sample_file_add(
-            principal=principal,
-            sample=sample,
-            user=_db_user(request),
-            address=client_address(request),
-            **form.validated_data,
-        )
+        _owner_only(request, sample, "Only the owner organisation adds files to a sample.")
+        fields = _valid(serializers.SampleImportRequestSerializer, request)
+        job = submissions.sample_file_add(sample=sample, **_submitted_by(request), **fields)
         return self._accepted(sample, job)
 
     @extend_schema(
@@ -149,26 +132,17 @@ class SampleViewSet(PartnerReadViewSet):
     @action(detail=True, methods=["get", "post"], filterset_class=None, search_fields=[], ordering_fields=[])
     def runs(self, request, pk=None):
         sample = self.get_object()
-        principal = principal_of(request)
         context = self.get_serializer_context()
         if request.method == "GET":
-            runs = visible_to(principal, d.ScoringRun.objects.filter(sample=sample).select_related("sample"))
+            runs = _of_sample(request, d.ScoringRun, sample)
             page = self.paginate_queryset(runs.annotate(tlp=F("sample__tlp")).order_by("-pk"))
             data = serializers.ScoringRunSerializer(page, many=True, context=context).data
             self.audit(page)
             return self.get_paginated_response(data)
-        if not _may_submit_to(principal, sample):
-            raise PermissionDenied("Only the owner organisation scores a sample.")
-        form = serializers.ScoringRunRequestSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        _owner_only(request, sample, "Only the owner organisation scores a sample.")
+        params = _valid(serializers.ScoringRunRequestSerializer, request)
         try:
-            run = submissions.sample_score(
-                principal=principal,
-                sample=sample,
-                params=form.validated_data,
-                user=_db_user(request),
-                address=client_address(request),
-            )
+            run = submissions.sample_score(sample=sample, params=params, **_submitted_by(request))
         except submissions.RunUnfinished as exc:
             raise exceptions.Conflict(str(exc)) from exc
         except BudgetExceeded as exc:
@@ -253,16 +227,34 @@ class AccountScoreViewSet(ResultReadViewSet):
     ordering_fields = ["score", "lead", "follow"]
 
 
-def _may_submit_to(principal, sample: d.Sample) -> bool:
+def _of_sample(request, model, sample: d.Sample):
+    """The sample's import jobs or scoring runs that the caller may see."""
+    return visible_to(principal_of(request), model.objects.filter(sample=sample).select_related("sample"))
+
+
+def _owner_only(request, sample: d.Sample, refusal: str) -> None:
     """Files and scoring runs are added by the sample's owner organisation (or a researcher), not by recipients."""
-    return principal.is_researcher or (sample.owner_id is not None and sample.owner_id == principal.organisation_id)
+    principal = principal_of(request)
+    if not (principal.is_researcher or (sample.owner_id is not None and sample.owner_id == principal.organisation_id)):
+        raise PermissionDenied(refusal)
+
+
+def _valid(form_class, request) -> dict:
+    form = form_class(data=request.data)
+    form.is_valid(raise_exception=True)
+    return form.validated_data
+
+
+def _submitted_by(request) -> dict:
+    """Who submits: the principal, the signed-in user (none for a key) and the client's address."""
+    user = getattr(request, "user", None)
+    return {
+        "principal": principal_of(request),
+        "user": user if getattr(user, "pk", None) else None,
+        "address": client_address(request),
+    }
 
 
 def _location(url) -> dict[str, str]:
     """A Location header as a plain str: DRF's Hyperlink is a str subclass, which WSGI servers refuse."""
     return {"Location": str(url)}
-
-
-def _db_user(request):
-    user = getattr(request, "user", None)
-    return user if getattr(user, "pk", None) else None

@@ -72,23 +72,48 @@ CREATE TEMP TABLE import_accounts (
     created_at timestamptz, followers bigint, following bigint, post_count bigint
 ) ON COMMIT DROP
 """
-# `batches.account_values_merged` in SQL: each empty field takes the value seen again.
-_ACCOUNTS_MERGE = f"""
-WITH merged AS (
-    UPDATE detection_socialaccount t SET
-        {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN s.{c} ELSE t.{c} END" for c in ACCOUNT_TEXT)},
-        {", ".join(f"{c} = coalesce(t.{c}, s.{c})" for c in ACCOUNT_NULLABLE)}
-    FROM import_accounts s
-    WHERE t.id = s.id AND ({
-    " OR ".join(
-        [f"(t.{c} = '' AND s.{c} <> '')" for c in ACCOUNT_TEXT]
-        + [f"(t.{c} IS NULL AND s.{c} IS NOT NULL)" for c in ACCOUNT_NULLABLE]
+
+
+def _blank_filled(column: str) -> tuple[str, str]:
+    """An empty stored text takes the staged one."""
+    return (
+        f"{column} = CASE WHEN t.{column} = '' THEN s.{column} ELSE t.{column} END",
+        f"(t.{column} = '' AND s.{column} <> '')",
     )
-})
+
+
+def _null_filled(column: str) -> tuple[str, str]:
+    """A missing stored value takes the staged one."""
+    return f"{column} = coalesce(t.{column}, s.{column})", f"(t.{column} IS NULL AND s.{column} IS NOT NULL)"
+
+
+def _list_extended(column: str) -> tuple[str, str]:
+    """A stored list gains the staged items it lacks, at its end, in order."""
+    return f"{column} = detection_jsonb_union(t.{column}, s.{column})", f"NOT t.{column} @> s.{column}"
+
+
+def _merge_statement(table: str, staging: str, rules: list[tuple[str, str]]) -> str:
+    """One UPDATE of the stored rows from the staging table by id, each column by its rule (its assignment and
+    the test that it changes anything); only the rows it changes are written, and it returns their count."""
+    assignments, changes = zip(*rules, strict=True)
+    return f"""
+WITH merged AS (
+    UPDATE {table} t SET
+        {", ".join(assignments)}
+    FROM {staging} s
+    WHERE t.id = s.id AND ({" OR ".join(changes)})
     RETURNING 1
 )
 SELECT count(*) FROM merged
 """
+
+
+# `batches.account_values_merged` in SQL: each empty field takes the value seen again.
+_ACCOUNTS_MERGE = _merge_statement(
+    "detection_socialaccount",
+    "import_accounts",
+    [*map(_blank_filled, ACCOUNT_TEXT), *map(_null_filled, ACCOUNT_NULLABLE)],
+)
 
 _POSTS_STAGING = f"""
 CREATE TEMP TABLE import_posts (
@@ -99,19 +124,9 @@ CREATE TEMP TABLE import_posts (
 # `merge_post` (detection/engine/records.py) in SQL: an empty scalar takes the value seen again, a list gains
 # the items it lacks at its end, in order (detection_jsonb_union, created by migration 0002). The stored
 # normalised text is a scalar of its own here, as in the ORM writer. Who posted and when are never updated.
-_POSTS_MERGE = f"""
-WITH merged AS (
-    UPDATE detection_post t SET
-        {", ".join(f"{c} = CASE WHEN t.{c} = '' THEN s.{c} ELSE t.{c} END" for c in POST_SCALARS)},
-        {", ".join(f"{c} = detection_jsonb_union(t.{c}, s.{c})" for c in POST_LISTS)}
-    FROM import_posts s
-    WHERE t.id = s.id AND ({
-    " OR ".join([f"(t.{c} = '' AND s.{c} <> '')" for c in POST_SCALARS] + [f"NOT t.{c} @> s.{c}" for c in POST_LISTS])
-})
-    RETURNING 1
+_POSTS_MERGE = _merge_statement(
+    "detection_post", "import_posts", [*map(_blank_filled, POST_SCALARS), *map(_list_extended, POST_LISTS)]
 )
-SELECT count(*) FROM merged
-"""
 _LINK_STORED = """
 INSERT INTO detection_samplepost (sample_id, post_id) SELECT %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING
 """
