@@ -10,6 +10,15 @@ from django.conf import settings
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: throttle counts (refusals per address, rates per organisation) left by
+    an earlier test on the same worker would otherwise answer 429 to a later one."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
