@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
 from . import selectors
 from .models import (
@@ -27,21 +28,21 @@ from .models import (
 )
 
 
-class AliasInline(admin.TabularInline):
+class AliasInline(TabularInline):
     model = Alias
     extra = 0
     autocomplete_fields = ["source"]
     fields = ["name", "namespace", "source"]
 
 
-class TechniqueUseInline(admin.TabularInline):
+class TechniqueUseInline(TabularInline):
     model = TechniqueUse
     extra = 0
     autocomplete_fields = ["technique", "source"]
     fields = ["technique", "confidence", "observed_on", "evidence", "source"]
 
 
-class ClaimInline(admin.StackedInline):
+class ClaimInline(StackedInline):
     model = AttributionClaim
     extra = 0
     autocomplete_fields = ["actor", "source"]
@@ -56,7 +57,7 @@ class ClaimInline(admin.StackedInline):
     show_change_link = True
 
 
-class TakedownInline(admin.TabularInline):
+class TakedownInline(TabularInline):
     model = Takedown
     extra = 0
     autocomplete_fields = ["source"]
@@ -64,24 +65,24 @@ class TakedownInline(admin.TabularInline):
     show_change_link = True
 
 
-class AssetInline(admin.TabularInline):
+class AssetInline(TabularInline):
     model = Asset
     extra = 0
     fields = ["asset_type", "platform", "identifier", "first_seen", "last_seen", "tlp"]
     show_change_link = True
 
 
-class ElectionRoundInline(admin.TabularInline):
+class ElectionRoundInline(TabularInline):
     model = ElectionRound
     extra = 0
 
 
-class ElectionPhaseInline(admin.TabularInline):
+class ElectionPhaseInline(TabularInline):
     model = ElectionPhase
     extra = 0
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+class HistoryAdmin(SimpleHistoryAdmin, ModelAdmin):
     """simple-history's admin, whose revert form saves only for a user who may change the record:
     simple-history itself lets anyone who may view the history post the form."""
 
@@ -160,7 +161,7 @@ class NarrativeAdmin(HistoryAdmin):
 
 
 @admin.register(Technique)
-class TechniqueAdmin(admin.ModelAdmin):
+class TechniqueAdmin(ModelAdmin):
     list_display = ["external_id", "name", "tactic_id", "tactic_name", "framework", "framework_version", "retired"]
     list_filter = ["framework", "tactic_name", "retired"]
     search_fields = ["external_id", "name", "summary"]
@@ -168,7 +169,7 @@ class TechniqueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Platform)
-class PlatformAdmin(admin.ModelAdmin):
+class PlatformAdmin(ModelAdmin):
     search_fields = ["code"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin, TabularInline
 
 from campaigns.models import Asset, Campaign, Technique, TechniqueUse
 from detection.engine import BudgetExceeded
@@ -32,7 +33,7 @@ from .models import (
 IMPORT_COLUMNS = ["format", "status", "progress_bar", *SampleImport.COUNTERS[:5], "created_at"]
 
 
-class SampleImportInline(admin.TabularInline):
+class SampleImportInline(TabularInline):
     model = SampleImport
     extra = 0
     can_delete = False
@@ -60,7 +61,7 @@ def _progress_bar(job: SampleImport) -> str:
 
 
 @admin.register(Sample)
-class SampleAdmin(admin.ModelAdmin):
+class SampleAdmin(ModelAdmin):
     list_display = [
         "name",
         "status",
@@ -120,7 +121,7 @@ class SampleImportForm(forms.ModelForm):
 
 
 @admin.register(SampleImport)
-class SampleImportAdmin(admin.ModelAdmin):
+class SampleImportAdmin(ModelAdmin):
     list_display = ["__str__", *IMPORT_COLUMNS]
     list_filter = ["status", "format"]
     list_select_related = ["sample"]
@@ -229,7 +230,7 @@ class SampleImportAdmin(admin.ModelAdmin):
 
 
 @admin.register(SocialAccount)
-class SocialAccountAdmin(admin.ModelAdmin):
+class SocialAccountAdmin(ModelAdmin):
     list_display = ["account_id", "platform", "handle", "display_name", "created_at", "followers", "following"]
     list_filter = ["platform"]
     search_fields = ["=account_id", "handle", "display_name"]
@@ -240,7 +241,7 @@ class SocialAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(ModelAdmin):
     list_display = ["post_id", "platform", "account", "created_at", "short_text", "reshare_of", "lang"]
     list_filter = ["platform", "lang"]
     list_select_related = ["account"]
@@ -257,7 +258,7 @@ class PostAdmin(admin.ModelAdmin):
 
 
 @admin.register(RejectedRow)
-class RejectedRowAdmin(admin.ModelAdmin):
+class RejectedRowAdmin(ModelAdmin):
     list_display = ["sample_import", "line", "field", "reason"]
     list_select_related = ["sample_import"]
     search_fields = ["reason", "field"]
@@ -269,7 +270,7 @@ class RejectedRowAdmin(admin.ModelAdmin):
         return False
 
 
-class RunShardInline(admin.TabularInline):
+class RunShardInline(TabularInline):
     model = RunShard
     extra = 0
     can_delete = False
@@ -281,7 +282,7 @@ class RunShardInline(admin.TabularInline):
 
 
 @admin.register(ScoringRun)
-class ScoringRunAdmin(admin.ModelAdmin):
+class ScoringRunAdmin(ModelAdmin):
     list_display = [
         "__str__",
         "sample",
@@ -389,7 +390,7 @@ class BehaviourFilter(admin.SimpleListFilter):
 
 
 @admin.register(CoordinatedGroup)
-class CoordinatedGroupAdmin(admin.ModelAdmin):
+class CoordinatedGroupAdmin(ModelAdmin):
     list_display = ["__str__", "run", "rounded_score", "size", "behaviour_list", "first_activity", "status", "campaign"]
     list_filter = [
         "status",

@@ -3,25 +3,26 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.utils import timezone
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
 from . import services
 from .models import ApiKey, AuditEvent, Clearance, Membership, Organisation, PersonalToken, Share
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
-class ClearanceInline(admin.StackedInline):
+class ClearanceInline(StackedInline):
     model = Clearance
     extra = 0
     fields = ["ceiling", "note"]
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(ModelAdmin):
     list_display = ["name", "kind", "country", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
@@ -30,7 +31,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ModelAdmin):
     list_display = ["user", "organisation", "role", "is_active", "created_at"]
     list_filter = ["role", "is_active", "organisation"]
     search_fields = ["user__username", "user__email", "organisation__name"]
@@ -38,7 +39,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Clearance)
-class ClearanceAdmin(admin.ModelAdmin):
+class ClearanceAdmin(ModelAdmin):
     list_display = ["organisation", "ceiling", "granted_by", "updated_at"]
     list_filter = ["ceiling"]
     search_fields = ["organisation__name"]
@@ -49,7 +50,7 @@ class ClearanceAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-class CredentialAdmin(admin.ModelAdmin):
+class CredentialAdmin(ModelAdmin):
     """Keys are created here and shown once; only their SHA-256 digest is stored."""
 
     readonly_fields = [
@@ -128,7 +129,7 @@ class PersonalTokenAdmin(CredentialAdmin):
 
 
 @admin.register(Share)
-class ShareAdmin(admin.ModelAdmin):
+class ShareAdmin(ModelAdmin):
     list_display = ["content_type", "object_id", "organisation", "user", "created_by", "created_at"]
     list_filter = ["content_type"]
     search_fields = ["organisation__name", "user__username"]
@@ -141,7 +142,7 @@ class ShareAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ModelAdmin):
     """Read-only: the audit log is append-only for the application."""
 
     list_display = [
@@ -174,7 +175,7 @@ admin.site.unregister(AccessAttempt)
 
 
 @admin.register(AccessAttempt)
-class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin, ModelAdmin):
     """django-axes' admin of failed logins, whose clean-up action deletes attempts and so needs that permission
     (and, outside a login, the request attributes axes' own handler would have set)."""
 

@@ -5,6 +5,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import PeriodicTask
+from unfold.admin import ModelAdmin
 
 from . import render, services
 from .models import Report, ReportStatus, Subscription
@@ -13,7 +14,7 @@ DOWNLOADS = {"html": "html_file", "pdf": "pdf_file", "json": "json_file", "stix"
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ModelAdmin):
     list_display = ["title", "scope", "audience_key", "tlp", "status", "period_start", "period_end", "built_at"]
     list_filter = ["status", "scope", "tlp", "audience_clearance", "audience_organisation", "period_end"]
     search_fields = ["title", "summary"]
@@ -110,7 +111,7 @@ class ReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ModelAdmin):
     list_display = ["__str__", "organisation", "user", "scope", "active"]
     list_filter = ["active", "scope", "organisation"]
     search_fields = ["email", "organisation__name", "user__username", "user__email"]
@@ -133,7 +134,7 @@ def _with_change_permission(name: str):
 
 
 @admin.register(PeriodicTask)
-class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin, ModelAdmin):
     """django-celery-beat's admin, whose actions (the report schedules among them) need the change permission."""
 
     enable_tasks = _with_change_permission("enable_tasks")

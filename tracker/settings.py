@@ -37,6 +37,11 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
+    # The admin's theme (django-unfold): before django.contrib.admin so that its templates win.
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.simple_history",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -113,6 +118,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The admin is the researchers' workspace: a login without a "next" lands there, not on /accounts/profile/.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -240,6 +248,18 @@ REPORT_BEAT_SCHEDULES = [
 # A worker on a scoring step renews its lease every quarter of this; a step whose lease runs out (or, on
 # PostgreSQL, whose worker's session is gone) is handed to another worker by the watchdog.
 SCORING_LEASE_SECONDS = env.int("SCORING_LEASE_SECONDS", default=120)
+
+# The researcher's workspace: the admin themed by django-unfold, its home the dashboard (tracker/dashboard.py).
+UNFOLD = {
+    "SITE_TITLE": "Interference tracker",
+    "SITE_HEADER": "Election-interference tracker",
+    "SITE_SUBHEADER": "Catalogue and findings",
+    "SITE_URL": "/",
+    "SITE_SYMBOL": "policy",
+    "SHOW_VIEW_ON_SITE": False,
+    "SHOW_HISTORY": True,
+    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+}
 
 # Partner API (partners/api): keys in the Authorization header, JSON only, cursor pages, per-organisation rates.
 REST_FRAMEWORK = {

@@ -3,10 +3,6 @@ from django.urls import include, path
 
 from . import views
 
-admin.site.site_header = "Election-interference tracker"
-admin.site.site_title = "Interference tracker"
-admin.site.index_title = "Catalogue and findings"
-
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
