@@ -6,7 +6,7 @@ from datetime import date
 
 from django.db.models import QuerySet
 
-from .models import AttributionClaim, Campaign, Technique
+from .models import Campaign, Technique
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,3 @@ def technique_resolve(*, framework: str, external_id: str) -> Technique | None:
 def techniques_by_external_id(*, framework: str, external_ids: Iterable[str]) -> dict[str, Technique]:
     """The techniques of a framework with these ids, retired ones included, keyed by id; unknown ids are absent."""
     return {t.external_id: t for t in Technique.objects.filter(framework=framework, external_id__in=external_ids)}
-
-
-def claims_for_actor(*, actor_id: int) -> QuerySet[AttributionClaim]:
-    return AttributionClaim.objects.filter(actor_id=actor_id).select_related("campaign", "operation", "source")
