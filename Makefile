@@ -30,11 +30,11 @@ migrate: install
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 
-## Serve the product on embedded defaults (SQLite, in-process tasks) with the demo data.
+## Serve the product on embedded defaults (SQLite, a worker and beat of its own) with the demo data.
 run: migrate
 	$(BIN)/python manage.py bootstrap
 	@echo "Serving on http://$(HOST):$(PORT)/admin/ (Ctrl-C stops it)"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py workspace $(HOST):$(PORT)
 
 ## Every test: engine, database, worker, browser. DATABASE_URL / CELERY_BROKER_URL pick the services.
 ## Then the import's tests again on SQLite, so that the ORM writer meets the same contract as on PostgreSQL.

@@ -179,7 +179,7 @@ class SampleImportAdmin(ModelAdmin):
         )
         ingest_services.sample_import_enqueue(job=job)
         obj.pk = job.pk
-        messages.info(request, "The import is queued; this page shows its progress.")
+        messages.info(request, "The file is handed to a worker; this page shows the import's progress.")
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None and super().has_change_permission(request, obj)
