@@ -86,3 +86,9 @@ def test_a_good_login_still_works_below_the_limit(client):
     response = client.post(login, {"username": "analyst", "password": "correct horse battery staple"})
     assert response.status_code == 302
     assert "_auth_user_id" in client.session
+
+
+def test_every_response_says_how_long_the_server_took(client):
+    response = client.get("/healthz")
+    name, duration = response["Server-Timing"].split(";dur=")
+    assert name == "app" and float(duration) >= 0
