@@ -541,6 +541,21 @@ def test_coortweet(tmp_path: Path) -> None:
     assert posts(read(write(tmp_path, "c2.csv", text), platform="facebook"))[0].platform == "facebook"
 
 
+def test_unix_times_past_the_year_9999_are_rejected_rows_in_both_coortweet_layouts(tmp_path: Path) -> None:
+    huge = "9" * 23
+    shares = read(write(tmp_path, "c.csv", f"object_id,account_id,content_id,timestamp_share\nr1,a1,p1,{huge}\n"))
+    german = read(
+        write(
+            tmp_path,
+            "g.csv",
+            f"account_id,post_id,url_id,hashtag_id,domain_id,phash_id,timestamp\ntw_1,10,u1,,,,{huge}\n",
+        )
+    )
+    assert [(e.line, e.field) for e in errors(shares)] == [(2, "timestamp_share")]
+    assert [(e.line, e.field) for e in errors(german)] == [(2, "timestamp")]
+    assert "out of range" in errors(shares)[0].reason
+
+
 def test_coortweet_german_and_merge(tmp_path: Path) -> None:
     text = (
         "account_id,post_id,url_id,hashtag_id,domain_id,phash_id,timestamp\n"

@@ -14,7 +14,7 @@ from detection.engine.readers.columns import (
     Parser,
     Signature,
 )
-from detection.engine.readers.values import _EPOCH_MS_THRESHOLD, _Bad, _from_unix, _time
+from detection.engine.readers.values import _Bad, _time, _unix_time
 
 
 def _share(
@@ -30,8 +30,7 @@ def _share(
     if first_object.setdefault(content_id, object_id) != object_id:
         post_id = f"{content_id}/{object_id}"
     if post_id and account_id and stamp.isdigit():
-        n = int(stamp)
-        return post_id, account_id, _from_unix(n / 1000 if n >= _EPOCH_MS_THRESHOLD else n)
+        return post_id, account_id, _unix_time(stamp, "timestamp_share")
     if not post_id.strip():
         raise _Bad("content_id", "missing")
     if not account_id.strip():
@@ -79,8 +78,7 @@ def _platform_of_ids(account_id: str, post_id: str, default: str | None) -> str:
 
 # Unix seconds (or milliseconds) read directly, any other form by parse_timestamp.
 UNIX_TIME = Parser(
-    "_from_unix(n / 1000 if (n := int({0})) >= _EPOCH_MS_THRESHOLD else n) if {0}.isdigit() else _time({0}, {field})",
-    {"_from_unix": _from_unix, "_EPOCH_MS_THRESHOLD": _EPOCH_MS_THRESHOLD, "_time": _time},
+    "_unix_time({0}, {field}) if {0}.isdigit() else _time({0}, {field})", {"_unix_time": _unix_time, "_time": _time}
 )
 # An object id as a one-item tuple, or none.
 ONE_ITEM = Parser("(v,) if (v := {0}.strip()) else ()")
