@@ -40,7 +40,7 @@ run: migrate
 ## Then the import's tests again on SQLite, so that the ORM writer meets the same contract as on PostgreSQL.
 test: install-dev
 	$(BIN)/pytest -n 2 --dist loadfile
-	DATABASE_URL=sqlite://:memory: $(BIN)/pytest -n 2 --dist loadfile tests/detection/test_writer_contract.py \
+	DATABASE_URL=sqlite://:memory: $(BIN)/pytest -n 2 --dist loadfile tests/detection/test_writer_contract.py tests/detection/test_run_results_contract.py \
 		tests/detection/test_import.py
 
 ## The quick loop while iterating: skips tests marked slow or browser.

@@ -37,6 +37,7 @@ from detection.ingest.batches import (
     copy_line,
 )
 from detection.ingest.writers import WriteCounts
+from detection.pg_copy import copy_in, next_ids
 
 _ACCOUNT_COLUMNS = ", ".join(("platform", "account_id", *ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
 _POST_COLUMNS = ", ".join(POST_COPY_COLUMNS)
@@ -60,12 +61,6 @@ CROSS JOIN LATERAL (
     SELECT id FROM detection_post WHERE sample_id = %s AND platform = k.platform AND post_id = k.post_id LIMIT 1
 ) p
 """
-# The sequence's name in an initplan: evaluated once, not once per row (ten times faster); the keys come back
-# as one string, not one result row each.
-# The sequence is named, not looked up in the statement: a looked-up name is cast to regclass again for every
-# value (1.8 s instead of 1.0 s per million keys).
-_NEXT_IDS = "SELECT string_agg(nextval(%s::regclass)::text, ',') FROM generate_series(1, %s)"
-
 _ACCOUNTS_STAGING = f"""
 CREATE TEMP TABLE import_accounts (
     id bigint, platform text, account_id text, {", ".join(f"{c} text" for c in ACCOUNT_TEXT)},
@@ -230,34 +225,6 @@ def _joined(keys: list[Key]) -> tuple[str, str]:
     return KEY_SEPARATOR.join([k[0] for k in keys]), KEY_SEPARATOR.join([k[1] for k in keys])
 
 
-def _next_ids(cursor, table: str, n: int) -> list[bytes]:
-    """N primary keys from the table's sequence, as COPY text."""
-    if not n:
-        return []
-    cursor.execute(_NEXT_IDS, [_sequence(cursor, table), n])
-    return cursor.fetchone()[0].encode().split(b",")
-
-
-def _sequence(cursor, table: str) -> str:
-    """The name of the sequence behind the table's id (the same in every database the migrations built)."""
-    if table not in _SEQUENCES:
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-        _SEQUENCES[table] = cursor.fetchone()[0]
-    return _SEQUENCES[table]
-
-
-_SEQUENCES: dict[str, str] = {}
-
-
-def _copy(cursor, statement: str, data: bytes) -> None:
-    """COPY rows given as text, each line ending in a newline."""
-    if not data:
-        return
-    with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:  # IntegrityError, as Django's
-        for start in range(0, len(data), 1 << 20):
-            copy.write(data[start : start + (1 << 20)])
-
-
 def _store_accounts(
     cursor, sample_id: int, payload: Payload, known: ImportMemory
 ) -> tuple[list[bytes], dict, tuple[int, int]]:
@@ -277,18 +244,18 @@ def _store_accounts(
     new = [key for key in keys if key not in learned]
     empty = dict.fromkeys((*ACCOUNT_TEXT, *ACCOUNT_NULLABLE))
     lines = []
-    for key, pk in zip(new, _next_ids(cursor, "detection_socialaccount", len(new)), strict=True):
+    for key, pk in zip(new, next_ids(cursor, "detection_socialaccount", len(new)), strict=True):
         values = payload.accounts.get(key, empty)
         learned[key] = (int(pk), bool(values["handle"]))
         lines.append(f"{pk.decode()}\t{sample_id}\t{_account_line(key, values)}")
-    _copy(cursor, f"COPY detection_socialaccount (id, sample_id, {_ACCOUNT_COLUMNS}) FROM STDIN", copy_bytes(lines))
+    copy_in(cursor, f"COPY detection_socialaccount (id, sample_id, {_ACCOUNT_COLUMNS}) FROM STDIN", copy_bytes(lines))
 
     new_keys = set(new)
     stored = [key for key in payload.accounts if key not in new_keys and carries_values(payload.accounts[key])]
     merged = 0
     if stored:
         cursor.execute(_ACCOUNTS_STAGING)
-        _copy(
+        copy_in(
             cursor,
             f"COPY import_accounts (id, {_ACCOUNT_COLUMNS}) FROM STDIN",
             copy_bytes([f"{learned[k][0]}\t{_account_line(k, payload.accounts[k])}" for k in stored]),
@@ -312,13 +279,13 @@ def _copy_new_posts(cursor, sample_id: int, payload: Payload, author_pks: list[b
         post_author_pks = [post_author_pks[i] for i in new]
     if not lines:
         return
-    ids = _next_ids(cursor, "detection_post", len(lines))
+    ids = next_ids(cursor, "detection_post", len(lines))
     sample_column = b"%d" % sample_id
     rows = b"\n".join(map(b"\t".join, zip(ids, repeat(sample_column), post_author_pks, lines)))
-    _copy(cursor, f"COPY detection_post (id, sample_id, account_id, {_POST_COLUMNS}) FROM STDIN", rows + b"\n")
+    copy_in(cursor, f"COPY detection_post (id, sample_id, account_id, {_POST_COLUMNS}) FROM STDIN", rows + b"\n")
     sample = b"%d\t" % sample_id
     links = sample + (b"\n" + sample).join(ids) + b"\n"
-    _copy(cursor, "COPY detection_samplepost (sample_id, post_id) FROM STDIN", links)
+    copy_in(cursor, "COPY detection_samplepost (sample_id, post_id) FROM STDIN", links)
 
 
 def _copy_posts_if_all_new(cursor, sample_id: int, payload: Payload, author_pks: list[bytes]) -> bool:
@@ -341,7 +308,7 @@ def _store_posts(cursor, sample_id: int, payload: Payload, author_pks: list[byte
     if stored:
         lines = payload.post_line_list()
         cursor.execute(_POSTS_STAGING)
-        _copy(
+        copy_in(
             cursor,
             f"COPY import_posts (id, {_POST_COLUMNS}) FROM STDIN",
             b"".join(
