@@ -160,8 +160,8 @@ STORAGES = {
     },
 }
 # Where scoring runs keep their working files (runs/<run id>/, deleted when the run ends): an alias in STORAGES.
-# Every worker must see the same files: a shared directory (MEDIA_ROOT on a shared volume) or an S3-compatible
-# bucket through django-storages.
+# Every worker must see the same files: by default MEDIA_ROOT, which must then be one shared directory (README,
+# "Running workers on several machines").
 SCORING_RUN_STORAGE = env("SCORING_RUN_STORAGE", default="default")
 
 # A compressed sample that inflates past this many bytes is refused whole.
