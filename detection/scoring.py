@@ -36,6 +36,7 @@ from detection.engine import (
 )
 
 from . import dispatch, leases, run_files, selectors
+from .learning import services as learning_services
 from .models import (
     AccountScore,
     CoordinatedGroup,
@@ -309,6 +310,7 @@ def _reduce(run: ScoringRun, attempt: int) -> None:
         if locked.status != RunStatus.REDUCING or locked.attempts != attempt:
             return
         _results_store(locked, result, held["post_pk"], held["account_pk"])
+        learning_services.run_features_store(run=locked, result=result)
         locked.summary = result.summary
         locked.result_hash = selectors.run_result_fingerprint(run=locked)
         locked.status = RunStatus.DONE

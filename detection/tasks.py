@@ -5,6 +5,7 @@ from django.db import InterfaceError, OperationalError
 
 from . import scoring
 from .ingest import jobs
+from .learning import services as learning_services
 
 RETRY = {
     "acks_late": True,
@@ -43,6 +44,13 @@ def score_reduce(run_id: int) -> None:
 def score_runs_watchdog() -> list[int]:
     """Re-enqueue the steps of runs whose worker vanished (scheduled by beat)."""
     return scoring.scoring_runs_resume_stalled()
+
+
+@shared_task(acks_late=True)
+def classifier_retrain() -> int | None:
+    """Train a new version of the classifier of groups if enough verdicts came in (scheduled by beat, hourly)."""
+    model = learning_services.classifier_retrain_if_due()
+    return model.version if model else None
 
 
 class CeleryWorkers:
