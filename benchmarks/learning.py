@@ -6,8 +6,9 @@
 2. Learning curve: the classifier trained on the labelled seeds (detection.learning.seeds) plus 0, 10, 50 and 200
    simulated verdicts (groups of other generated samples, labelled by the generator's truth, drawn at random),
    measured on groups of held-out samples. The evaluation samples are made harder than the seeds in two ways the
-   seeds never show: half the planted groups use aged accounts with ordinary handles (bought accounts), and each
-   newsroom registered its syndication accounts within two days. Precision and recall are group-level: a group
+   seeds never show: half the planted groups use aged accounts with ordinary handles (bought accounts), the other
+   half keep a cover life (posts of their own beside the coordinated ones), and each newsroom registered its
+   syndication accounts within two days. Precision and recall are group-level: a group
    found by the engine is positive when most of its members were planted.
 3. Training (with calibration, no cross-validation) and prediction time on 10,000 groups, resampled from the
    generated ones, and the time to compute features per group.
@@ -28,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detection.engine import run  # noqa: E402
+from detection.engine.records import PostRecord  # noqa: E402
 from detection.engine.synthetic import FIRST_NAMES, WORDS, Sample, generate  # noqa: E402
 from detection.learning import classifier  # noqa: E402
 from detection.learning.features import FEATURE_NAMES, group_features  # noqa: E402
@@ -56,7 +58,29 @@ def disguised(sample: Sample, seed: int) -> Sample:
         elif rec.account_id in newsroom_day:
             rec = replace(rec, created_at=newsroom_day[rec.account_id] + timedelta(hours=float(rng.uniform(0, 48))))
         accounts.append(rec)
-    return Sample(posts=sample.posts, accounts=accounts, groups=sample.groups, decoys=sample.decoys)
+    return Sample(posts=sample.posts + cover_posts(sample, rng), accounts=accounts, groups=sample.groups,
+                  decoys=sample.decoys)  # fmt: skip
+
+
+def cover_posts(sample: Sample, rng: np.random.Generator) -> list[PostRecord]:
+    """A cover life for the accounts of every other planted group (the odd ones): 20 to 60 posts of their own each,
+    texts and reshares spread over the day, so that coordination is no longer all they do."""
+    t0 = min(p.created_at for p in sample.posts)
+    posts = []
+    for members in sample.groups[1::2]:
+        for aid in members:
+            for k in range(int(rng.integers(20, 61))):
+                when = t0 + timedelta(seconds=float(rng.uniform(0, 86400)))
+                pid = f"cover-{aid}-{k}"
+                if rng.random() < 0.4:
+                    target = f"o{int(rng.integers(0, 2000)):07d}"
+                    posts.append(PostRecord(platform="x", post_id=pid, account_id=aid, created_at=when,
+                                            reshare_of=target))  # fmt: skip
+                else:
+                    words = " ".join(WORDS[int(i)] for i in rng.integers(0, 40, int(rng.integers(6, 14))))
+                    posts.append(PostRecord(platform="x", post_id=pid, account_id=aid, created_at=when,
+                                            text=f"{words} {int(rng.integers(0, 10**9))}"))  # fmt: skip
+    return posts
 
 
 def labelled(seed: int, size: int, per_member: int):
@@ -79,18 +103,21 @@ def sample_shape(i: int) -> tuple[int, int]:
 def engine_alone(test) -> None:
     print("1. The engine's significance alone on the evaluation samples")
     found = {"planted": 0, "syndication": 0, "fan-burst": 0, "official": 0, "organic": 0}
-    decoy_accounts = grouped_decoy_accounts = planted_groups = 0
+    decoy_accounts = grouped_decoy_accounts = flagged_decoy_accounts = planted_groups = 0
     for sample, result, _, _, kinds, _ in test:
         for k in kinds:
             found[k] += 1
-        in_group = {result.arrays.account_keys[i].split("\x1f", 1)[1] for m in result.groups for i in m.tolist()}
+        ids = [key.split("\x1f", 1)[1] for key in result.arrays.account_keys]
+        in_group = {ids[i] for m in result.groups for i in m.tolist()}
         decoy_accounts += len(sample.decoy_accounts)
         grouped_decoy_accounts += len(sample.decoy_accounts & in_group)
+        flagged_decoy_accounts += len(sample.decoy_accounts & {ids[i] for i in np.flatnonzero(result.flagged)})
         planted_groups += len(sample.groups)
     decoys = sum(len(s.decoys) for s, *_ in test)
     print(f"   groups found, by what most members are: {found}")
     print(f"   {planted_groups} planted groups and {decoys} decoys generated; "
-          f"{grouped_decoy_accounts}/{decoy_accounts} decoy accounts end up in a coordinated group")  # fmt: skip
+          f"{grouped_decoy_accounts}/{decoy_accounts} decoy accounts end up in a coordinated group, "
+          f"{flagged_decoy_accounts} of them flagged (account score >= 0.5)")  # fmt: skip
     y = np.concatenate([t[3] for t in test])
     print(f"   every group flagged as coordinated: group-level precision {y.mean():.3f}, recall 1.000\n")
 
@@ -120,18 +147,29 @@ def learning_curve(pool, test, draws: int) -> None:
           f"{len(y_pool)} groups ({int(y_pool.sum())} planted); evaluation {len(y_test)} groups "
           f"({int(y_test.sum())} planted); {draws} random draws of verdicts")  # fmt: skip
     print("   verdicts  precision@0.5  recall@0.5  precision@recall>=0.9  (mean over draws; min in brackets)")
-    for n in (0, 10, 50, 200):
-        rows = []
-        for draw in range(draws if n else 1):
-            pick = np.random.default_rng(draw).permutation(len(y_pool))[: min(n, len(y_pool))]
-            x = np.vstack([seeds.x, x_pool[pick]])
-            y = np.concatenate([seeds.y, y_pool[pick]])
-            w = np.concatenate([np.ones(len(seeds.y)), np.full(len(pick), VERDICT_WEIGHT)])
-            p = classifier.predict_proba(classifier.fit(x, y, w), x_test)
-            rows.append((*precision_recall(y_test, p), best_precision_at_recall(y_test, p)))
-        r = np.array(rows)
-        print(f"   {n:8d}  {r[:, 0].mean():13.3f}  {r[:, 1].mean():10.3f}  {r[:, 2].mean():21.3f}"
-              f"   [{r[:, 0].min():.3f} {r[:, 1].min():.3f} {r[:, 2].min():.3f}]")  # fmt: skip
+    for seeded in (True, False):
+        print("   seeds and verdicts" if seeded else "   verdicts alone, without the seeds")
+        for n in (0, 10, 50, 200) if seeded else (10, 50, 200):
+            rows = []
+            for draw in range(draws if n else 1):
+                pick = np.random.default_rng(draw).permutation(len(y_pool))[: min(n, len(y_pool))]
+                x = np.vstack([seeds.x, x_pool[pick]]) if seeded else x_pool[pick]
+                y = np.concatenate([seeds.y, y_pool[pick]]) if seeded else y_pool[pick]
+                w = np.concatenate([np.ones(len(seeds.y) if seeded else 0), np.full(len(pick), VERDICT_WEIGHT)])
+                if np.bincount(y, minlength=2).min() < 2:
+                    continue  # too few of one label to train on
+                p = classifier.predict_proba(classifier.fit(x, y, w), x_test)
+                rows.append((*precision_recall(y_test, p), best_precision_at_recall(y_test, p)))
+            if not rows:
+                print(f"   {n:8d}  (no draw had two groups of each label)")
+                continue
+            r = np.array(rows)
+            print(f"   {n:8d}  {r[:, 0].mean():13.3f}  {r[:, 1].mean():10.3f}  {r[:, 2].mean():21.3f}"
+                  f"   [{r[:, 0].min():.3f} {r[:, 1].min():.3f} {r[:, 2].min():.3f}]  {len(rows)} draws")  # fmt: skip
+    coef = classifier.coefficients(classifier.fit(seeds.x, seeds.y))
+    top = np.argsort(-np.abs(coef))[:6]
+    print("   seed model's largest coefficients (scaled features; + towards inauthentic): "
+          + ", ".join(f"{FEATURE_NAMES[i]} {coef[i]:+.2f}" for i in top))  # fmt: skip
     print()
 
 

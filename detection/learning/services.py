@@ -7,6 +7,7 @@ folds (see classifier.CrossValidation.no_worse_than); either way its row and its
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -142,8 +143,10 @@ def classifier_train(*, make: classifier.PipelineFactory = classifier.make_pipel
     promote = decision.startswith("Current")
     model = classifier.fit(x, y, weight, make)
     with transaction.atomic():
-        version = (ClassifierModel.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0) + 1
-        path = Path(settings.CLASSIFIER_MODEL_DIR) / f"classifier-v{version}.skops"
+        # Two trainings at once would pick the same version: the unique version makes the second fail, and the
+        # random part of the file name keeps it from overwriting the first's file.
+        version = (ClassifierModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+        path = Path(settings.CLASSIFIER_MODEL_DIR) / f"classifier-v{version}-{uuid.uuid4().hex[:8]}.skops"
         digest = classifier.save(model, path)
         if promote:
             ClassifierModel.objects.filter(is_current=True).update(is_current=False)
