@@ -36,7 +36,6 @@ from detection.engine import (
 )
 
 from . import dispatch, leases, run_files, selectors
-from .learning import services as learning_services
 from .models import (
     AccountScore,
     CoordinatedGroup,
@@ -292,6 +291,9 @@ def scoring_run_reduce(*, run_id: int) -> None:
 
 
 def _reduce(run: ScoringRun, attempt: int) -> None:
+    # Here, not at the top: scikit-learn takes seconds to load, and only the reduce step needs it.
+    from .learning.services import run_features_store
+
     run_id = run.pk
     started = time.perf_counter()
     try:
@@ -310,7 +312,7 @@ def _reduce(run: ScoringRun, attempt: int) -> None:
         if locked.status != RunStatus.REDUCING or locked.attempts != attempt:
             return
         _results_store(locked, result, held["post_pk"], held["account_pk"])
-        learning_services.run_features_store(run=locked, result=result)
+        run_features_store(run=locked, result=result)
         locked.summary = result.summary
         locked.result_hash = selectors.run_result_fingerprint(run=locked)
         locked.status = RunStatus.DONE

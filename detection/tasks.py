@@ -5,7 +5,6 @@ from django.db import InterfaceError, OperationalError
 
 from . import scoring
 from .ingest import jobs
-from .learning import services as learning_services
 
 RETRY = {
     "acks_late": True,
@@ -49,6 +48,8 @@ def score_runs_watchdog() -> list[int]:
 @shared_task(acks_late=True)
 def classifier_retrain() -> int | None:
     """Train a new version of the classifier of groups if enough verdicts came in (scheduled by beat, hourly)."""
+    from .learning import services as learning_services  # scikit-learn loads in seconds: only this task pays
+
     model = learning_services.classifier_retrain_if_due()
     return model.version if model else None
 

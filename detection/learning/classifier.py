@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import skops.io as sio
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_score, recall_score
@@ -157,6 +156,8 @@ def sha256_of(path: Path) -> str:
 
 def save(model, path: Path) -> str:
     """Write the model with skops; returns the file's SHA-256, to be recorded beside its path."""
+    import skops.io as sio  # loading skops takes seconds (it walks scikit-learn's estimators): only files pay
+
     path.parent.mkdir(parents=True, exist_ok=True)
     sio.dump(model, path)
     return sha256_of(path)
@@ -169,6 +170,8 @@ def load(path: Path, sha256: str):
     found = sha256_of(path)
     if found != sha256:
         raise ModelFileError(f"model file {path} has SHA-256 {found}, not the recorded {sha256}: refusing to load it")
+    import skops.io as sio  # see save
+
     untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
     if untrusted:
         raise ModelFileError(f"model file {path} holds types a model never holds: {', '.join(sorted(untrusted))}")
