@@ -16,7 +16,9 @@ from detection.engine.readers import FORMATS
 from . import scoring, selectors, triage
 from .ingest import selectors as ingest_selectors
 from .ingest import services as ingest_services
+from .learning import selectors as learning_selectors
 from .models import (
+    ClassifierModel,
     CoordinatedGroup,
     GroupStatus,
     ImportStatus,
@@ -391,7 +393,17 @@ class BehaviourFilter(admin.SimpleListFilter):
 
 @admin.register(CoordinatedGroup)
 class CoordinatedGroupAdmin(ModelAdmin):
-    list_display = ["__str__", "run", "rounded_score", "size", "behaviour_list", "first_activity", "status", "campaign"]
+    list_display = [
+        "__str__",
+        "run",
+        "rounded_score",
+        "classifier_probability",
+        "size",
+        "behaviour_list",
+        "first_activity",
+        "status",
+        "campaign",
+    ]
     list_filter = [
         "status",
         ScoreRangeFilter,
@@ -417,6 +429,16 @@ class CoordinatedGroupAdmin(ModelAdmin):
     @admin.display(description="Behaviours")
     def behaviour_list(self, obj: CoordinatedGroup) -> str:
         return ", ".join(obj.behaviours)
+
+    def get_queryset(self, request: HttpRequest):
+        return learning_selectors.groups_with_prediction(super().get_queryset(request))
+
+    @admin.display(description="Classifier", ordering="classifier_probability")
+    def classifier_probability(self, obj: CoordinatedGroup) -> str:
+        """The current classifier's probability that the group is inauthentic, beside the engine's score."""
+        if obj.classifier_probability is None:
+            return "-"
+        return f"{obj.classifier_probability:.2f} (v{obj.classifier_version})"
 
     def get_urls(self):
         return [
@@ -449,6 +471,7 @@ class CoordinatedGroupAdmin(ModelAdmin):
             "statuses": GroupStatus.choices,
             "may_review": self.has_change_permission(request, group),
             "may_attach": self.has_attach_permission(request, group),
+            "classifier": learning_selectors.group_classifier(group=group),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)
@@ -496,6 +519,34 @@ class CoordinatedGroupAdmin(ModelAdmin):
                 except ValueError as exc:
                     messages.error(request, str(exc))
         return redirect("admin:detection_coordinatedgroup_change", pk)
+
+
+@admin.register(ClassifierModel)
+class ClassifierModelAdmin(ModelAdmin):
+    """The versions of the classifier of groups and their cross-validated figures; trained by the hourly task or
+    `manage.py train_classifier`, never edited here."""
+
+    list_display = [
+        "__str__",
+        "created_at",
+        "is_current",
+        "seeds",
+        "verdicts",
+        "mean_precision",
+        "mean_recall",
+        "compared_precision",
+        "compared_recall",
+    ]
+    readonly_fields = [f.name for f in ClassifierModel._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 def _timeline_bars(rows: list[dict], width: int = 720, height: int = 120) -> dict:

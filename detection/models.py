@@ -411,3 +411,71 @@ class EdgeEvidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_source_id} / {self.post_target_id}"
+
+
+class ClassifierModel(models.Model):
+    """One trained version of the classifier of groups (inauthentic or benign coordination), with how well it did.
+
+    The file is read back only if its SHA-256 is still the one recorded here (see detection.learning.classifier).
+    At most one version is current: a retrained one becomes current only if it is no worse than the current one
+    on the same held-out folds.
+    """
+
+    version = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    features_version = models.CharField(max_length=20)
+    feature_names = models.JSONField(default=list)
+    seeds = models.PositiveIntegerField(default=0, help_text="Groups of generated samples it learned from")
+    verdicts = models.PositiveIntegerField(default=0, help_text="Researchers' verdicts it learned from")
+    fold_precision = models.JSONField(default=list, help_text="Precision on each held-out fold")
+    fold_recall = models.JSONField(default=list, help_text="Recall on each held-out fold")
+    mean_precision = models.FloatField()
+    mean_recall = models.FloatField()
+    compared_precision = models.FloatField(
+        null=True, blank=True, help_text="The then current model's mean precision on the same folds"
+    )
+    compared_recall = models.FloatField(null=True, blank=True)
+    is_current = models.BooleanField(default=False)
+    decision = models.TextField(blank=True, help_text="Why it did or did not become the current model")
+    file_path = models.CharField(max_length=500)
+    sha256 = models.CharField("SHA-256", max_length=64)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_current"], condition=Q(is_current=True), name="one_current_classifier")
+        ]
+
+    def __str__(self) -> str:
+        return f"Classifier v{self.version}"
+
+
+class GroupFeatures(models.Model):
+    """What the classifier reads of a group, computed from the engine's result when the run was reduced."""
+
+    group = models.OneToOneField(CoordinatedGroup, on_delete=models.CASCADE, related_name="features")
+    features_version = models.CharField(max_length=20)
+    values = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"Features of {self.group}"
+
+
+class GroupPrediction(models.Model):
+    """A classifier version's probability that a group is inauthentic coordination, and what drove it.
+
+    A prediction sits beside the engine's score and the researcher's verdict; it never changes either.
+    """
+
+    group = models.ForeignKey(CoordinatedGroup, on_delete=models.CASCADE, related_name="predictions")
+    model = models.ForeignKey(ClassifierModel, on_delete=models.PROTECT, related_name="predictions")
+    probability = models.FloatField()
+    top_features = models.JSONField(default=list, help_text="[feature, signed log-odds contribution], largest first")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["group", "-model__version"]
+        constraints = [models.UniqueConstraint(fields=["group", "model"], name="one_prediction_per_group_and_model")]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.probability:.2f} (v{self.model.version})"

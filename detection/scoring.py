@@ -287,6 +287,9 @@ def scoring_run_reduce(*, run_id: int) -> None:
 
 
 def _reduce(run: ScoringRun, attempt: int) -> None:
+    # Here, not at the top: scikit-learn takes seconds to load, and only the reduce step needs it.
+    from .learning.services import run_features_store
+
     run_id = run.pk
     started = time.perf_counter()
     try:
@@ -305,6 +308,7 @@ def _reduce(run: ScoringRun, attempt: int) -> None:
         if locked.status != RunStatus.REDUCING or locked.attempts != attempt:
             return
         run_results.run_results_store(run=locked, result=result, post_pk=held["post_pk"], account_pk=held["account_pk"])
+        run_features_store(run=locked, result=result)
         locked.summary = result.summary
         locked.result_hash = selectors.run_result_fingerprint(run=locked)
         locked.status = RunStatus.DONE

@@ -45,6 +45,15 @@ def score_runs_watchdog() -> list[int]:
     return scoring.scoring_runs_resume_stalled()
 
 
+@shared_task(acks_late=True)
+def classifier_retrain() -> int | None:
+    """Train a new version of the classifier of groups if enough verdicts came in (scheduled by beat, hourly)."""
+    from .learning import services as learning_services  # scikit-learn loads in seconds: only this task pays
+
+    model = learning_services.classifier_retrain_if_due()
+    return model.version if model else None
+
+
 class CeleryWorkers:
     """The detection.dispatch workers that send each step to Celery (run in-process in eager mode)."""
 

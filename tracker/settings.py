@@ -173,6 +173,10 @@ SAMPLE_MAX_INFLATION_RATIO = env.float("SAMPLE_MAX_INFLATION_RATIO", default=100
 # its behaviours) is refused before it builds any. A pair costs a worker up to 1.2 KB (min_weight=1, every pair
 # its own stored edge), about 0.2 KB on a dense day of 1M posts (8M pairs at the 60 s window): 10M, 12 GB at worst.
 SCORING_MAX_PAIRS = env.int("SCORING_MAX_PAIRS", default=10_000_000)
+# The classifier of groups (detection.learning): where its model files live (every worker must see them), and how
+# many new verdicts since the current model make the hourly task retrain it.
+CLASSIFIER_MODEL_DIR = Path(env("CLASSIFIER_MODEL_DIR", default=str(VAR_DIR / "classifier")))
+CLASSIFIER_RETRAIN_MIN_VERDICTS = env.int("CLASSIFIER_RETRAIN_MIN_VERDICTS", default=10)
 # A sample file at least this large is parsed in a child process, beside the one writing to the database.
 SAMPLE_IMPORT_CHILD_PROCESS_BYTES = env.int("SAMPLE_IMPORT_CHILD_PROCESS_BYTES", default=2 * 1024**2)
 
@@ -244,6 +248,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Written over their rows by beat at each start.
 CELERY_BEAT_SCHEDULE = {
     "score-runs-watchdog": {"task": "detection.tasks.score_runs_watchdog", "schedule": 30.0},
+    "classifier-retrain": {"task": "detection.tasks.classifier_retrain", "schedule": 3600.0},
 }
 # Created when missing (by the reports' migration and after every migrate), then left as researchers edit or
 # disable them in the admin. Crontabs in UTC.

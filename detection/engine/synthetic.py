@@ -3,7 +3,7 @@
     python benchmarks/generate_sample.py --posts 100000 --seed 1 --out var/sample.csv [--jsonl] [--span 86400]
 
 Writes the posts in the canonical CSV (or JSONL) layout, the accounts beside them (`*.accounts.csv`) and the
-planted groups (`*.truth.json`). `generate()` returns the same as records, for scripts and the demo.
+planted groups and decoys (`*.truth.json`). `generate()` returns the same as records, for scripts and the demo.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,10 +35,28 @@ class Sample:
     posts: list[PostRecord]
     accounts: list[AccountRecord]
     groups: list[list[str]] = field(default_factory=list)
+    decoys: list[Decoy] = field(default_factory=list)
 
     @property
     def planted(self) -> set[str]:
         return {a for g in self.groups for a in g}
+
+    @property
+    def decoy_accounts(self) -> set[str]:
+        return {a for d in self.decoys for a in d.members}
+
+
+@dataclass(frozen=True)
+class Decoy:
+    """A benign coordinated group: accounts that really do act together, openly and for ordinary reasons.
+
+    kind is one of DECOY_KINDS: "syndication" (a newsroom and its outlets re-posting its headlines and links
+    seconds later, on a schedule), "fan-burst" (fans resharing and answering a star's posts within a minute of
+    each), "official" (government accounts resharing each other's statements and hashtags).
+    """
+
+    kind: str
+    members: list[str]
 
 
 @dataclass(frozen=True)
@@ -73,9 +91,12 @@ def generate(
     start: datetime = datetime(2024, 1, 13, tzinfo=UTC),
     platform: str = "x",
     texts: TextTemplates | None = None,
+    decoys: int = 0,
 ) -> Sample:
     """A sample of about n_posts posts over span_s seconds; group_share of them come from planted groups.
-    With texts, posts carry those messages (and the groups their links); without, random words."""
+    With texts, posts carry those messages (and the groups their links); without, random words. With decoys,
+    that many benign coordinated groups are added beside them (see Decoy), drawn from their own random stream
+    so that the rest of the sample is the same with or without them."""
     rng = np.random.default_rng(seed)
     t0 = start.timestamp()
     n_group_posts = int(n_posts * group_share)
@@ -168,7 +189,125 @@ def generate(
                     suffix = " " + WORDS[int(rng.integers(0, 40))] if rng.random() < 0.5 else ""
                     text = template + (suffix if texts is None else "")
                     posts.append(_original(platform, pid, aid, when, text, url=url, tag=tag, link=link, lang=lang))
-    return Sample(posts=posts, accounts=accounts, groups=groups)
+    sample = Sample(posts=posts, accounts=accounts, groups=groups)
+    if decoys:
+        _add_decoys(sample, decoys, np.random.default_rng([seed, DECOY_STREAM]), t0, span_s, platform, n_objects)
+    return sample
+
+
+DECOY_KINDS = ("syndication", "fan-burst", "official")
+DECOY_STREAM = 7919  # the decoys' random stream is seeded by (seed, this)
+BRANDS = "herald courier tribune gazette chronicle sentinel observer dispatch ledger post".split()  # noqa: SIM905
+REGIONS = "north south east west metro coast valley capital harbour highlands hills plains".split()  # noqa: SIM905
+OFFICES = "mfa embassy ministry cabinet presidency spokesperson mission consulate interior defence".split()  # noqa: SIM905
+
+
+def _add_decoys(
+    sample: Sample, n: int, rng: np.random.Generator, t0: float, span_s: float, platform: str, n_objects: int
+) -> None:
+    """Append n benign coordinated groups to the sample, kinds in turn (see Decoy)."""
+    makers = {"syndication": _syndication, "fan-burst": _fan_burst, "official": _official}
+    serial = [len(sample.posts) + 10**7]
+    for d in range(n):
+        kind = DECOY_KINDS[d % len(DECOY_KINDS)]
+        members, handles = makers[kind](sample, rng, d, t0, span_s, platform, n_objects, serial)
+        for aid, handle in zip(members, handles, strict=True):
+            born = _dt(t0 - rng.uniform(1.5, 12) * 365 * 86400)
+            sample.accounts.append(
+                AccountRecord(platform=platform, account_id=aid, handle=handle, created_at=born,
+                              line=len(sample.accounts) + 2)
+            )  # fmt: skip
+        sample.decoys.append(Decoy(kind=kind, members=members))
+
+
+def _next_id(serial: list[int]) -> str:
+    serial[0] += 1
+    return f"p{serial[0]:08d}"
+
+
+def _own_posts(sample, rng, platform, aid, n, t0, span_s, n_objects, serial, site: str = "") -> None:
+    """An account's ordinary activity beside its coordinated posts: its own texts and links, some reshares."""
+    for _ in range(n):
+        when = _dt(t0 + rng.uniform(0, span_s))
+        pid = _next_id(serial)
+        if rng.random() < 0.3:
+            target = f"o{int(_zipf_choice(rng, n_objects, 1, 1.1)[0]):07d}"
+            sample.posts.append(PostRecord(platform=platform, post_id=pid, account_id=aid, created_at=when,
+                                           reshare_of=target))  # fmt: skip
+            continue
+        link = f"https://{site}/{aid}/{int(rng.integers(0, 10**6))}" if site else ""
+        text = _text(rng, int(rng.integers(8, 16)), bool(rng.random() < 0.2))
+        sample.posts.append(_original(platform, pid, aid, when, text, link=link))
+
+
+def _syndication(sample, rng, d, t0, span_s, platform, n_objects, serial):
+    """A newsroom posts a headline and its link; each outlet re-posts both a fixed few seconds later."""
+    brand = BRANDS[d % len(BRANDS)]
+    site = f"{brand}{d}.news.example"
+    members = [f"dn{d:03d}m{m:02d}" for m in range(int(rng.integers(6, 13)))]
+    handles = [f"{brand}{d}_news"] + [f"{brand}{d}_{REGIONS[m % len(REGIONS)]}" for m in range(1, len(members))]
+    delay = rng.uniform(2, 12, len(members))
+    for article in range(int(rng.integers(30, 60))):
+        when = t0 + rng.uniform(0, span_s - 60)
+        headline = _text(rng, int(rng.integers(8, 14)), False)
+        link = f"https://{site}/{d}/{article}"
+        for m, aid in enumerate(members):
+            if m and rng.random() >= 0.9:
+                continue
+            at = when + (delay[m] + rng.uniform(0, 1) if m else 0.0)
+            sample.posts.append(_original(platform, _next_id(serial), aid, _dt(at), headline, link=link))
+    for aid in members:
+        _own_posts(sample, rng, platform, aid, int(rng.integers(5, 20)), t0, span_s, n_objects, serial, site)
+    return members, handles
+
+
+def _fan_burst(sample, rng, d, t0, span_s, platform, n_objects, serial):
+    """A star posts; within a minute many of its fans reshare the post, some answer it in their own words."""
+    members = [f"df{d:03d}m{m:02d}" for m in range(int(rng.integers(20, 45)))]
+    handles = [f"{FIRST_NAMES[d % len(FIRST_NAMES)]}official"] + [
+        f"{FIRST_NAMES[int(rng.integers(0, len(FIRST_NAMES)))]}_{WORDS[int(rng.integers(0, 40))]}" for _ in members[1:]
+    ]
+    star = members[0]
+    for _ in range(int(rng.integers(6, 12))):
+        when = t0 + rng.uniform(0, span_s - 120)
+        pid = _next_id(serial)
+        sample.posts.append(_original(platform, pid, star, _dt(when), _text(rng, 10, False)))
+        for aid in members[1:]:
+            if rng.random() >= 0.6:
+                continue
+            at = _dt(when + min(rng.exponential(15.0), 58.0))
+            if rng.random() < 0.75:
+                sample.posts.append(PostRecord(platform=platform, post_id=_next_id(serial), account_id=aid,
+                                               created_at=at, reshare_of=pid))  # fmt: skip
+            else:
+                words = _text(rng, int(rng.integers(3, 9)), bool(rng.random() < 0.2))
+                sample.posts.append(_original(platform, _next_id(serial), aid, at, words, reply=pid))
+    for aid in members:
+        _own_posts(sample, rng, platform, aid, int(rng.integers(5, 25)), t0, span_s, n_objects, serial)
+    return members, handles
+
+
+def _official(sample, rng, d, t0, span_s, platform, n_objects, serial):
+    """Government accounts take turns to post a statement under the office's hashtag; the others reshare it."""
+    members = [f"do{d:03d}m{m:02d}" for m in range(int(rng.integers(5, 11)))]
+    handles = [f"{OFFICES[m % len(OFFICES)]}_{REGIONS[d % len(REGIONS)]}{d}" for m in range(len(members))]
+    tag = f"official{d}"
+    for _ in range(int(rng.integers(20, 40))):
+        when = t0 + rng.uniform(0, span_s - 120)
+        author = int(rng.integers(0, len(members)))
+        pid = _next_id(serial)
+        statement = _text(rng, int(rng.integers(10, 16)), bool(rng.random() < 0.3))
+        post = _original(platform, pid, members[author], _dt(when), statement)
+        sample.posts.append(replace(post, text=f"{post.text} #{tag}", hashtags=(tag,)))
+        for m, aid in enumerate(members):
+            if m == author or rng.random() >= 0.7:
+                continue
+            at = _dt(when + rng.uniform(5, 55))
+            sample.posts.append(PostRecord(platform=platform, post_id=_next_id(serial), account_id=aid,
+                                           created_at=at, reshare_of=pid))  # fmt: skip
+    for aid in members:
+        _own_posts(sample, rng, platform, aid, int(rng.integers(5, 15)), t0, span_s, n_objects, serial)
+    return members, handles
 
 
 def _dt(ts: float) -> datetime:
@@ -257,7 +396,8 @@ def write_sample(sample: Sample, out: Path, jsonl: bool = False) -> list[Path]:
             created = a.created_at.isoformat().replace("+00:00", "Z") if a.created_at else ""
             writer.writerow([a.platform, a.account_id, a.handle, created])
     truth_path = Path(f"{stem}.truth.json")
-    truth_path.write_text(json.dumps({"groups": sample.groups}, indent=1) + "\n", encoding="utf-8")
+    truth = {"groups": sample.groups, "decoys": [{"kind": d.kind, "members": d.members} for d in sample.decoys]}
+    truth_path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     return [out, accounts_path, truth_path]
 
 
@@ -269,11 +409,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group-share", type=float, default=0.05)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--jsonl", action="store_true")
+    parser.add_argument("--decoys", type=int, default=0, help="benign coordinated groups beside the planted ones")
     args = parser.parse_args(argv)
-    sample = generate(args.posts, seed=args.seed, span_s=args.span, group_share=args.group_share)
+    sample = generate(args.posts, seed=args.seed, span_s=args.span, group_share=args.group_share, decoys=args.decoys)
     for path in write_sample(sample, args.out, jsonl=args.jsonl):
         print(path)
-    print(f"{len(sample.posts)} posts, {len(sample.accounts)} accounts, {len(sample.groups)} planted groups")
+    print(
+        f"{len(sample.posts)} posts, {len(sample.accounts)} accounts, {len(sample.groups)} planted groups, "
+        f"{len(sample.decoys)} decoys"
+    )
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Learning from the researchers' verdicts: features and a classifier of groups, and narrative discovery."""
