@@ -200,12 +200,13 @@ ACTIONS = {
         ["reports.change_report"],
         lambda s: fresh(s.draft).status == ReportStatus.IN_REVIEW,
     ),
-    ("reports.Report", "rebuild"): action(
-        Report,
-        "rebuild",
-        lambda s: s.draft,
-        ["reports.change_report"],
-        lambda s: fresh(s.draft).built_at > s.draft.built_at,
+    ("reports.Report", "rebuild"): Case(
+        perms=("reports.change_report",),
+        post=lambda s: (
+            changelist(Report),
+            {"action": "rebuild", "_selected_action": [s.draft.pk], "confirmed": "yes"},
+        ),
+        done=lambda s: fresh(s.draft).build_requested_at is not None,
     ),
     ("partners.ApiKey", "revoke"): action(
         ApiKey, "revoke", lambda s: s.api_key, ["partners.change_apikey"], lambda s: fresh(s.api_key).revoked_at
