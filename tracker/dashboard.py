@@ -86,7 +86,7 @@ def dashboard_context(user) -> dict:
                 "label": "Runs under way",
                 "value": selectors.runs_in_progress().count(),
                 "help": "Scoring runs neither done nor failed: queued, reading the sample, scoring or finding groups.",
-                "url": _changelist("detection", "scoringrun"),
+                "url": _changelist("detection", "scoringrun", "status__in=queued,preparing,scoring,reducing"),
             }
         )
     if _may_view(user, "campaigns", "election"):

@@ -92,3 +92,15 @@ def test_an_import_that_reads_every_column_has_no_warning(admin_client, sample, 
     assert job.unknown_columns == []
     html = admin_client.get(reverse("admin:detection_sampleimport_change", args=[job.pk])).content.decode()
     assert "unknown-columns-warning" not in html
+
+
+def test_the_readme_example_file_imports_without_a_warning_or_a_rejected_row(sample, settings, tmp_path):
+    from tests.conftest import REPO
+
+    settings.MEDIA_ROOT = tmp_path
+    example = (REPO / "docs" / "examples" / "canonical-posts.csv").read_bytes()
+    job = SampleImport.objects.create(sample=sample, file=SimpleUploadedFile("example.csv", example))
+    sample_import_run(import_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.format, job.unknown_columns) == (ImportStatus.DONE, "canonical-csv", [])
+    assert (job.rows_done, job.rejected, job.inserted) == (4, 0, 4)
