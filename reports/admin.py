@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import PeriodicTask
 from unfold.admin import ModelAdmin
+from unfold.decorators import action
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminSingleDateWidget
 
 from . import render, selectors, services
@@ -99,6 +100,7 @@ class ReportAdmin(ModelAdmin):
     ]
     readonly_fields = [f for f in fields if f != "summary"]
     actions = ["publish", "submit_for_review", "rebuild"]
+    actions_detail = ["rebuild_this_report"]
 
     def add_view(self, request, form_url="", extra_context=None):
         """The report builder: a form, then a page that says what will be built, then the build is queued."""
@@ -113,7 +115,7 @@ class ReportAdmin(ModelAdmin):
             "form": form,
             "confirming": False,
         }
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and form.is_valid() and "_edit" not in request.POST:
             build = form.request()
             if request.POST.get("confirmed") == "yes":
                 try:
@@ -216,21 +218,36 @@ class ReportAdmin(ModelAdmin):
     @admin.action(description="Rebuild from the current data (drafts and reports in review)", permissions=["change"])
     def rebuild(self, request, queryset):
         """Asks first (a page like the delete confirmation), then queues one build per report."""
-        buildable = queryset.exclude(status=ReportStatus.PUBLISHED)
         if request.POST.get("confirmed") != "yes":
-            return TemplateResponse(
-                request,
-                "admin/reports/report/rebuild_confirmation.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "opts": self.model._meta,
-                    "title": "Rebuild these reports?",
-                    "subtitle": None,
-                    "reports": buildable,
-                    "published": queryset.filter(status=ReportStatus.PUBLISHED),
-                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                },
-            )
+            return self._rebuild_confirmation(request, queryset)
+        self._rebuild_queue(request, queryset.exclude(status=ReportStatus.PUBLISHED))
+
+    @action(description="Rebuild", url_path="rebuild", permissions=["change"], icon="refresh")
+    def rebuild_this_report(self, request, object_id: str):
+        """GET asks first (the Rebuild action's confirmation page); POST queues the rebuild."""
+        report = get_object_or_404(Report, pk=object_id)
+        reports = Report.objects.filter(pk=report.pk)
+        if request.method != "POST":
+            return self._rebuild_confirmation(request, reports)
+        self._rebuild_queue(request, reports.exclude(status=ReportStatus.PUBLISHED))
+        return redirect("admin:reports_report_change", report.pk)
+
+    def _rebuild_confirmation(self, request, queryset):
+        return TemplateResponse(
+            request,
+            "admin/reports/report/rebuild_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Rebuild these reports?",
+                "subtitle": None,
+                "reports": queryset.exclude(status=ReportStatus.PUBLISHED),
+                "published": queryset.filter(status=ReportStatus.PUBLISHED),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    def _rebuild_queue(self, request, buildable) -> None:
         queued = 0
         for report in buildable:
             request_ = services.ReportRequest(

@@ -47,6 +47,9 @@ def test_the_builder_asks_for_confirmation_before_queueing(admin_client, electio
     html = response.content.decode()
     assert "Queue this build?" in html and "Taiwan 2024" in html and 'name="confirmed" value="yes"' in html
     assert not Report.objects.exists()
+    back = admin_client.post(ADD, build_post(election, confirmed="yes", _edit="")).content.decode()
+    assert "Queue this build?" not in back and 'value="2024-01-13"' in back
+    assert not Report.objects.exists()
 
 
 def test_confirming_queues_the_build_and_the_page_shows_its_status(
@@ -130,3 +133,21 @@ def test_rebuild_asks_first_then_queues(
     rebuilt = Report.objects.get(pk=draft.pk)
     assert rebuilt.built_at > draft.built_at and rebuilt.build_requested_at is not None
     assert Report.objects.get(pk=published.pk).build_requested_at is None
+
+
+def test_the_report_page_has_a_rebuild_button_that_asks_first(
+    admin_client, election, eager_tasks, no_pdf, django_capture_on_commit_callbacks
+):
+    from reports.services import ReportRequest, report_build_from
+
+    draft = report_build_from(ReportRequest(f"election:{election.pk}", "2024-01-01", "2024-01-13", "GREEN"))
+    url = reverse("admin:reports_report_rebuild_this_report", args=[draft.pk])
+    assert url in admin_client.get(reverse("admin:reports_report_change", args=[draft.pk])).content.decode()
+    asked = admin_client.get(url).content.decode()
+    assert "Rebuild these reports from the current data?" in asked and draft.title in asked
+    assert Report.objects.get(pk=draft.pk).build_requested_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url)
+    assert response.status_code == 302
+    rebuilt = Report.objects.get(pk=draft.pk)
+    assert rebuilt.built_at > draft.built_at and not rebuilt.build_pending

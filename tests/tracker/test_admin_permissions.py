@@ -177,6 +177,11 @@ VIEWS = {
         ),
         done=lambda s: s.world.objects[("sample", "own_b")].runs.count() == 2,
     ),
+    "reports_report_rebuild_this_report": Case(
+        perms=("reports.change_report",),
+        post=lambda s: (reverse("admin:reports_report_rebuild_this_report", args=[s.draft.pk]), {}),
+        done=lambda s: fresh(s.draft).build_requested_at is not None,
+    ),
     "auth_user_password_change": Case(
         perms=("auth.change_user",),
         post=password_post,
