@@ -82,7 +82,7 @@ class SampleAdmin(ModelAdmin):
         "status",
         "posts_count",
         "accounts_count",
-        "platforms",
+        "platform_list",
         "runs_and_groups",
         "created_by",
         "created_at",
@@ -144,7 +144,10 @@ class SampleAdmin(ModelAdmin):
 
     @admin.display(description="Platforms")
     def platform_list(self, obj: Sample) -> str:
-        return ", ".join(obj.platforms)
+        return ", ".join(obj.platforms) or "None yet (seen in the imported posts)"
+
+    def get_exclude(self, request, obj=None):
+        return ["platforms"]
 
     def get_readonly_fields(self, request, obj=None):
         """A sample's owner is fixed once it exists: its posts and accounts live in that owner's scope."""

@@ -40,6 +40,7 @@ def test_the_sample_page_links_to_its_runs_and_groups_and_offers_both_buttons(ad
     assert reverse("admin:detection_sample_score_this_sample", args=[sample.pk]) in html
     assert reverse("admin:detection_sample_add_a_file", args=[sample.pk]) in html
     assert "Score this sample" in html and "Add a file" in html
+    assert "None yet (seen in the imported posts)" in html and ">[]<" not in html.replace(" ", "").replace("\n", "")
     listed = admin_client.get(runs).content.decode()
     assert f"Run {sample.runs.first().pk} of Links sample" in listed and " of Other sample" not in listed
 
