@@ -112,6 +112,15 @@ def dashboard_context(user) -> dict:
             }
         )
         context["changes"] = selectors.catalogue_changes_recent(limit=ROWS)
+    context["shortcuts"] = [
+        {"label": label, "url": reverse(f"admin:{app}_{model}_add")}
+        for label, app, model in (
+            ("New sample", "detection", "sample"),
+            ("Upload a file", "detection", "sampleimport"),
+            ("Build a report", "reports", "report"),
+        )
+        if user.has_perm(f"{app}.add_{model}")
+    ]
     context.update(progress_context(user))
     return context
 

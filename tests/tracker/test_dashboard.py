@@ -180,3 +180,24 @@ def test_technical_apps_come_last_and_view_site_does_not_loop(admin_client_, db)
     assert "View site" not in html
     assert 'href="/api/v1/docs/"' in html
     assert html.index("<span>Samples</span>") < html.index("<span>Reports</span>") < html.index("<span>Users</span>")
+
+
+def test_a_user_sees_only_the_figures_of_what_they_may_view(workload, client):
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("catalogue-only", password="x-unused-password-9", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=["view_election", "view_campaign"]))
+    client.force_login(user)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert set(shown_figures(html)) == {"elections_ahead", "catalogue_changes"}
+    assert 'id="groups-to-review"' not in html and "Dashboard sample" not in html and "bad header" not in html
+    assert 'id="shortcuts"' not in html
+    progress = client.get(reverse("dashboard-progress")).content.decode()
+    assert "rows done" not in progress and "shards done" not in progress
+
+
+def test_shortcuts_lead_to_the_forms_the_user_may_fill(admin_client_, db):
+    html = admin_client_.get(reverse("admin:index")).content.decode()
+    shortcuts = html.split('id="shortcuts"')[1].split("</nav>")[0]
+    for name in ("detection_sample_add", "detection_sampleimport_add", "reports_report_add"):
+        assert f'href="{reverse(f"admin:{name}")}"' in shortcuts
