@@ -100,10 +100,12 @@ class Report(models.Model):
 
     @property
     def build_pending(self) -> bool:
-        """A build was queued and has neither finished nor failed since."""
+        """A build was queued and has neither finished nor failed since (a report published meanwhile is not
+        rebuilt, so nothing is pending for it)."""
         return (
             self.build_requested_at is not None
             and not self.build_error
+            and self.status != ReportStatus.PUBLISHED
             and (self.built_at is None or self.built_at < self.build_requested_at)
         )
 

@@ -151,3 +151,12 @@ def test_the_report_page_has_a_rebuild_button_that_asks_first(
     assert response.status_code == 302
     rebuilt = Report.objects.get(pk=draft.pk)
     assert rebuilt.built_at > draft.built_at and not rebuilt.build_pending
+
+
+def test_a_report_published_while_its_build_was_queued_is_not_left_pending(admin_client, election):
+    admin_client.post(ADD, build_post(election, confirmed="yes"))
+    report = Report.objects.get()
+    assert report.build_pending
+    Report.objects.filter(pk=report.pk).update(status=ReportStatus.PUBLISHED)
+    report.refresh_from_db()
+    assert not report.build_pending
