@@ -77,16 +77,17 @@ def _flat(choice) -> list:
 
 @admin.register(Report)
 class ReportAdmin(ModelAdmin):
-    list_display = ["title", "scope", "audience_key", "tlp", "status", "period_start", "period_end", "built_at"]
+    list_display = ["title", "scope", "audience_name", "tlp", "status", "period_start", "period_end", "built_at"]
     list_filter = ["status", "scope", "tlp", "audience_clearance", "audience_organisation", "period_end"]
+    list_select_related = ["election", "actor", "operation", "audience_organisation"]
     search_fields = ["title", "summary"]
     date_hierarchy = "period_end"
     fields = [
         "title",
-        "scope_key",
+        "scope_name",
         "period_start",
         "period_end",
-        "audience_key",
+        "audience_name",
         "status",
         "tlp",
         "summary",
@@ -140,6 +141,15 @@ class ReportAdmin(ModelAdmin):
                     scope_kind=scope,
                 )
         return TemplateResponse(request, "admin/reports/report/build.html", context)
+
+    @admin.display(description="Scope")
+    def scope_name(self, obj: Report) -> str:
+        subject = obj.election or obj.actor or obj.operation
+        return f"{obj.get_scope_display()}: {subject}" if subject else obj.get_scope_display()
+
+    @admin.display(description="Audience", ordering="audience_key")
+    def audience_name(self, obj: Report) -> str:
+        return obj.audience_label
 
     @admin.display(description="Build")
     def build_state(self, obj: Report) -> str:

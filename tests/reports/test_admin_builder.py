@@ -66,6 +66,7 @@ def test_confirming_queues_the_build_and_the_page_shows_its_status(
     assert (report.scope_key, report.audience_key) == (f"election:{election.pk}", "clearance:GREEN")
     page = admin_client.get(response["Location"]).content.decode()
     assert "Queued" in page and "location.reload" in page
+    assert "Election: Taiwan 2024" in page and "TLP:GREEN clearance" in page and "clearance:GREEN" not in page
 
     callbacks[0]()  # the commit: the build goes to the worker (in-process here)
     report.refresh_from_db()
