@@ -4,14 +4,16 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import action
 
 from campaigns.models import Asset, Campaign, Technique, TechniqueUse
 from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
-from detection.engine.readers import FORMATS
+from detection.engine.readers import FORMATS, layout_columns
 
 from . import scoring, selectors, triage
 from .ingest import selectors as ingest_selectors
@@ -78,21 +80,83 @@ class SampleAdmin(ModelAdmin):
     list_filter = ["status", "tlp", "collection_method", ("owner", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["owner"]
     search_fields = ["name", "description"]
-    readonly_fields = ["status", "posts_count", "accounts_count", "platforms", "created_by", "created_at"]
+    readonly_fields = [
+        "status",
+        "posts_count",
+        "accounts_count",
+        "platform_list",
+        "runs_and_groups",
+        "created_by",
+        "created_at",
+    ]
     autocomplete_fields = ["owner"]
     inlines = [SampleImportInline]
     actions = ["score_samples"]
+    actions_detail = ["score_this_sample", "add_a_file"]
+
+    @admin.display(description="Runs and groups")
+    def runs_and_groups(self, obj: Sample) -> str:
+        if obj.pk is None:
+            return "-"
+        runs = reverse("admin:detection_scoringrun_changelist") + f"?sample__id__exact={obj.pk}"
+        groups = reverse("admin:detection_coordinatedgroup_changelist") + f"?run__sample__id__exact={obj.pk}"
+        to_review = groups + "&status__exact=new"
+        counts = selectors.sample_work_counts(sample=obj)
+        return format_html(
+            '<a class="sample-runs" href="{}">{} scoring runs</a> · <a class="sample-groups" href="{}">{} groups'
+            '</a> · <a class="sample-groups-to-review" href="{}">{} to review</a>',
+            runs,
+            counts["runs"],
+            groups,
+            counts["groups"],
+            to_review,
+            counts["to_review"],
+        )
+
+    @action(description="Score this sample", url_path="score", permissions=["score"], icon="play_circle")
+    def score_this_sample(self, request: HttpRequest, object_id: str):
+        """GET asks for confirmation; POST starts the run and opens its page."""
+        sample = get_object_or_404(Sample, pk=object_id)
+        if request.method != "POST":
+            return TemplateResponse(
+                request,
+                "admin/detection/sample/score_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "title": f"Score {sample.name}?",
+                    "subtitle": None,
+                    "sample": sample,
+                    "original": sample,
+                },
+            )
+        try:
+            run = scoring.scoring_run_start(sample=sample, requested_by=request.user)
+        except BudgetExceeded as exc:
+            messages.error(request, f"{sample.name}: {exc}")
+            return redirect("admin:detection_sample_change", sample.pk)
+        messages.info(request, f"Scoring {sample.name}: this page shows the run's progress.")
+        return redirect("admin:detection_scoringrun_change", run.pk)
+
+    @action(description="Add a file", url_path="add-file", permissions=["detection.add_sampleimport"], icon="upload")
+    def add_a_file(self, request: HttpRequest, object_id: str):
+        """The upload page with this sample chosen."""
+        sample = get_object_or_404(Sample, pk=object_id)
+        return redirect(reverse("admin:detection_sampleimport_add") + f"?sample={sample.pk}")
 
     @admin.display(description="Platforms")
     def platform_list(self, obj: Sample) -> str:
-        return ", ".join(obj.platforms)
+        return ", ".join(obj.platforms) or "None yet (seen in the imported posts)"
+
+    def get_exclude(self, request, obj=None):
+        return ["platforms"]
 
     def get_readonly_fields(self, request, obj=None):
         """A sample's owner is fixed once it exists: its posts and accounts live in that owner's scope."""
         fields = super().get_readonly_fields(request, obj)
         return [*fields, "owner"] if obj is not None else fields
 
-    def has_score_permission(self, request: HttpRequest) -> bool:
+    def has_score_permission(self, request: HttpRequest, obj=None) -> bool:
         """Scoring adds a run to the ledger, which no admin form adds, so the permission to add runs is the one."""
         return request.user.has_perm(f"detection.{get_permission_codename('add', ScoringRun._meta)}")
 
@@ -113,8 +177,22 @@ class SampleAdmin(ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+def _upload_help() -> str:
+    required, optional = layout_columns("canonical-csv")
+    return format_html(
+        "CSV, JSONL or their .gz; the layout is detected from the header. "
+        '<span id="canonical-columns">The canonical posts CSV has the columns <code>{}</code> (required) and '
+        "<code>{}</code>; lists (urls, hashtags, mentions, media_hashes) space-separated or as a JSON array; "
+        "created_at in ISO 8601, UTC; platform as a column or chosen below.</span> Also read: the X/Twitter "
+        "information-operations archive, CooRTweet, coordination-network-toolkit CSVs, canonical accounts CSV "
+        "and JSON Lines. Columns a layout does not read are ignored and named on the import's page.",
+        ", ".join(required),
+        ", ".join(optional),
+    )
+
+
 class SampleImportForm(forms.ModelForm):
-    upload = forms.FileField(help_text="CSV, JSONL or their .gz; the layout is detected from the header.")
+    upload = forms.FileField(help_text=_upload_help())
     format = forms.ChoiceField(choices=[("", "Detect from the header")] + [(k, k) for k in FORMATS], required=False)
 
     class Meta:
@@ -137,6 +215,7 @@ class SampleImportAdmin(ModelAdmin):
         "status",
         "progress_bar",
         "error",
+        "ignored_columns",
         "rows_done",
         "inserted",
         "updated",
@@ -151,7 +230,19 @@ class SampleImportAdmin(ModelAdmin):
         "finished_at",
         "rejected_rows_table",
     ]
-    exclude = ["file", "source_path", "bytes_total", "bytes_done"]
+    exclude = ["file", "source_path", "bytes_total", "bytes_done", "unknown_columns"]
+
+    @admin.display(description="Ignored columns")
+    def ignored_columns(self, obj: SampleImport) -> str:
+        if not obj.unknown_columns:
+            return "None: the layout reads every column of the header."
+        return format_html(
+            '<span class="unknown-columns-warning text-red-600">Warning: the {} layout does not read {} column(s), '
+            "which were ignored: {}. Rename a column if it was meant as one the layout reads.</span>",
+            obj.format,
+            len(obj.unknown_columns),
+            format_html_join(", ", "<code>{}</code>", ((name,) for name in obj.unknown_columns)),
+        )
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

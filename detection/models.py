@@ -189,6 +189,9 @@ class SampleImport(models.Model):
     duplicates = models.BigIntegerField(default=0, help_text="Rows merged into a post seen earlier in the file")
     accounts_seen = models.BigIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
+    unknown_columns = models.JSONField(
+        default=list, blank=True, help_text="Header columns the file's layout does not read (ignored)"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -344,3 +344,13 @@ def groups_active_in(*, start: date, end: date) -> QuerySet[CoordinatedGroup]:
 def group_member_scores(*, group: CoordinatedGroup) -> QuerySet[AccountScore]:
     """A group's members with their accounts, best score first (then by account)."""
     return AccountScore.objects.filter(group=group).select_related("account").order_by("-score", "account_id")
+
+
+def sample_work_counts(*, sample: Sample) -> dict[str, int]:
+    """A sample's scoring runs, the groups they found, and those groups still to review."""
+    groups = CoordinatedGroup.objects.filter(run__sample=sample)
+    return {
+        "runs": sample.runs.count(),
+        "groups": groups.count(),
+        "to_review": groups.filter(status=GroupStatus.NEW).count(),
+    }

@@ -16,5 +16,8 @@ class ReportsConfig(AppConfig):
     verbose_name = "Threat reports"
 
     def ready(self) -> None:
+        from . import dispatch, tasks
+
+        dispatch.build_sender_install(tasks.build_report_send)
         # After every migrate, and after a flush, which empties the tables the data migration filled.
         post_migrate.connect(_schedules, sender=self, dispatch_uid="reports-beat-schedules")

@@ -68,6 +68,10 @@ class Report(models.Model):
     stix_file = models.FileField(upload_to=report_file_path, blank=True, editable=False)
     build_seconds = models.FloatField(null=True, blank=True, editable=False)
     built_at = models.DateTimeField(null=True, blank=True, editable=False)
+    build_requested_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a build was last queued from the admin"
+    )
+    build_error = models.TextField(blank=True, editable=False, help_text="Why the last queued build failed")
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
@@ -93,6 +97,17 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def build_pending(self) -> bool:
+        """A build was queued and has neither finished nor failed since (a report published meanwhile is not
+        rebuilt, so nothing is pending for it)."""
+        return (
+            self.build_requested_at is not None
+            and not self.build_error
+            and self.status != ReportStatus.PUBLISHED
+            and (self.built_at is None or self.built_at < self.build_requested_at)
+        )
 
     @property
     def audience_label(self) -> str:

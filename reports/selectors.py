@@ -21,6 +21,7 @@ from campaigns.models import (
 )
 from detection import selectors as detection_selectors
 from partners.markings import Tlp
+from partners.models import Organisation
 from partners.selectors import as_principal, can_see, principal_for_organisation
 
 from .models import Report, ReportStatus, Scope, Subscription
@@ -244,3 +245,31 @@ def subscriptions_for(*, report: Report) -> list[Subscription]:
         elif reports_visible_to(subscription.organisation).filter(pk=report.pk).exists():
             chosen.append(subscription)
     return [s for s in chosen if s.address]
+
+
+def scope_choices() -> list:
+    """The scopes a report can have, as grouped form choices ('global', 'election:<id>', ...)."""
+    return [
+        ("global", "Global: everything in the period"),
+        ("Elections", [(f"election:{e.pk}", f"{e.name} ({e.election_day:%Y-%m-%d})") for e in Election.objects.all()]),
+        ("Threat actors", [(f"actor:{a.pk}", a.name) for a in ThreatActor.objects.order_by("name")]),
+        ("Operations", [(f"operation:{o.pk}", o.name) for o in Operation.objects.order_by("name")]),
+    ]
+
+
+def audience_choices() -> list:
+    """The audiences a report can have: a TLP ceiling (everyone cleared to it) or one organisation."""
+    return [
+        (
+            "Everyone cleared up to",
+            [(f"clearance:{tlp}", Tlp(tlp).label) for tlp in CEILING_LEVELS],
+        ),
+        ("One organisation", [(f"org:{o.slug}", o.name) for o in Organisation.objects.order_by("name")]),
+    ]
+
+
+def report_for(*, scope_key: str, start: date, end: date, audience_key: str) -> Report | None:
+    """The report of a scope, period and audience, if one was built or queued."""
+    return Report.objects.filter(
+        scope_key=scope_key, period_start=start, period_end=end, audience_key=audience_key
+    ).first()

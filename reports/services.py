@@ -16,7 +16,7 @@ from django.utils import timezone
 from partners.markings import Tlp, most_restrictive_tlp
 from partners.models import Organisation
 
-from . import render, selectors
+from . import dispatch, render, selectors
 from .builder import ReportBuilder, report_title, summary_sentences
 from .changes import changes_since
 from .models import Report, ReportStatus, Scope, report_file_path
@@ -85,6 +85,18 @@ def _scope_key(scope: str, object_id: int | None) -> str:
     return Scope.GLOBAL.value if scope == Scope.GLOBAL else f"{scope}:{object_id}"
 
 
+def _report_defaults(scope: str, obj, start: date, end: date, audience: Audience) -> dict:
+    return {
+        "scope": scope,
+        "election": obj if scope == Scope.ELECTION else None,
+        "actor": obj if scope == Scope.ACTOR else None,
+        "operation": obj if scope == Scope.OPERATION else None,
+        "audience_organisation": audience.organisation,
+        "audience_clearance": audience.clearance,
+        "title": report_title(scope, obj, start, end),
+    }
+
+
 def report_build(
     *,
     scope: str,
@@ -98,11 +110,7 @@ def report_build(
     """Build (or rebuild in place) the report of a scope, period and audience; a published report stays as it is
     unless forced. Raises ReportError when the scope object is missing or hidden from the audience."""
     began = time.perf_counter()
-    obj = selectors.scope_object_get(scope=scope, object_id=object_id)
-    if scope != Scope.GLOBAL and obj is None:
-        raise ReportError(f"No {scope} with id {object_id}.")
-    if obj is not None and not audience.can_see(obj):
-        raise ReportError(f"The {scope} is marked {Tlp(obj.tlp).label}: not visible to {audience.label}.")
+    obj = _scope_checked(scope, object_id, audience)
     if end < start:
         raise ReportError("The period ends before it starts.")
     with transaction.atomic():
@@ -111,15 +119,7 @@ def report_build(
             period_start=start,
             period_end=end,
             audience_key=audience.key,
-            defaults={
-                "scope": scope,
-                "election": obj if scope == Scope.ELECTION else None,
-                "actor": obj if scope == Scope.ACTOR else None,
-                "operation": obj if scope == Scope.OPERATION else None,
-                "audience_organisation": audience.organisation,
-                "audience_clearance": audience.clearance,
-                "title": report_title(scope, obj, start, end),
-            },
+            defaults=_report_defaults(scope, obj, start, end, audience),
         )
         if report.status == ReportStatus.PUBLISHED and not force:
             return report
@@ -141,12 +141,66 @@ def report_build(
         if not report.summary_edited:
             report.summary = " ".join(content["summary"])
         report.built_at = timezone.now()
+        report.build_error = ""
         report.save()
     if rerender:
         report_render(report=report)
     report.build_seconds = round(time.perf_counter() - began, 3)
     Report.objects.filter(pk=report.pk).update(build_seconds=report.build_seconds)
     return report
+
+
+def _scope_checked(scope: str, object_id: int | None, audience: Audience):
+    """The scope's object, or ReportError when it is missing or hidden from the audience."""
+    obj = selectors.scope_object_get(scope=scope, object_id=object_id)
+    if scope != Scope.GLOBAL and obj is None:
+        raise ReportError(f"No {scope} with id {object_id}.")
+    if obj is not None and not audience.can_see(obj):
+        raise ReportError(f"The {scope} is marked {Tlp(obj.tlp).label}: not visible to {audience.label}.")
+    return obj
+
+
+def report_build_request(request: ReportRequest) -> Report:
+    """Queue the build of a report (the admin's builder and its Rebuild action): check the request, record the
+    report (a new draft, or the existing one rebuilt in place) with when its build was asked for, and send the
+    build to a worker once this transaction commits. A published report is not rebuilt: ReportError."""
+    scope, object_id = scope_parse(request.scope)
+    start, end = date.fromisoformat(request.start), date.fromisoformat(request.end)
+    if end < start:
+        raise ReportError("The period ends before it starts.")
+    audience = audience_parse(request.audience)
+    obj = _scope_checked(scope, object_id, audience)
+    with transaction.atomic():
+        report, _ = Report.objects.select_for_update().get_or_create(
+            scope_key=_scope_key(scope, object_id),
+            period_start=start,
+            period_end=end,
+            audience_key=audience.key,
+            defaults=_report_defaults(scope, obj, start, end, audience),
+        )
+        if report.status == ReportStatus.PUBLISHED:
+            raise ReportError(f"'{report.title}' is published; a published report is not rebuilt.")
+        report.build_requested_at = timezone.now()
+        report.build_error = ""
+        report.save(update_fields=["build_requested_at", "build_error", "updated_at"])
+        plain = (report.scope_key, start.isoformat(), end.isoformat(), request.audience)
+        transaction.on_commit(lambda: dispatch.build_send(*plain))
+    return report
+
+
+def report_build_failed(request: ReportRequest, *, error: str) -> None:
+    """Record why a queued build failed on its report, when the report exists."""
+    try:
+        scope, object_id = scope_parse(request.scope)
+        audience = audience_parse(request.audience)
+    except ReportError:
+        return
+    Report.objects.filter(
+        scope_key=_scope_key(scope, object_id),
+        period_start=request.start,
+        period_end=request.end,
+        audience_key=audience.key,
+    ).update(build_error=error[:2000], updated_at=timezone.now())
 
 
 def report_build_from(request: ReportRequest, *, force: bool = False) -> Report:

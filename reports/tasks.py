@@ -18,11 +18,18 @@ DEFAULT_AUDIENCES = ["GREEN", "AMBER"]
 )
 def build_report(scope: str, start: str, end: str, audience: str) -> int | None:
     """Build (or rebuild in place) one report; a scope that no longer exists or is hidden is a no-op."""
+    request = services.ReportRequest(scope, start, end, audience)
     try:
-        report = services.report_build_from(services.ReportRequest(scope, start, end, audience))
-    except services.ReportError:
+        report = services.report_build_from(request)
+    except services.ReportError as exc:
+        services.report_build_failed(request, error=str(exc))
         return None
     return report.pk
+
+
+def build_report_send(scope: str, start: str, end: str, audience: str) -> None:
+    """The sender `reports.dispatch` calls (installed by ReportsConfig.ready)."""
+    build_report.delay(scope, start, end, audience)
 
 
 def _builds_enqueue(planner, today: str | None, audiences: list[str] | None) -> int:

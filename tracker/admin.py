@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, User
 from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+admin.site.site_url = None  # no public site to view: the account menu links the partner API instead
 admin.site.unregister(User)
 admin.site.unregister(Group)
 

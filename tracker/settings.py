@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from tracker.navigation import sidebar_navigation
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -277,11 +279,19 @@ UNFOLD = {
     "SITE_TITLE": "Interference tracker",
     "SITE_HEADER": "Election-interference tracker",
     "SITE_SUBHEADER": "Catalogue and findings",
-    "SITE_URL": "/",
+    # No public site: "View site" would lead back here. The account menu links the partner API instead.
+    "SITE_URL": None,
     "SITE_SYMBOL": "policy",
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_HISTORY": True,
-    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+    "SIDEBAR": {"show_search": True, "show_all_applications": True, "navigation": sidebar_navigation()},
+    "DASHBOARD_CALLBACK": "tracker.dashboard.dashboard_callback",
+    "ACCOUNT": {
+        "navigation": [
+            {"title": "Partner API", "link": "/api/v1/"},
+            {"title": "API documentation", "link": "/api/v1/docs/"},
+        ]
+    },
 }
 
 # Partner API (partners/api): keys in the Authorization header, JSON only, cursor pages, per-organisation rates.

@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
+
+from .dashboard import progress_context
 
 
 def _database_status() -> str:
@@ -38,3 +40,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest):
     return redirect("admin:index")
+
+
+@never_cache
+@require_GET
+def dashboard_progress(request: HttpRequest):
+    """The dashboard's imports and runs under way, as the HTML fragment it polls for (staff only: admin_view)."""
+    return render(request, "admin/dashboard/progress.html", progress_context(request.user))

@@ -17,7 +17,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from campaigns.vocabularies import Platform
-from detection.engine.readers import detect_format
+from detection.engine.readers import detect_format, unknown_columns
 from detection.engine.records import SampleFileError
 from detection.ingest.batches import ACCOUNT_FORMATS, Batch, read_batches
 from detection.ingest.orm_writer import OrmWriter
@@ -71,9 +71,10 @@ def sample_import_run(*, import_id: int, progress: Callable[[int, int], None] | 
 
 
 def _consume(job: SampleImport, fmt: str, progress) -> None:
-    if job.format != fmt:
-        job.format = fmt
-        SampleImport.objects.filter(pk=job.pk).update(format=fmt, bytes_total=job.bytes_total)
+    ignored = unknown_columns(_path(job), fmt)
+    if job.format != fmt or job.unknown_columns != ignored:
+        job.format, job.unknown_columns = fmt, ignored
+        SampleImport.objects.filter(pk=job.pk).update(format=fmt, bytes_total=job.bytes_total, unknown_columns=ignored)
     writer = batch_writer(sample_id=job.sample_id)
     options = {
         "path": _path(job),

@@ -169,6 +169,19 @@ VIEWS = {
         post=attach_post,
         done=attached,
     ),
+    "detection_sample_score_this_sample": Case(
+        perms=("detection.add_scoringrun",),
+        post=lambda s: (
+            reverse("admin:detection_sample_score_this_sample", args=[s.world.objects[("sample", "own_b")].pk]),
+            {},
+        ),
+        done=lambda s: s.world.objects[("sample", "own_b")].runs.count() == 2,
+    ),
+    "reports_report_rebuild_this_report": Case(
+        perms=("reports.change_report",),
+        post=lambda s: (reverse("admin:reports_report_rebuild_this_report", args=[s.draft.pk]), {}),
+        done=lambda s: fresh(s.draft).build_requested_at is not None,
+    ),
     "auth_user_password_change": Case(
         perms=("auth.change_user",),
         post=password_post,
@@ -200,12 +213,13 @@ ACTIONS = {
         ["reports.change_report"],
         lambda s: fresh(s.draft).status == ReportStatus.IN_REVIEW,
     ),
-    ("reports.Report", "rebuild"): action(
-        Report,
-        "rebuild",
-        lambda s: s.draft,
-        ["reports.change_report"],
-        lambda s: fresh(s.draft).built_at > s.draft.built_at,
+    ("reports.Report", "rebuild"): Case(
+        perms=("reports.change_report",),
+        post=lambda s: (
+            changelist(Report),
+            {"action": "rebuild", "_selected_action": [s.draft.pk], "confirmed": "yes"},
+        ),
+        done=lambda s: fresh(s.draft).build_requested_at is not None,
     ),
     ("partners.ApiKey", "revoke"): action(
         ApiKey, "revoke", lambda s: s.api_key, ["partners.change_apikey"], lambda s: fresh(s.api_key).revoked_at
@@ -261,6 +275,16 @@ EXPORTS = {
     ),
     "reports_report_preview": lambda s: reverse("admin:reports_report_preview", args=[s.draft.pk]),
     "reports_report_download": lambda s: reverse("admin:reports_report_download", args=[s.draft.pk, "json"]),
+}
+
+
+# Views that only send the user on to another admin page: they need the permission that page needs.
+REDIRECTS = {
+    "detection_sample_add_a_file": (
+        lambda s: reverse("admin:detection_sample_add_a_file", args=[s.world.objects[("sample", "own_b")].pk]),
+        "detection.add_sampleimport",
+        lambda s: reverse("admin:detection_sampleimport_add") + f"?sample={s.world.objects[('sample', 'own_b')].pk}",
+    ),
 }
 
 
@@ -343,7 +367,7 @@ def admin_actions() -> set[tuple[str, str]]:
 
 def test_the_walk_covers_every_custom_admin_view_and_action():
     views = custom_admin_urls()
-    covered = set(all_view_cases()) | set(EXPORTS)
+    covered = set(all_view_cases()) | set(EXPORTS) | set(REDIRECTS)
     assert views - covered == set(), "custom admin views the walk does not cover: add them to VIEWS or EXPORTS"
     assert covered - views == set(), "VIEWS or EXPORTS name views that no longer exist"
     actions = admin_actions()
@@ -488,3 +512,11 @@ def test_exports_need_the_permission_to_view(setting):
         url = url_of(setting)
         assert stranger.get(url).status_code in (403, 404), name
         assert viewer.get(url).status_code == 200, name
+
+
+def test_redirects_need_the_permission_of_the_page_they_lead_to(setting):
+    for name, (url_of, perm, target_of) in REDIRECTS.items():
+        url = url_of(setting)
+        assert client_for(staff()).get(url).status_code == 403, name
+        response = client_for(staff(perm)).get(url)
+        assert response.status_code == 302 and response["Location"] == target_of(setting), name

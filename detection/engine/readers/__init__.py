@@ -8,7 +8,14 @@ inflates and decodes a file; `loop` reads its rows into records and row errors w
 from detection.engine.readers.canonical_chunks import CanonicalChunk, PostColumns, read_canonical_chunks
 from detection.engine.readers.formats import FORMATS
 from detection.engine.readers.limits import ReadLimits
-from detection.engine.readers.loop import Record, detect_format, merge_post_records, read_sample
+from detection.engine.readers.loop import (
+    Record,
+    detect_format,
+    layout_columns,
+    merge_post_records,
+    read_sample,
+    unknown_columns,
+)
 from detection.engine.readers.stream import Source
 from detection.engine.readers.values import parse_timestamp, platform_name
 
@@ -20,9 +27,11 @@ __all__ = [
     "Record",
     "Source",
     "detect_format",
+    "layout_columns",
     "merge_post_records",
     "parse_timestamp",
     "platform_name",
     "read_canonical_chunks",
     "read_sample",
+    "unknown_columns",
 ]

@@ -77,6 +77,30 @@ def detect_format(source: Source) -> str:
             source.seek(position)  # type: ignore[union-attr]
 
 
+def layout_columns(format: str) -> tuple[list[str], list[str]]:  # noqa: A002 - the name callers use
+    """The columns a CSV layout reads, as (required, optional), each in the order of its map."""
+    layout = LAYOUTS[format]
+    if not isinstance(layout, CsvLayout):
+        raise ValueError(f"{format} is not a CSV layout")
+    read = dict.fromkeys(c for f in (*layout.fields, *layout.authors) for c in f.sources)
+    return list(layout.required), [c for c in read if c not in layout.required]
+
+
+def unknown_columns(source: Source, format: str) -> list[str]:  # noqa: A002 - the name callers use
+    """The columns of a CSV file's header that its layout does not read (they are ignored), in header order;
+    none for JSON Lines, whose keys vary from line to line."""
+    if not isinstance(LAYOUTS[format], CsvLayout):
+        return []
+    opened = _Opened(source, ReadLimits())
+    try:
+        columns, _ = _header(_first_line(opened, ReadLimits().max_line_chars)[0])
+    finally:
+        opened.close()
+    required, optional = layout_columns(format)
+    known = {*required, *optional}
+    return [c for c in dict.fromkeys(columns) if c and c not in known]
+
+
 def read_sample(
     source: Source,
     format: str | None = None,  # noqa: A002 - the public name callers use
