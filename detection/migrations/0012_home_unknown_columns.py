@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("detection", "0010_run_files"),
+        ("detection", "0011_learnclf_classifier"),
     ]
 
     operations = [
