@@ -60,9 +60,11 @@ class ClaimInline(StackedInline):
     autocomplete_fields = ["actor", "source"]
     collapsible = True
     fields = [
-        ("claimant", "claimant_category", "claimant_country"),
-        ("actor", "claimed_on", "attribution_type"),
-        ("likelihood", "confidence", "credibility"),
+        ("claimant", "claimant_category"),
+        ("claimant_country", "claimed_on"),
+        ("actor", "attribution_type"),
+        ("likelihood", "confidence"),
+        "credibility",
         "title",
         "source",
         ("tlp", "is_estimate"),
@@ -290,9 +292,10 @@ class AttributionClaimAdmin(HistoryAdmin):
             None,
             {
                 "fields": [
-                    ("claimant", "claimant_category", "claimant_country"),
-                    ("actor", "campaign", "operation"),
-                    ("claimed_on", "fiat_case_id"),
+                    ("claimant", "claimant_category"),
+                    ("claimant_country", "claimed_on"),
+                    ("actor", "fiat_case_id"),
+                    ("campaign", "operation"),
                     "title",
                     "summary",
                     "source",
