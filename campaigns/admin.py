@@ -10,6 +10,7 @@ from . import codes, selectors
 from .forms import (
     AttributionClaimForm,
     CampaignForm,
+    ClaimInlineForm,
     ElectionForm,
     NarrativeForm,
     TakedownForm,
@@ -56,6 +57,7 @@ class TechniqueUseInline(TabularInline):
 
 class ClaimInline(StackedInline):
     model = AttributionClaim
+    form = ClaimInlineForm
     extra = 0
     autocomplete_fields = ["actor", "source"]
     collapsible = True
@@ -108,6 +110,18 @@ class HistoryAdmin(SimpleHistoryAdmin, ModelAdmin):
             if not self.has_change_history_permission(request, record):
                 raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def wrapping_column(field: str, description: str):
+    """A list column showing a related record's name as text that wraps: unfold keeps foreign-key columns on one
+    line, so a long campaign name would push the columns after it out of the window."""
+
+    @admin.display(description=description, ordering=f"{field}__name")
+    def column(self, obj) -> str:
+        related = getattr(obj, field)
+        return str(related) if related is not None else "-"
+
+    return column
 
 
 class AliasesListed:
@@ -217,7 +231,9 @@ class CampaignAdmin(HistoryAdmin):
 
     form = CampaignForm
     change_form_outer_before_template = "admin/campaigns/campaign/dossier.html"
-    list_display = ["name", "actor", "operation", "status", "first_seen", "last_seen", "tlp"]
+    list_display = ["name", "actor_column", "operation_column", "status", "first_seen", "last_seen", "tlp"]
+    actor_column = wrapping_column("actor", "Actor")
+    operation_column = wrapping_column("operation", "Operation")
     list_filter = [
         "status",
         ("actor", admin.RelatedOnlyFieldListFilter),
@@ -270,7 +286,9 @@ class CampaignAdmin(HistoryAdmin):
 @admin.register(AttributionClaim)
 class AttributionClaimAdmin(HistoryAdmin):
     form = AttributionClaimForm
-    list_display = ["claimant", "campaign", "actor", "claimed_on", "likelihood", "score_total", "tlp"]
+    list_display = ["claimant", "campaign_column", "actor_column", "claimed_on", "likelihood", "score_total", "tlp"]
+    campaign_column = wrapping_column("campaign", "Campaign")
+    actor_column = wrapping_column("actor", "Actor")
     list_filter = [
         "claimant_category",
         "attribution_type",
@@ -314,7 +332,9 @@ class AttributionClaimAdmin(HistoryAdmin):
 @admin.register(Takedown)
 class TakedownAdmin(HistoryAdmin):
     form = TakedownForm
-    list_display = ["__str__", "operation", "campaign", "accounts_removed", "followers", "tlp"]
+    list_display = ["__str__", "operation_column", "campaign_column", "accounts_removed", "followers", "tlp"]
+    operation_column = wrapping_column("operation", "Operation")
+    campaign_column = wrapping_column("campaign", "Campaign")
     list_filter = [
         "platform",
         ("actor", admin.RelatedOnlyFieldListFilter),

@@ -133,14 +133,18 @@ def _scorecard_field(item: str) -> forms.ChoiceField:
     )
 
 
-class ClaimFormBase(forms.ModelForm):
-    """A claim with its FIAT scorecard as 18 questions: yes, no or not assessed (the item is then left out)."""
+class ClaimInlineForm(forms.ModelForm):
+    """A claim as a campaign's inline edits it: the claimant's country from the list; the scorecard is left alone."""
 
     claimant_country = country_field(required=False)
 
     class Meta:
         model = AttributionClaim
-        exclude = ["scorecard"]  # noqa: DJ006 - built from the 18 item fields in clean()
+        exclude = ["scorecard"]  # noqa: DJ006 - edited on the claim's own page
+
+
+class ClaimFormBase(ClaimInlineForm):
+    """A claim with its FIAT scorecard as 18 questions: yes, no or not assessed (the item is then left out)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

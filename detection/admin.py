@@ -324,9 +324,12 @@ class ScoringRunAdmin(ModelAdmin):
     exclude = ["params", "summary", "timings", "files"]  # shown as tables (params_table, ...) instead of JSON
     inlines = [RunShardInline]
 
+    class Media:
+        css = {"all": ["detection/ledger.css"]}
+
     @admin.display(description="Parameters")
     def params_table(self, obj: ScoringRun) -> str:
-        return _table(("Parameter", "Value", ""), run_tables.param_rows(obj.params), table_id="run-params")
+        return _table(("Parameter", "Value", "Default?"), run_tables.param_rows(obj.params), table_id="run-params")
 
     @admin.display(description="Summary")
     def summary_table(self, obj: ScoringRun) -> str:
@@ -391,7 +394,9 @@ def _table(headings: tuple[str, ...], rows: list[tuple[str, ...]], *, table_id: 
     body = format_html_join(
         "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
     )
-    return format_html('<table id="{}"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', table_id, head, body)
+    return format_html(
+        '<table id="{}" class="ledger"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', table_id, head, body
+    )
 
 
 class ScoreRangeFilter(admin.SimpleListFilter):
@@ -426,7 +431,7 @@ class BehaviourFilter(admin.SimpleListFilter):
 
 @admin.register(CoordinatedGroup)
 class CoordinatedGroupAdmin(ModelAdmin):
-    list_display = ["__str__", "rounded_score", "behaviour_list", "status", "campaign"]
+    list_display = ["__str__", "rounded_score", "behaviour_list", "status", "campaign_name"]
     list_filter = [
         "status",
         ScoreRangeFilter,
@@ -452,6 +457,11 @@ class CoordinatedGroupAdmin(ModelAdmin):
     @admin.display(description="Behaviours")
     def behaviour_list(self, obj: CoordinatedGroup) -> str:
         return ", ".join(obj.behaviours)
+
+    @admin.display(description="Campaign", ordering="campaign__name")
+    def campaign_name(self, obj: CoordinatedGroup) -> str:
+        """As text that wraps (unfold keeps a foreign-key column on one line, and campaign names are long)."""
+        return obj.campaign.name if obj.campaign else "-"
 
     def get_urls(self):
         return [

@@ -87,15 +87,18 @@ def value_text(value, unit: str = "") -> str:
 
 
 def param_rows(stored: dict) -> list[tuple[str, str, str]]:
-    """(label, value with unit, "set for this run" or "default") for every engine parameter, in the engine's order."""
+    """(label, value with unit, how it compares with the default) for every engine parameter, in the engine's order;
+    a parameter the run does not store took its default."""
     defaults = EngineParams()
     rows = []
     for field in fields(EngineParams):
         label, unit = PARAM_LABELS.get(field.name, (field.name, ""))
-        if field.name in stored:
-            rows.append((label, value_text(stored[field.name], unit), "set for this run"))
-        else:
-            rows.append((label, value_text(getattr(defaults, field.name), unit), "default"))
+        default = getattr(defaults, field.name)
+        value = stored.get(field.name, default)
+        same = list(value) == list(default) if isinstance(default, tuple) else value == default
+        rows.append(
+            (label, value_text(value, unit), "default" if same else f"changed (default {value_text(default, unit)})")
+        )
     return rows
 
 

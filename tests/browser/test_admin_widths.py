@@ -7,6 +7,7 @@ from campaigns import services as campaign_services
 from campaigns.demo import FLAGSHIP, demo_catalogue_load
 from campaigns.models import AttributionClaim, Campaign, Election
 from detection import scoring
+from detection.engine import BEHAVIOURS
 from detection.models import CoordinatedGroup
 from tests.browser.test_triage_walk import log_in
 from tests.detection.helpers import generated_sample
@@ -25,6 +26,9 @@ MEASURE = r"""() => {
 }"""
 
 
+LONG_NAME = "fabricated endorsements, deepfake audio of candidates and a flood of videos on YouTube and X"
+
+
 @pytest.fixture
 def wide_page(browser):
     context = browser.new_context(viewport={"width": 1440, "height": 900})
@@ -41,7 +45,9 @@ def test_triage_lists_and_dossiers_fit_1440_by_900(wide_page, live_server, tmp_p
     sample, _ = generated_sample(tmp_path, 3_000, name="Election-day sample")
     run = scoring.scoring_run_start(sample=sample, n_shards=2)
     best = CoordinatedGroup.objects.filter(run=run).order_by("-score").first()
-    CoordinatedGroup.objects.filter(pk=best.pk).update(status="confirmed", campaign=campaign)
+    CoordinatedGroup.objects.filter(pk=best.pk).update(status="confirmed", campaign=campaign, behaviours=BEHAVIOURS)
+    # The longest text the lists show: a long campaign name (in groups, claims, takedowns) and every behaviour.
+    Campaign.objects.filter(pk=campaign.pk).update(name=f"{FLAGSHIP}: {LONG_NAME}")
     claim = AttributionClaim.objects.exclude(scorecard={}).first()
     election = Election.objects.get(name="Taiwan 2024 presidential election")
     log_in(page, live_server)

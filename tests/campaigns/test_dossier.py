@@ -372,7 +372,7 @@ def test_a_run_shows_its_ledger_as_tables_with_units(researcher):
     )
     RunShard.objects.create(run=run, shard=0, status="done", seconds=3.123456789012345678)
     body = researcher.get(change_url(run)).content.decode()
-    assert "Co-action window" in body and "30 s" in body and "set for this run" in body
+    assert "Co-action window" in body and "30 s" in body and "changed (default 60 s)" in body
     assert "co-reshare, co-link" in body
     assert "Louvain resolution" in body and "default" in body
     assert "60,000" in body and "Flagged accounts" in body
@@ -382,3 +382,16 @@ def test_a_run_shows_its_ledger_as_tables_with_units(researcher):
     assert "window_s" not in body and "&quot;prepare&quot;" not in body and '"prepare"' not in body
     sample_body = researcher.get(change_url(sample)).content.decode()
     assert "X/Twitter, LINE" in sample_body and "[&quot;x&quot;" not in sample_body
+
+
+def test_resaving_a_campaign_with_its_claims_inline_keeps_their_scorecards(researcher, catalogue):
+    claim = AttributionClaim.objects.filter(scorecard=SCORECARD_ODNI).select_related("campaign").first()
+    campaign = claim.campaign
+    stored = {c.pk: (c.scorecard, c.claimant_country) for c in campaign.claims.all()}
+    fields = form_fields(researcher, change_url(campaign), "campaign_form")
+    assert fields.widgets["claims-0-claimant_country"] == "select"
+    assert not any(name.startswith("claims-0-fiat") for name in fields.widgets)
+    assert_no_json_literal(fields)
+    response = researcher.post(change_url(campaign), fields.data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert {c.pk: (c.scorecard, c.claimant_country) for c in campaign.claims.all()} == stored
