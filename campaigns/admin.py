@@ -3,11 +3,20 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
-from . import selectors
+from . import codes, selectors
+from .forms import (
+    AttributionClaimForm,
+    CampaignForm,
+    ClaimInlineForm,
+    ElectionForm,
+    NarrativeForm,
+    TakedownForm,
+    ThreatActorForm,
+    scorecard_fieldsets,
+)
 from .models import (
     Alias,
     Asset,
@@ -36,20 +45,28 @@ class AliasInline(TabularInline):
 
 
 class TechniqueUseInline(TabularInline):
+    """Compact: the evidence text and its source are edited on the technique use's own page (the change link)."""
+
     model = TechniqueUse
     extra = 0
-    autocomplete_fields = ["technique", "source"]
-    fields = ["technique", "confidence", "observed_on", "evidence", "source"]
+    autocomplete_fields = ["technique"]
+    fields = ["technique", "confidence", "observed_on"]
+    show_change_link = True
+    collapsible = True
 
 
 class ClaimInline(StackedInline):
     model = AttributionClaim
+    form = ClaimInlineForm
     extra = 0
     autocomplete_fields = ["actor", "source"]
+    collapsible = True
     fields = [
-        ("claimant", "claimant_category", "claimant_country"),
-        ("actor", "claimed_on", "attribution_type"),
-        ("likelihood", "confidence", "credibility"),
+        ("claimant", "claimant_category"),
+        ("claimant_country", "claimed_on"),
+        ("actor", "attribution_type"),
+        ("likelihood", "confidence"),
+        "credibility",
         "title",
         "source",
         ("tlp", "is_estimate"),
@@ -60,9 +77,9 @@ class ClaimInline(StackedInline):
 class TakedownInline(TabularInline):
     model = Takedown
     extra = 0
-    autocomplete_fields = ["source"]
-    fields = ["platform", "announced_on", "accounts_removed", "pages_removed", "groups_removed", "followers", "source"]
+    fields = ["platform", "announced_on", "accounts_removed", "pages_removed", "groups_removed", "followers"]
     show_change_link = True
+    collapsible = True
 
 
 class AssetInline(TabularInline):
@@ -70,6 +87,7 @@ class AssetInline(TabularInline):
     extra = 0
     fields = ["asset_type", "platform", "identifier", "first_seen", "last_seen", "tlp"]
     show_change_link = True
+    collapsible = True
 
 
 class ElectionRoundInline(TabularInline):
@@ -94,6 +112,18 @@ class HistoryAdmin(SimpleHistoryAdmin, ModelAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
+def wrapping_column(field: str, description: str):
+    """A list column showing a related record's name as text that wraps: unfold keeps foreign-key columns on one
+    line, so a long campaign name would push the columns after it out of the window."""
+
+    @admin.display(description=description, ordering=f"{field}__name")
+    def column(self, obj) -> str:
+        related = getattr(obj, field)
+        return str(related) if related is not None else "-"
+
+    return column
+
+
 class AliasesListed:
     """An admin whose list shows each record's aliases (column `alias_names`), read in one query per page."""
 
@@ -115,6 +145,7 @@ class SourceAdmin(HistoryAdmin):
 
 @admin.register(ThreatActor)
 class ThreatActorAdmin(AliasesListed, HistoryAdmin):
+    form = ThreatActorForm
     list_display = ["name", "actor_type", "country", "parent", "alias_names", "tlp"]
     list_filter = ["actor_type", "country", "tlp"]
     list_select_related = ["parent"]
@@ -144,15 +175,24 @@ class AliasAdmin(HistoryAdmin):
 
 @admin.register(Election)
 class ElectionAdmin(HistoryAdmin):
+    form = ElectionForm
+    change_form_outer_before_template = "admin/campaigns/election/dossier.html"
     list_display = ["name", "country", "election_type", "election_day", "tlp"]
     list_filter = ["country", "election_type"]
     search_fields = ["name", "description"]
     date_hierarchy = "election_day"
     inlines = [ElectionRoundInline, ElectionPhaseInline]
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        election = self.get_object(request, unquote(object_id))
+        if election is not None:
+            extra_context = {**(extra_context or {}), "dossier": selectors.election_dossier(election=election)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
 
 @admin.register(Narrative)
 class NarrativeAdmin(HistoryAdmin):
+    form = NarrativeForm
     list_display = ["name", "parent", "tlp"]
     list_filter = ["tlp"]
     list_select_related = ["parent"]
@@ -186,21 +226,19 @@ class InterferenceToolAdmin(PlatformAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(HistoryAdmin):
-    list_display = [
-        "name",
-        "actor",
-        "operation",
-        "election_names",
-        "status",
-        "first_seen",
-        "last_seen",
-        "platform_names",
-        "tlp",
-    ]
+    """The list keeps what triage needs (elections, platforms, tools, techniques are filters); the page opens on the
+    campaign's dossier, read-only, with the form and the compact inlines below it."""
+
+    form = CampaignForm
+    change_form_outer_before_template = "admin/campaigns/campaign/dossier.html"
+    list_display = ["name", "actor_column", "operation_column", "status", "first_seen", "last_seen", "tlp"]
+    actor_column = wrapping_column("actor", "Actor")
+    operation_column = wrapping_column("operation", "Operation")
     list_filter = [
-        ("actor", admin.RelatedOnlyFieldListFilter),
-        ("elections", admin.RelatedOnlyFieldListFilter),
         "status",
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        ("operation", admin.RelatedOnlyFieldListFilter),
+        ("elections", admin.RelatedOnlyFieldListFilter),
         "tlp",
         ("tools", admin.RelatedOnlyFieldListFilter),
         ("techniques", admin.RelatedOnlyFieldListFilter),
@@ -210,7 +248,6 @@ class CampaignAdmin(HistoryAdmin):
     autocomplete_fields = ["actor", "operation", "elections", "narratives", "sources", "owner"]
     filter_horizontal = ["tools", "platforms"]
     date_hierarchy = "first_seen"
-    readonly_fields = ["timeline"]
     inlines = [TechniqueUseInline, ClaimInline, TakedownInline, AssetInline]
     fieldsets = [
         (None, {"fields": ["name", ("actor", "operation"), "elections", "status", ("first_seen", "last_seen")]}),
@@ -231,60 +268,35 @@ class CampaignAdmin(HistoryAdmin):
             },
         ),
         ("Evidence and sharing", {"fields": ["sources", ("tlp", "pap"), "owner", "is_estimate"]}),
-        ("Timeline", {"fields": ["timeline"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return selectors.campaign_list()
 
-    @admin.display(description="Elections")
-    def election_names(self, obj: Campaign) -> str:
-        return ", ".join(election.name for election in obj.elections.all())
-
-    @admin.display(description="Platforms")
-    def platform_names(self, obj: Campaign) -> str:
-        return ", ".join(str(platform) for platform in obj.platforms.all())
-
-    @admin.display(description="Timeline of claims, takedowns and techniques")
-    def timeline(self, obj: Campaign) -> str:
-        if obj.pk is None:
-            return "Save the campaign to see its timeline."
-        events = selectors.campaign_timeline(campaign=obj)
-        if not events:
-            return "Nothing dated yet."
-        rows = format_html_join(
-            "",
-            '<tr class="timeline-{}"><td>{}</td><td>{}</td><td>{}</td><td>TLP:{}</td></tr>',
-            ((e.kind, e.day or "undated", e.kind, e.text, e.tlp) for e in events),
-        )
-        return format_html(
-            '<table class="timeline"><thead><tr><th>Date</th><th>What</th><th>Detail</th>'
-            "<th>Marking</th></tr></thead><tbody>{}</tbody></table>",
-            rows,
-        )
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        campaign = self.get_object(request, unquote(object_id))
+        if campaign is not None:
+            dossier = selectors.campaign_dossier(campaign=campaign)
+            dossier["target_countries"] = [codes.country_name(code) for code in campaign.target_countries]
+            dossier["languages"] = [codes.language_label(tag) for tag in campaign.languages]
+            extra_context = {**(extra_context or {}), "dossier": dossier}
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(AttributionClaim)
 class AttributionClaimAdmin(HistoryAdmin):
-    list_display = [
-        "claimant",
-        "claimant_category",
-        "actor",
-        "campaign",
-        "operation",
-        "claimed_on",
-        "attribution_type",
-        "likelihood",
-        "confidence",
-        "score_total",
-        "tlp",
-    ]
+    form = AttributionClaimForm
+    list_display = ["claimant", "campaign_column", "actor_column", "claimed_on", "likelihood", "score_total", "tlp"]
+    campaign_column = wrapping_column("campaign", "Campaign")
+    actor_column = wrapping_column("actor", "Actor")
     list_filter = [
         "claimant_category",
         "attribution_type",
         "likelihood",
         "confidence",
         ("actor", admin.RelatedOnlyFieldListFilter),
+        ("campaign", admin.RelatedOnlyFieldListFilter),
+        ("operation", admin.RelatedOnlyFieldListFilter),
         "tlp",
         "is_estimate",
     ]
@@ -293,26 +305,43 @@ class AttributionClaimAdmin(HistoryAdmin):
     autocomplete_fields = ["actor", "campaign", "operation", "source"]
     readonly_fields = ["score_total"]
     date_hierarchy = "claimed_on"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("claimant", "claimant_category"),
+                    ("claimant_country", "claimed_on"),
+                    ("actor", "fiat_case_id"),
+                    ("campaign", "operation"),
+                    "title",
+                    "summary",
+                    "source",
+                ]
+            },
+        ),
+        (
+            "Assessment",
+            {"fields": [("attribution_type", "likelihood"), ("confidence", "credibility"), "score_total"]},
+        ),
+        *scorecard_fieldsets(),
+        ("Sharing", {"fields": [("tlp", "is_estimate")]}),
+    ]
 
 
 @admin.register(Takedown)
 class TakedownAdmin(HistoryAdmin):
-    list_display = [
-        "__str__",
+    form = TakedownForm
+    list_display = ["__str__", "operation_column", "campaign_column", "accounts_removed", "followers", "tlp"]
+    operation_column = wrapping_column("operation", "Operation")
+    campaign_column = wrapping_column("campaign", "Campaign")
+    list_filter = [
         "platform",
-        "announced_on",
-        "actor",
-        "operation",
-        "campaign",
-        "accounts_removed",
-        "pages_removed",
-        "groups_removed",
-        "followers",
-        "ad_spend",
-        "ad_currency",
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        ("operation", admin.RelatedOnlyFieldListFilter),
+        ("campaign", admin.RelatedOnlyFieldListFilter),
         "tlp",
     ]
-    list_filter = ["platform", ("actor", admin.RelatedOnlyFieldListFilter), "tlp"]
     list_select_related = ["platform", "actor", "operation", "campaign"]
     search_fields = ["notes", "operation__name", "campaign__name", "actor__name"]
     autocomplete_fields = ["actor", "operation", "campaign", "source"]

@@ -179,6 +179,27 @@ FIAT_SCORECARD = {
     ),
 }
 FIAT_SCORECARD_ITEMS = tuple(item for items in FIAT_SCORECARD.values() for item in items)
+# What a "yes" on each item says about the claim (a yes scores one point).
+FIAT_SCORECARD_LABELS = {
+    "attribution_financial_incentive": "The claimant has no financial incentive in the attribution",
+    "attribution_financial_transparency": "The claimant is open about its funding",
+    "attribution_endorse_political": "The claimant endorses no political party or candidate",
+    "attribution_campaign_affiliation": "The claimant is not affiliated with a political campaign",
+    "attribution_published_mis_disinfo": "The claimant has not published mis- or disinformation",
+    "attribution_language": "The claim is worded without inflammatory language",
+    "attribution_convey_content": "The claim conveys the content it describes without distorting it",
+    "attribution_factual_argument": "The claim argues from facts",
+    "attribution_clarity": "The claim is clear about what is attributed to whom",
+    "attribution_context": "The claim gives context",
+    "attribution_identified_responsibility": "The claim names who is responsible",
+    "attribution_strategic_rationale": "The claim gives the actor's strategic rationale",
+    "attribution_privileged_evidence": "The claim rests on privileged evidence",
+    "attribution_open_access": "The claim is openly accessible",
+    "attribution_methodology": "The claim describes its methodology",
+    "attribution_open_source": "The claim's evidence is open source",
+    "attribution_acknowledge_limitations": "The claim acknowledges its limitations",
+    "attribution_corroboration": "The claim is corroborated by other sources",
+}
 
 
 class AssetType(models.TextChoices):

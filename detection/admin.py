@@ -10,12 +10,13 @@ from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
+from campaigns import codes
 from campaigns.models import Asset, Campaign, Technique, TechniqueUse
 from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from detection.engine.readers import FORMATS, layout_columns
 
-from . import scoring, selectors, triage
+from . import run_tables, scoring, selectors, triage
 from .ingest import selectors as ingest_selectors
 from .ingest import services as ingest_services
 from .learning import selectors as learning_selectors
@@ -89,6 +90,7 @@ class SampleAdmin(ModelAdmin):
         "created_by",
         "created_at",
     ]
+    exclude = ["platforms"]  # the imports set it; shown by name (platform_list)
     autocomplete_fields = ["owner"]
     inlines = [SampleImportInline]
     actions = ["score_samples"]
@@ -138,7 +140,7 @@ class SampleAdmin(ModelAdmin):
         messages.info(request, f"Scoring {sample.name}: this page shows the run's progress.")
         return redirect("admin:detection_scoringrun_change", run.pk)
 
-    @action(description="Add a file", url_path="add-file", permissions=["detection.add_sampleimport"], icon="upload")
+    @action(description="Add a file", url_path="add-file", permissions=["add_file"], icon="upload")
     def add_a_file(self, request: HttpRequest, object_id: str):
         """The upload page with this sample chosen."""
         sample = get_object_or_404(Sample, pk=object_id)
@@ -146,15 +148,19 @@ class SampleAdmin(ModelAdmin):
 
     @admin.display(description="Platforms")
     def platform_list(self, obj: Sample) -> str:
-        return ", ".join(obj.platforms) or "None yet (seen in the imported posts)"
-
-    def get_exclude(self, request, obj=None):
-        return ["platforms"]
+        return (
+            ", ".join(codes.platform_label(code) for code in obj.platforms) or "None yet (seen in the imported posts)"
+        )
 
     def get_readonly_fields(self, request, obj=None):
         """A sample's owner is fixed once it exists: its posts and accounts live in that owner's scope."""
         fields = super().get_readonly_fields(request, obj)
         return [*fields, "owner"] if obj is not None else fields
+
+    def has_add_file_permission(self, request: HttpRequest, obj=None) -> bool:
+        """Adding a file to a sample is adding an import (a method, not "detection.add_sampleimport": unfold's
+        check of a dotted permission queries the database, which fails `manage.py check` before migrate)."""
+        return request.user.has_perm(f"detection.{get_permission_codename('add', SampleImport._meta)}")
 
     def has_score_permission(self, request: HttpRequest, obj=None) -> bool:
         """Scoring adds a run to the ledger, which no admin form adds, so the permission to add runs is the one."""
@@ -367,8 +373,12 @@ class RunShardInline(TabularInline):
     model = RunShard
     extra = 0
     can_delete = False
-    fields = ["shard", "status", "attempts", "started_at", "heartbeat_at", "lease_expires_at", "finished_at", "seconds"]
+    fields = ["shard", "status", "attempts", "started_at", "finished_at", "duration"]
     readonly_fields = fields
+
+    @admin.display(description="Time")
+    def duration(self, obj: RunShard) -> str:
+        return run_tables.seconds_text(obj.seconds)
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -376,18 +386,13 @@ class RunShardInline(TabularInline):
 
 @admin.register(ScoringRun)
 class ScoringRunAdmin(ModelAdmin):
-    list_display = [
-        "__str__",
-        "sample",
+    list_display = ["__str__", "status", "run_progress", "group_count", "flagged_count", "created_at"]
+    list_filter = [
         "status",
-        "run_progress",
-        "group_count",
-        "flagged_count",
+        ("sample", admin.RelatedOnlyFieldListFilter),
         "engine_version",
-        "requested_by",
-        "created_at",
+        ("requested_by", admin.RelatedOnlyFieldListFilter),
     ]
-    list_filter = ["status", ("sample", admin.RelatedOnlyFieldListFilter), "engine_version"]
     list_select_related = ["sample", "requested_by"]
     search_fields = ["sample__name"]
     readonly_fields = [
@@ -395,13 +400,13 @@ class ScoringRunAdmin(ModelAdmin):
         "status",
         "run_progress",
         "error",
-        "params",
+        "params_table",
         "engine_version",
         "n_shards",
         "shards_done",
-        "summary",
-        "timings",
-        "files",
+        "summary_table",
+        "timings_table",
+        "files_table",
         "result_hash",
         "requested_by",
         "created_at",
@@ -413,8 +418,34 @@ class ScoringRunAdmin(ModelAdmin):
         "resumed_at",
         "group_links",
     ]
-    exclude = []
+    exclude = ["params", "summary", "timings", "files"]  # shown as tables (params_table, ...) instead of JSON
     inlines = [RunShardInline]
+
+    class Media:
+        css = {"all": ["detection/ledger.css"]}
+
+    @admin.display(description="Parameters")
+    def params_table(self, obj: ScoringRun) -> str:
+        return _table(("Parameter", "Value", "Default?"), run_tables.param_rows(obj.params), table_id="run-params")
+
+    @admin.display(description="Summary")
+    def summary_table(self, obj: ScoringRun) -> str:
+        if not obj.summary:
+            return "Not finished."
+        figures = _table(("Figure", "Value"), run_tables.summary_rows(obj.summary), table_id="run-summary")
+        columns = ("Behaviour", *(label for _, label in run_tables.BEHAVIOUR_COLUMNS))
+        behaviours = _table(columns, run_tables.behaviour_rows(obj.summary), table_id="run-behaviours")
+        return format_html("{}{}", figures, behaviours)
+
+    @admin.display(description="Timings")
+    def timings_table(self, obj: ScoringRun) -> str:
+        return _table(("Step", "Time"), run_tables.timing_rows(obj.timings), table_id="run-timings")
+
+    @admin.display(description="Working files")
+    def files_table(self, obj: ScoringRun) -> str:
+        if not obj.files:
+            return "None kept (they are deleted once the run ends)."
+        return _table(("File", "Size", "SHA-256 (start)"), run_tables.file_rows(obj.files), table_id="run-files")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -452,6 +483,19 @@ class ScoringRunAdmin(ModelAdmin):
         return format_html('<a href="{}">{} groups, best first</a>', url, obj.groups.count())
 
 
+def _table(headings: tuple[str, ...], rows: list[tuple[str, ...]], *, table_id: str) -> str:
+    """A small read-only table of text cells, escaped."""
+    if not rows:
+        return "None."
+    head = format_html_join("", "<th>{}</th>", ((heading,) for heading in headings))
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
+    )
+    return format_html(
+        '<table id="{}" class="ledger"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', table_id, head, body
+    )
+
+
 class ScoreRangeFilter(admin.SimpleListFilter):
     title = "score"
     parameter_name = "score"
@@ -484,17 +528,7 @@ class BehaviourFilter(admin.SimpleListFilter):
 
 @admin.register(CoordinatedGroup)
 class CoordinatedGroupAdmin(ModelAdmin):
-    list_display = [
-        "__str__",
-        "run",
-        "rounded_score",
-        "classifier_probability",
-        "size",
-        "behaviour_list",
-        "first_activity",
-        "status",
-        "campaign",
-    ]
+    list_display = ["__str__", "rounded_score", "classifier_probability", "behaviour_list", "status", "campaign_name"]
     list_filter = [
         "status",
         ScoreRangeFilter,
@@ -530,6 +564,11 @@ class CoordinatedGroupAdmin(ModelAdmin):
         if obj.classifier_probability is None:
             return "-"
         return f"{obj.classifier_probability:.2f} (v{obj.classifier_version})"
+
+    @admin.display(description="Campaign", ordering="campaign__name")
+    def campaign_name(self, obj: CoordinatedGroup) -> str:
+        """As text that wraps (unfold keeps a foreign-key column on one line, and campaign names are long)."""
+        return obj.campaign.name if obj.campaign else "-"
 
     def get_urls(self):
         return [
