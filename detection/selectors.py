@@ -381,7 +381,7 @@ _SHARED_LISTS = {
     "same-media": ("media hash", "media_hashes", ""),
 }
 SHARED_PER_BEHAVIOUR = 3
-EXCERPT_CHARS = 160
+EXCERPT_CHARS = 100
 
 
 def _links(post: Post) -> list[str]:
@@ -390,7 +390,7 @@ def _links(post: Post) -> list[str]:
 
 def shared_objects(behaviour: str, first: Post, second: Post) -> list[dict]:
     """The objects two posts share that made them a pair in one behaviour (the engine keeps the pair, not the
-    object, so it is read back from the posts): [{"kind", "value"}], at most SHARED_PER_BEHAVIOUR."""
+    object, so it is read back from the posts): [{"kind", "value", "is_text"}], at most SHARED_PER_BEHAVIOUR."""
     if behaviour == "co-reshare":
         values, kind = [first.reshare_of], "reshared post"
     elif behaviour == "co-reply":
@@ -408,7 +408,8 @@ def shared_objects(behaviour: str, first: Post, second: Post) -> list[dict]:
         kind = "same text" if behaviour == "same-text" else "similar text"
     else:
         values, kind = [], behaviour
-    return [{"kind": kind, "value": v} for v in dict.fromkeys(values) if v][:SHARED_PER_BEHAVIOUR]
+    is_text = behaviour in ("same-text", "similar-text")
+    return [{"kind": kind, "value": v, "is_text": is_text} for v in dict.fromkeys(values) if v][:SHARED_PER_BEHAVIOUR]
 
 
 @dataclass
@@ -418,7 +419,7 @@ class EvidencePair:
     first: Post
     second: Post
     behaviours: list[str]
-    shared: list[dict]  # {"behaviour", "kind", "value"}
+    shared: list[dict]  # {"behaviour", "kind", "value", "is_text"}
 
     @property
     def lag(self) -> float:
@@ -426,9 +427,16 @@ class EvidencePair:
         return (self.second.created_at - self.first.created_at).total_seconds()
 
     @property
+    def simultaneous(self) -> bool:
+        """Both posts carry the same time (most platforms give seconds)."""
+        return self.lag == 0
+
+    @property
     def lag_words(self) -> str:
-        """The lag as a person reads it: 16.9 s, 4 min 12 s, 2 h 5 min."""
+        """The lag as a person reads it: 16.9 s, 4 min 12 s, 2 h 5 min (never a bare 0.0 s)."""
         lag = self.lag
+        if lag < 0.1:
+            return "under 0.1 s"
         if lag < 60:
             return f"{lag:.1f} s"
         minutes, seconds = divmod(round(lag), 60)
@@ -482,7 +490,12 @@ def group_evidence_pairs(*, group: CoordinatedGroup, per_account_pair: int = 3, 
     for (pk_a, pk_b), entry in kept.items():
         first, second = sorted((by_pk[pk_a], by_pk[pk_b]), key=lambda p: (p.created_at, p.pk))
         behaviours = sorted(entry["behaviours"], key=lambda b: behaviour_order.get(b, len(behaviour_order)))
-        shared = [{"behaviour": b, **obj} for b in behaviours for obj in shared_objects(b, first, second)]
+        shared, seen = [], set()  # one line per object: a text both the same and similar is shown once
+        for behaviour in behaviours:
+            for obj in shared_objects(behaviour, first, second):
+                if obj["value"] not in seen:
+                    seen.add(obj["value"])
+                    shared.append({"behaviour": behaviour, **obj})
         pairs.append(EvidencePair(first=first, second=second, behaviours=behaviours, shared=shared))
     return GroupEvidence(pairs=pairs, total=len(found), per_account_pair=per_account_pair)
 

@@ -54,15 +54,26 @@ def check_the_group_network(page, group, artefacts):
     assert no_horizontal_overflow(page)
     page.screenshot(path=str(artefacts / "triage.png"))
     page.screenshot(path=str(artefacts / "group-full.png"), full_page=True)
+    page.locator(".evidence-scroll").screenshot(path=str(artefacts / "triage-evidence.png"))
 
-    point = page.evaluate(
+    page.locator("#network").scroll_into_view_if_needed()
+    point = page.evaluate(  # a point on a link, clear of every account and its label
         """() => {
-          const cy = window.trackerNetwork, edge = cy.edges().max(e => e.data('weight')).ele;
-          const box = cy.container().getBoundingClientRect();
-          const a = edge.source().renderedPosition(), b = edge.target().renderedPosition();
-          return {x: box.left + a.x + (b.x - a.x) * 0.35, y: box.top + a.y + (b.y - a.y) * 0.35};
+          const cy = window.trackerNetwork, box = cy.container().getBoundingClientRect();
+          const boxes = cy.nodes().map(n => n.renderedBoundingBox({includeLabels: true}));
+          const free = (x, y) => x > 5 && y > 5 && x < box.width - 5 && y < box.height - 5 &&
+            !boxes.some(b => x > b.x1 - 6 && x < b.x2 + 6 && y > b.y1 - 6 && y < b.y2 + 6);
+          for (const edge of cy.edges().sort((a, b) => b.data('weight') - a.data('weight'))) {
+            const a = edge.source().renderedPosition(), b = edge.target().renderedPosition();
+            for (let t = 0.2; t <= 0.8; t += 0.05) {
+              const x = a.x + (b.x - a.x) * t, y = a.y + (b.y - a.y) * t;
+              if (free(x, y)) { return {x: box.left + x, y: box.top + y}; }
+            }
+          }
+          return null;
         }"""
     )
+    assert point is not None, "no link of the picture can be clicked clear of the accounts"
     page.mouse.click(point["x"], point["y"])
     selection = page.evaluate("window.trackerSelection")
     assert selection is not None and selection["kind"] == "edge", selection
@@ -71,6 +82,7 @@ def check_the_group_network(page, group, artefacts):
     assert set(shown.evaluate_all("rows => rows.map(r => r.dataset.pair)")) == {selection["id"]}
     assert page.locator("#evidence-filter").is_visible()
     page.screenshot(path=str(artefacts / "triage-pair.png"))
+    page.locator(".evidence-scroll").screenshot(path=str(artefacts / "triage-pair-evidence.png"))
     page.click("#evidence-filter-clear")
     assert page.locator("#evidence tbody tr[data-pair]:visible").count() == total_rows
 

@@ -157,20 +157,20 @@ def test_evidence_is_one_row_per_post_pair_ordered_by_who_posted_first_with_the_
     assert (ab.first.account.handle, ab.second.account.handle) == ("a", "b")
     assert ab.lag == pytest.approx(16.9) and ab.lag_words == "16.9 s"
     assert ab.shared == [
-        {"behaviour": "co-link", "kind": "link", "value": "https://news.example/a"},
-        {"behaviour": "co-domain", "kind": "domain", "value": "news.example"},
+        {"behaviour": "co-link", "kind": "link", "value": "https://news.example/a", "is_text": False},
+        {"behaviour": "co-domain", "kind": "domain", "value": "news.example", "is_text": False},
     ]
     bc = rows[pair_id(world, "b", "c")]  # stored c -> b with a negative dt
     assert EdgeEvidence.objects.get(edge__behaviour="co-hashtag").dt == -60
     assert (bc.first.account.handle, bc.second.account.handle, bc.lag, bc.lag_words) == ("b", "c", 60, "1 min 0 s")
-    assert bc.shared == [{"behaviour": "co-hashtag", "kind": "hashtag", "value": "#vote"}]
+    assert bc.shared == [{"behaviour": "co-hashtag", "kind": "hashtag", "value": "#vote", "is_text": False}]
     cd = rows[pair_id(world, "c", "d")]
     assert (cd.first.account.handle, cd.shared) == (
         "d",
-        [{"behaviour": "co-reshare", "kind": "reshared post", "value": "origin-1"}],
+        [{"behaviour": "co-reshare", "kind": "reshared post", "value": "origin-1", "is_text": False}],
     )
     ac = rows[pair_id(world, "a", "c")]
-    assert ac.shared == [{"behaviour": "same-text", "kind": "same text", "value": HOSTILE}]
+    assert ac.shared == [{"behaviour": "same-text", "kind": "same text", "value": HOSTILE, "is_text": True}]
     assert [row.lag for row in evidence.pairs] == sorted(row.lag for row in evidence.pairs)
 
 
@@ -229,3 +229,22 @@ def test_a_runs_network_draws_the_best_groups_that_fit_and_says_how_many(world):
     assert (capped["groups_total"], capped["accounts_drawn"], capped["accounts_total"]) == (2, 4, 6)
     assert len(capped["edges"]) == 4
     assert len(selectors.run_network(run=world.run, max_accounts=1)["groups"]) == 1  # the best group, always
+
+
+def test_a_text_both_same_and_similar_is_shown_once_and_posts_of_one_second_say_so(world):
+    a2, c2 = Post.objects.get(post_id="a-200"), Post.objects.get(post_id="c-230")
+    world.edge("similar-text", "a", "c", 1, 0, [(a2, c2)])
+    Post.objects.filter(pk=c2.pk).update(created_at=a2.created_at)
+    row = next(r for r in selectors.group_evidence_pairs(group=world.group).pairs if "same-text" in r.behaviours)
+    assert row.behaviours == ["same-text", "similar-text"]
+    assert [(s["behaviour"], s["value"]) for s in row.shared] == [("same-text", HOSTILE)]
+    assert row.simultaneous and row.lag == 0
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"), [(0.04, "under 0.1 s"), (16.94, "16.9 s"), (252, "4 min 12 s"), (7500, "2 h 5 min")]
+)
+def test_lags_read_as_a_person_says_them(seconds, words):
+    first = Post(created_at=T0)
+    second = Post(created_at=T0 + timedelta(seconds=seconds))
+    assert selectors.EvidencePair(first=first, second=second, behaviours=[], shared=[]).lag_words == words

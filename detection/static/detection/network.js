@@ -79,7 +79,7 @@
         "shape": "diamond", "width": 42, "height": 42, "border-width": 4, "border-color": "#111827",
         "font-weight": "bold", "z-index": 20 } },
       { selector: "edge", style: {
-        "width": "data(width)", "line-color": "data(colour)", "opacity": runMode ? 0.45 : 0.6,
+        "width": "data(width)", "line-color": "data(colour)", "opacity": runMode || data.edges.length > 150 ? 0.4 : 0.65,
         "curve-style": runMode ? "haystack" : "straight" } },
       { selector: ".filtered-out", style: { "display": "none" } },
       { selector: ".dimmed", style: { "opacity": 0.12 } },
@@ -92,7 +92,7 @@
   var fcose = typeof cytoscapeFcose !== "undefined";
   cy.layout(fcose ? {
     name: "fcose", quality: "default", randomize: true, animate: false, padding: 30, packComponents: true,
-    nodeRepulsion: runMode ? 6000 : 9000, idealEdgeLength: runMode ? 60 : 110, nodeSeparation: 90,
+    nodeRepulsion: runMode ? 6000 : 20000, idealEdgeLength: runMode ? 60 : 140, nodeSeparation: 100,
     edgeElasticity: 0.3, numIter: 2500
   } : { name: "cose", animate: false, padding: 30 }).run();
 
