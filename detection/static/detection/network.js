@@ -65,7 +65,9 @@
     "width": "mapData(score, 0, 1, 14, 34)", "height": "mapData(score, 0, 1, 14, 34)",
     "background-color": "data(colour)", "border-width": 1, "border-color": "#ffffff"
   };
-  if (runMode) { nodeStyle["min-zoomed-font-size"] = 11; }
+  // A large picture hides the labels until zoomed in; a small one grows them as it zooms out (keepLabelsReadable).
+  var manyNodes = data.nodes.length > 150;
+  if (manyNodes) { nodeStyle["min-zoomed-font-size"] = 11; }
   var cy = cytoscape({
     container: container,
     elements: elements,
@@ -92,7 +94,7 @@
   var fcose = typeof cytoscapeFcose !== "undefined";
   cy.layout(fcose ? {
     name: "fcose", quality: "default", randomize: true, animate: false, padding: 30, packComponents: true,
-    nodeRepulsion: runMode ? 6000 : 20000, idealEdgeLength: runMode ? 60 : 140, nodeSeparation: 100,
+    nodeRepulsion: manyNodes ? 6000 : 20000, idealEdgeLength: manyNodes ? 60 : 140, nodeSeparation: 100,
     edgeElasticity: 0.3, numIter: 2500
   } : { name: "cose", animate: false, padding: 30 }).run();
 
@@ -110,9 +112,9 @@
 
   // Labels stay readable when the picture is zoomed out to fit: their size grows as the zoom shrinks.
   function keepLabelsReadable() {
-    if (runMode) { return; }
+    if (manyNodes) { return; }
     var size = LABEL_PX / Math.min(1, cy.zoom());
-    cy.style().selector("node").style("font-size", size).update();
+    cy.nodes().style("font-size", size);  // per element, so that each label's size is measured again
   }
   keepLabelsReadable();
   cy.on("zoom", keepLabelsReadable);
