@@ -379,7 +379,8 @@ class ScoringRunAdmin(ModelAdmin):
         run = get_object_or_404(ScoringRun.objects.select_related("sample"), pk=pk)
         if not self.has_view_permission(request, run):
             raise PermissionDenied
-        network = selectors.run_network(run=run)
+        max_accounts = selectors.RUN_NETWORK_MAX_ACCOUNTS
+        network = selectors.run_network(run=run, max_accounts=max_accounts)
         for group in network["groups"]:
             group["url"] = reverse("admin:detection_coordinatedgroup_change", args=[group["pk"]])
         context = {
@@ -387,7 +388,7 @@ class ScoringRunAdmin(ModelAdmin):
             "title": f"Network of run {run.pk}",
             "run": run,
             "network": network,
-            "max_accounts": selectors.RUN_NETWORK_MAX_ACCOUNTS,
+            "max_accounts": max_accounts,
             "opts": self.opts,
         }
         return TemplateResponse(request, "admin/detection/scoringrun/network.html", context)

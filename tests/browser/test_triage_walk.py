@@ -52,6 +52,9 @@ def check_the_group_network(page, group, artefacts):
     total_rows = rows.count()
     assert total_rows > 0
     assert no_horizontal_overflow(page)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert no_horizontal_overflow(page)
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.screenshot(path=str(artefacts / "triage.png"))
     page.screenshot(path=str(artefacts / "group-full.png"), full_page=True)
     page.locator(".evidence-scroll").screenshot(path=str(artefacts / "triage-evidence.png"))

@@ -248,3 +248,18 @@ def test_lags_read_as_a_person_says_them(seconds, words):
     first = Post(created_at=T0)
     second = Post(created_at=T0 + timedelta(seconds=seconds))
     assert selectors.EvidencePair(first=first, second=second, behaviours=[], shared=[]).lag_words == words
+
+
+def test_a_runs_network_page_says_what_it_leaves_out(world, client, monkeypatch):
+    other = CoordinatedGroup.objects.create(run=world.run, number=2, score=0.5, size=2, behaviours=[])
+    for name in "xy":
+        account = SocialAccount.objects.create(sample=world.sample, platform="x", account_id=f"id-{name}", handle=name)
+        AccountScore.objects.create(run=world.run, account=account, group=other, score=0.5)
+    client.force_login(get_user_model().objects.create_superuser("lead", "lead@example.org", "a long password 42"))
+    url = reverse("admin:detection_scoringrun_network", args=[world.run.pk])
+    assert "Every group of the run: 2 groups, 6 accounts." in client.get(url).content.decode()
+    monkeypatch.setattr(selectors, "RUN_NETWORK_MAX_ACCOUNTS", 5)
+    page = client.get(url).content.decode()
+    assert "Showing the 1 best-scoring group of 2 (4 of 6 accounts): the picture holds at most 5 accounts." in page
+    run_page = client.get(reverse("admin:detection_scoringrun_change", args=[world.run.pk])).content.decode()
+    assert f'href="{url}" id="run-network-link"' in run_page
