@@ -31,6 +31,13 @@ def no_horizontal_overflow(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
+def scroll_to_the_network(page):
+    """Centre the picture, clear of the admin's header, and let the scroll event reach cytoscape (which keeps the
+    container's place on the page until then)."""
+    page.evaluate("document.getElementById('network').scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(250)
+
+
 def check_the_group_network(page, group, artefacts):
     """One edge per pair of accounts, the leader marked, labels readable, a click on a link filters the evidence,
     the behaviour filter hides links; nothing wider than a 1440x900 window."""
@@ -59,7 +66,7 @@ def check_the_group_network(page, group, artefacts):
     page.screenshot(path=str(artefacts / "group-full.png"), full_page=True)
     page.locator(".evidence-scroll").screenshot(path=str(artefacts / "triage-evidence.png"))
 
-    page.locator("#network").scroll_into_view_if_needed()
+    scroll_to_the_network(page)
     point = page.evaluate(  # a point on a link, clear of every account and its label
         """() => {
           const cy = window.trackerNetwork, box = cy.container().getBoundingClientRect();
@@ -88,6 +95,27 @@ def check_the_group_network(page, group, artefacts):
     page.locator(".evidence-scroll").screenshot(path=str(artefacts / "triage-pair-evidence.png"))
     page.click("#evidence-filter-clear")
     assert page.locator("#evidence tbody tr[data-pair]:visible").count() == total_rows
+
+    scroll_to_the_network(page)
+    leader = page.evaluate(
+        """() => {
+          const cy = window.trackerNetwork, box = cy.container().getBoundingClientRect();
+          const p = cy.nodes('[?leader]')[0].renderedPosition();
+          return {x: box.left + p.x, y: box.top + p.y};
+        }"""
+    )
+    page.mouse.click(leader["x"], leader["y"])
+    assert page.evaluate("window.trackerSelection") == {
+        "kind": "node",
+        "id": network["leader"],
+        "label": network["leader_label"],
+    }
+    accounts = page.locator("#evidence tbody tr[data-pair]:visible").evaluate_all(
+        "rows => rows.map(r => r.dataset.accounts.split(' '))"
+    )
+    assert accounts and all(network["leader"] in pair for pair in accounts)
+    assert page.locator("#members tr.picked").get_attribute("data-account") == network["leader"]
+    page.click("#evidence-filter-clear")
 
     def pairs_with(behaviour: str) -> int:
         return sum(1 for e in network["edges"] if any(b["behaviour"] == behaviour for b in e["behaviours"]))

@@ -158,8 +158,15 @@
 
   var selection = null;
 
+  var memberRows = Array.prototype.slice.call(document.querySelectorAll("#members tbody tr[data-account]"));
+
+  // Shows the evidence rows of the picked account or pair and of the ticked behaviours; returns how many.
   function applyEvidenceFilter() {
-    if (!evidenceRows.length) { return; }
+    memberRows.forEach(function (row) {
+      var picked = selection && selection.kind === "node" && row.getAttribute("data-account") === selection.id;
+      row.classList.toggle("picked", Boolean(picked));
+    });
+    if (!evidenceRows.length) { return 0; }
     var shown = 0;
     evidenceRows.forEach(function (row) {
       var matches = true;
@@ -181,9 +188,10 @@
           shown + (shown === 1 ? " post pair" : " post pairs") + (shown ? "" : " among the rows shown");
       }
     }
+    return shown;
   }
 
-  function renderSelection(ele) {
+  function renderSelection(ele, evidenceShown) {
     if (!selectionPanel) { return; }
     selectionPanel.textContent = "";
     if (!ele) { selectionPanel.hidden = true; return; }
@@ -191,6 +199,12 @@
     text.className = "selection-text";
     text.textContent = ele.isNode() ? nodeText(ele.data()) : edgeText(ele.data());
     selectionPanel.appendChild(text);
+    if (evidenceRows.length) {
+      var jump = document.createElement("a");
+      jump.href = "#evidence-filter";
+      jump.textContent = "See its evidence below: " + evidenceShown + (evidenceShown === 1 ? " post pair" : " post pairs");
+      selectionPanel.appendChild(jump);
+    }
     if (runMode && ele.isNode() && groupOf[ele.data("group")]) {  // a URL the server reversed, not user text
       var link = document.createElement("a");
       link.href = groupOf[ele.data("group")].url;
@@ -212,8 +226,7 @@
       selection = null;
     }
     window.trackerSelection = selection;
-    renderSelection(ele);
-    applyEvidenceFilter();
+    renderSelection(ele, applyEvidenceFilter());
   }
 
   cy.on("tap", "node, edge", function (evt) { pick(evt.target); });
