@@ -480,7 +480,41 @@ class ScoringRunAdmin(ModelAdmin):
     @admin.display(description="Groups found")
     def group_links(self, obj: ScoringRun) -> str:
         url = reverse("admin:detection_coordinatedgroup_changelist") + f"?run__id__exact={obj.pk}"
-        return format_html('<a href="{}">{} groups, best first</a>', url, obj.groups.count())
+        network = reverse("admin:detection_scoringrun_network", args=[obj.pk])
+        return format_html(
+            '<a href="{}">{} groups, best first</a> &middot; '
+            '<a href="{}" id="run-network-link">all groups in one network</a>',
+            url,
+            obj.groups.count(),
+            network,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/network/",
+                self.admin_site.admin_view(self.network_view),
+                name="detection_scoringrun_network",
+            ),
+        ] + super().get_urls()
+
+    def network_view(self, request: HttpRequest, pk: int):
+        run = get_object_or_404(ScoringRun.objects.select_related("sample"), pk=pk)
+        if not self.has_view_permission(request, run):
+            raise PermissionDenied
+        max_accounts = selectors.RUN_NETWORK_MAX_ACCOUNTS
+        network = selectors.run_network(run=run, max_accounts=max_accounts)
+        for group in network["groups"]:
+            group["url"] = reverse("admin:detection_coordinatedgroup_change", args=[group["pk"]])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Network of run {run.pk}",
+            "run": run,
+            "network": network,
+            "max_accounts": max_accounts,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/detection/scoringrun/network.html", context)
 
 
 def _table(headings: tuple[str, ...], rows: list[tuple[str, ...]], *, table_id: str) -> str:
@@ -594,7 +628,7 @@ class CoordinatedGroupAdmin(ModelAdmin):
             "group": group,
             "members": group.members.all(),
             "network": selectors.group_network(group=group),
-            "evidence": selectors.group_evidence(group=group),
+            "evidence": selectors.group_evidence_pairs(group=group),
             "timeline": _timeline_bars(selectors.group_timeline(group=group)),
             "suggestions": triage.technique_suggestions(group=group),
             "campaigns": Campaign.objects.order_by("name").only("pk", "name"),

@@ -13,7 +13,7 @@ from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 from psycopg.errors import QueryCanceled
 
 from detection.engine.arrays import SEP
-from detection.engine.params import EngineParams
+from detection.engine.params import BEHAVIOURS, EngineParams
 from detection.engine.records import AccountRecord, PostRecord
 
 from .models import (
@@ -264,8 +264,74 @@ def group_detail(*, group_id: int) -> CoordinatedGroup | None:
     )
 
 
+def _account_pairs(edges: Iterable[dict]) -> dict[tuple[int, int], dict]:
+    """Per-behaviour edge rows folded into one entry per account pair (lower account pk first): the pair's
+    behaviours with their weights, its total weight, and how often each side acted first."""
+    pairs: dict[tuple[int, int], dict] = {}
+    for e in edges:
+        low, high = sorted((e["source_id"], e["target_id"]))
+        low_first, high_first = e["weight_source_first"], e["weight_target_first"]
+        if low != e["source_id"]:
+            low_first, high_first = high_first, low_first
+        pair = pairs.setdefault(
+            (low, high),
+            {"source": low, "target": high, "weight": 0, "source_first": 0, "target_first": 0, "behaviours": []},
+        )
+        pair["weight"] += e["weight"]
+        pair["source_first"] += low_first
+        pair["target_first"] += high_first
+        pair["behaviours"].append(
+            {
+                "behaviour": e["behaviour"],
+                "weight": e["weight"],
+                "expected": round(e["expected"], 3),
+                "q_value": e["q_value"],
+                "median_dt": None if e["median_dt"] is None else round(e["median_dt"], 1),
+            }
+        )
+    for pair in pairs.values():
+        pair["behaviours"].sort(key=lambda b: (-b["weight"], b["behaviour"]))
+        pair["dominant"] = pair["behaviours"][0]["behaviour"]
+    return pairs
+
+
+_EDGE_FIELDS = (
+    "source_id",
+    "target_id",
+    "behaviour",
+    "weight",
+    "weight_source_first",
+    "weight_target_first",
+    "expected",
+    "q_value",
+    "median_dt",
+)
+
+
+def first_mover(pairs: Iterable[dict]) -> tuple[int | None, dict[int, int], dict[int, int]]:
+    """The account that acts first most often, net of the times it follows, over the given account pairs (its
+    co-actions where it posted first minus those where its partner did; None when nobody leads), with every
+    account's counts of leading and following. Ties go to the account that leads more, then to the lower pk."""
+    lead: dict[int, int] = {}
+    follow: dict[int, int] = {}
+    for pair in pairs:
+        for me, mine, theirs in (
+            (pair["source"], pair["source_first"], pair["target_first"]),
+            (pair["target"], pair["target_first"], pair["source_first"]),
+        ):
+            lead[me] = lead.get(me, 0) + mine
+            follow[me] = follow.get(me, 0) + theirs
+    ranked = sorted(lead, key=lambda a: (-(lead[a] - follow[a]), -lead[a], a))
+    leader = ranked[0] if ranked and lead[ranked[0]] - follow[ranked[0]] > 0 else None
+    return leader, lead, follow
+
+
 def group_network(*, group: CoordinatedGroup) -> dict:
-    """Nodes and edges of a group for the network picture (plain data; the page escapes it as JSON)."""
+    """A group's accounts and one edge per account pair carrying its behaviours (plain data for the network
+    picture; the page escapes it as JSON). The leader is the first mover within the group's own pairs."""
+    edges = CoordinationEdge.objects.filter(group=group).values(*_EDGE_FIELDS)
+    pairs = _account_pairs(edges)
+    leader, lead, follow = first_mover(pairs.values())
     nodes = [
         {
             "id": str(m.account_id),
@@ -274,23 +340,28 @@ def group_network(*, group: CoordinatedGroup) -> dict:
             "score": round(m.score, 3),
             "flagged": m.flagged,
             "reasons": m.reasons,
+            "lead": lead.get(m.account_id, 0),
+            "follow": follow.get(m.account_id, 0),
+            "leader": m.account_id == leader,
         }
         for m in group.members.all()
     ]
-    edges = [
-        {
-            "id": str(e.pk),
-            "source": str(e.source_id),
-            "target": str(e.target_id),
-            "behaviour": e.behaviour,
-            "weight": e.weight,
-            "expected": round(e.expected, 3),
-            "q_value": e.q_value,
-            "median_dt": None if e.median_dt is None else round(e.median_dt, 1),
-        }
-        for e in group.edges.all()
-    ]
-    return {"nodes": nodes, "edges": edges}
+    return {
+        "nodes": nodes,
+        "edges": [_pair_element(pair) for pair in pairs.values()],
+        "leader": None if leader is None else str(leader),
+        "leader_label": next((n["label"] for n in nodes if n["leader"]), None),
+        "behaviours": sorted({b["behaviour"] for p in pairs.values() for b in p["behaviours"]}),
+    }
+
+
+def _pair_element(pair: dict) -> dict:
+    return {
+        **pair,
+        "id": f"{pair['source']}-{pair['target']}",
+        "source": str(pair["source"]),
+        "target": str(pair["target"]),
+    }
 
 
 def group_evidence(*, group: CoordinatedGroup, limit: int = 60) -> QuerySet[EdgeEvidence]:
@@ -300,6 +371,190 @@ def group_evidence(*, group: CoordinatedGroup, limit: int = 60) -> QuerySet[Edge
         .select_related("edge", "post_source__account", "post_target__account")
         .order_by("dt", "pk")[:limit]
     )
+
+
+# What made a post pair, per behaviour: the kind of object shared and how to read it from the two posts.
+_SHARED_LISTS = {
+    "co-domain": ("domain", "domains", ""),
+    "co-hashtag": ("hashtag", "hashtags", "#"),
+    "co-mention": ("mention", "mentions", "@"),
+    "same-media": ("media hash", "media_hashes", ""),
+}
+SHARED_PER_BEHAVIOUR = 3
+EXCERPT_CHARS = 100
+
+
+def _links(post: Post) -> list[str]:
+    return post.normalised_urls or post.urls
+
+
+def shared_objects(behaviour: str, first: Post, second: Post) -> list[dict]:
+    """The objects two posts share that made them a pair in one behaviour (the engine keeps the pair, not the
+    object, so it is read back from the posts): [{"kind", "value", "is_text"}], at most SHARED_PER_BEHAVIOUR."""
+    if behaviour == "co-reshare":
+        values, kind = [first.reshare_of], "reshared post"
+    elif behaviour == "co-reply":
+        values, kind = [first.reply_to], "replied-to post"
+    elif behaviour == "co-link":
+        theirs = set(_links(second))
+        values, kind = [u for u in _links(first) if u in theirs], "link"
+    elif behaviour in _SHARED_LISTS:
+        kind, field, prefix = _SHARED_LISTS[behaviour]
+        theirs = set(getattr(second, field))
+        values = [f"{prefix}{v}" for v in getattr(first, field) if v in theirs]
+    elif behaviour in ("same-text", "similar-text"):
+        text = " ".join(first.text.split())
+        values = [text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "\u2026"]
+        kind = "same text" if behaviour == "same-text" else "similar text"
+    else:
+        values, kind = [], behaviour
+    is_text = behaviour in ("same-text", "similar-text")
+    return [{"kind": kind, "value": v, "is_text": is_text} for v in dict.fromkeys(values) if v][:SHARED_PER_BEHAVIOUR]
+
+
+@dataclass
+class EvidencePair:
+    """One pair of posts behind a group's edges, with every behaviour it counts for, ordered by who posted first."""
+
+    first: Post
+    second: Post
+    behaviours: list[str]
+    shared: list[dict]  # {"behaviour", "kind", "value", "is_text"}
+
+    @property
+    def lag(self) -> float:
+        """Seconds from the first post to the second (never negative)."""
+        return (self.second.created_at - self.first.created_at).total_seconds()
+
+    @property
+    def simultaneous(self) -> bool:
+        """Both posts carry the same time (most platforms give seconds)."""
+        return self.lag == 0
+
+    @property
+    def lag_words(self) -> str:
+        """The lag as a person reads it: 16.9 s, 4 min 12 s, 2 h 5 min (never a bare 0.0 s)."""
+        lag = self.lag
+        if lag < 0.1:
+            return "under 0.1 s"
+        if lag < 60:
+            return f"{lag:.1f} s"
+        minutes, seconds = divmod(round(lag), 60)
+        if minutes < 60:
+            return f"{minutes} min {seconds} s"
+        return f"{minutes // 60} h {minutes % 60} min"
+
+    @property
+    def account_pair(self) -> str:
+        """The network's edge id of the two accounts (lower account pk first)."""
+        low, high = sorted((self.first.account_id, self.second.account_id))
+        return f"{low}-{high}"
+
+
+@dataclass
+class GroupEvidence:
+    pairs: list[EvidencePair]
+    total: int  # distinct post pairs stored for the group
+    per_account_pair: int
+
+
+def group_evidence_pairs(*, group: CoordinatedGroup, per_account_pair: int = 3, limit: int = 600) -> GroupEvidence:
+    """A group's evidence as one row per post pair (a pair sharing a link and its domain is one row with both
+    behaviours), the closest in time first: at most per_account_pair for each pair of accounts and at most limit
+    in all, every pair of accounts with at least one while the limit allows, so that each link of the picture
+    shows its evidence."""
+    behaviour_order = {b: i for i, b in enumerate(BEHAVIOURS)}
+    found: dict[tuple[int, int], dict] = {}
+    rows = EdgeEvidence.objects.filter(edge__group=group).values_list(
+        "post_source_id", "post_target_id", "dt", "edge__behaviour", "edge__source_id", "edge__target_id"
+    )
+    for post_a, post_b, dt, behaviour, account_a, account_b in rows:
+        entry = found.setdefault(
+            tuple(sorted((post_a, post_b))),
+            {"lag": abs(dt), "accounts": tuple(sorted((account_a, account_b))), "behaviours": set()},
+        )
+        entry["behaviours"].add(behaviour)
+    ranked = []
+    per_accounts: dict[tuple[int, int], int] = {}
+    for posts, entry in sorted(found.items(), key=lambda item: (item[1]["lag"], item[0])):
+        rank = per_accounts.get(entry["accounts"], 0)
+        per_accounts[entry["accounts"]] = rank + 1
+        if rank < per_account_pair:
+            ranked.append((rank, entry["lag"], posts, entry))
+    # Every pair of accounts its closest post pair before any its second, so the limit leaves no link bare.
+    kept = {posts: entry for _, _, posts, entry in sorted(ranked)[:limit]}
+    kept = dict(sorted(kept.items(), key=lambda item: (item[1]["lag"], item[0])))
+    post_ids = {pk for posts in kept for pk in posts}
+    by_pk = Post.objects.select_related("account").in_bulk(post_ids)
+    pairs = []
+    for (pk_a, pk_b), entry in kept.items():
+        first, second = sorted((by_pk[pk_a], by_pk[pk_b]), key=lambda p: (p.created_at, p.pk))
+        behaviours = sorted(entry["behaviours"], key=lambda b: behaviour_order.get(b, len(behaviour_order)))
+        shared, seen = [], set()  # one line per object: a text both the same and similar is shown once
+        for behaviour in behaviours:
+            for obj in shared_objects(behaviour, first, second):
+                if obj["value"] not in seen:
+                    seen.add(obj["value"])
+                    shared.append({"behaviour": behaviour, **obj})
+        pairs.append(EvidencePair(first=first, second=second, behaviours=behaviours, shared=shared))
+    return GroupEvidence(pairs=pairs, total=len(found), per_account_pair=per_account_pair)
+
+
+RUN_NETWORK_MAX_ACCOUNTS = 400
+
+
+def run_network(*, run: ScoringRun, max_accounts: int = RUN_NETWORK_MAX_ACCOUNTS) -> dict:
+    """Every group of a run in one picture: the accounts of the best-scoring groups, as many as fit in
+    max_accounts (the best group always), and one edge per account pair among them, inside a group or across
+    two. Says how many groups and accounts it leaves out."""
+    groups = list(
+        CoordinatedGroup.objects.filter(run=run)
+        .order_by("-score", "number")
+        .values("pk", "number", "score", "size", "status", "leader_id")
+    )
+    drawn: list[dict] = []
+    accounts = 0
+    for group in groups:
+        if drawn and accounts + group["size"] > max_accounts:
+            break
+        drawn.append(group)
+        accounts += group["size"]
+    number_of = {g["pk"]: g["number"] for g in drawn}
+    leaders = {g["leader_id"] for g in drawn}
+    members = AccountScore.objects.filter(group_id__in=number_of).values(
+        "account_id", "account__handle", "account__account_id", "account__platform", "score", "flagged", "group_id"
+    )
+    nodes = [
+        {
+            "id": str(m["account_id"]),
+            "label": m["account__handle"] or m["account__account_id"],
+            "platform": m["account__platform"],
+            "score": round(m["score"], 3),
+            "flagged": m["flagged"],
+            "group": number_of[m["group_id"]],
+            "leader": m["account_id"] in leaders,
+        }
+        for m in members
+    ]
+    ids = [int(n["id"]) for n in nodes]
+    edges = CoordinationEdge.objects.filter(run=run, source_id__in=ids, target_id__in=ids).values(*_EDGE_FIELDS)
+    return {
+        "nodes": nodes,
+        "edges": [_pair_element(pair) for pair in _account_pairs(edges).values()],
+        "groups": [
+            {
+                "pk": g["pk"],
+                "number": g["number"],
+                "score": round(g["score"], 3),
+                "size": g["size"],
+                "status": g["status"],
+            }
+            for g in drawn
+        ],
+        "groups_total": len(groups),
+        "accounts_total": sum(g["size"] for g in groups),
+        "accounts_drawn": len(nodes),
+    }
 
 
 def group_timeline(*, group: CoordinatedGroup) -> list[dict]:

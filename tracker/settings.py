@@ -149,7 +149,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Front-end libraries come from npm (package.json, pinned; `make` runs npm ci) and are served from node_modules.
 NODE_MODULES = Path(env("NODE_MODULES", default=str(BASE_DIR / "node_modules")))
-STATICFILES_DIRS = [("vendor/cytoscape", NODE_MODULES / "cytoscape" / "dist")]
+STATICFILES_DIRS = [
+    ("vendor/cytoscape", NODE_MODULES / "cytoscape" / "dist"),
+    # The fCoSE layout and the two libraries it is built on, each a UMD file at its package's root.
+    *((f"vendor/{name}", NODE_MODULES / name) for name in ("layout-base", "cose-base", "cytoscape-fcose")),
+]
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))

@@ -273,6 +273,7 @@ EXPORTS = {
     "detection_sampleimport_rejects": lambda s: reverse(
         "admin:detection_sampleimport_rejects", args=[s.sample_import.pk]
     ),
+    "detection_scoringrun_network": lambda s: reverse("admin:detection_scoringrun_network", args=[s.review.run_id]),
     "reports_report_preview": lambda s: reverse("admin:reports_report_preview", args=[s.draft.pk]),
     "reports_report_download": lambda s: reverse("admin:reports_report_download", args=[s.draft.pk, "json"]),
 }
