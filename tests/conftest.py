@@ -68,7 +68,7 @@ def celery_in_process():
     app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
-def celery_worker(env: dict, name: str, log: Path | None = None) -> subprocess.Popen:
+def celery_worker(env: dict, name: str, log: Path | None = None, queues: str = "celery") -> subprocess.Popen:
     """A real Celery worker process with one child, in a process group of its own so a test can kill it whole."""
     output = log.open("w") if log else subprocess.DEVNULL
     return subprocess.Popen(
@@ -90,6 +90,8 @@ def celery_worker(env: dict, name: str, log: Path | None = None) -> subprocess.P
             "--without-heartbeat",
             "-n",
             f"{name}-{os.getpid()}@%h",
+            "-Q",
+            queues,
         ],
         cwd=REPO,
         env=env,

@@ -214,6 +214,8 @@ RESULT_BACKEND_URL = "rpc://" if BROKER_URL and not BROKER_IS_REDIS else BROKER_
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=RESULT_BACKEND_URL) or None
 CELERY_TASK_ALWAYS_EAGER = not BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# The queue every task goes to and every worker takes from: one broker can serve several deployments.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
