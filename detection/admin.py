@@ -365,11 +365,19 @@ class ScoringRunAdmin(ModelAdmin):
     def narrative_links(self, obj: ScoringRun) -> str:
         url = reverse("admin:detection_narrativecluster_changelist") + f"?run__id__exact={obj.pk}"
         again = reverse("admin:detection_scoringrun_narratives", args=[obj.pk])
+        ledger = getattr(obj, "narrative_discovery", None)
+        last = (
+            f"last clustered {ledger.finished_at:%Y-%m-%d %H:%M} UTC: {ledger.posts} posts, "
+            f"{ledger.clusters} clusters, {ledger.noise} posts in none, {ledger.seconds} s"
+            if ledger and ledger.finished_at
+            else "not clustered yet"
+        )
         return format_html(
-            '<a href="{}">{} narrative clusters, largest first</a> '
+            '<a href="{}">{} narrative clusters, largest first</a> ({}) '
             '<button type="submit" formaction="{}" formmethod="post" class="narratives-cluster">Cluster again</button>',
             url,
             obj.narrative_clusters.count(),
+            last,
             again,
         )
 
@@ -384,7 +392,7 @@ class ScoringRunAdmin(ModelAdmin):
 
     def _narratives_request(self, request: HttpRequest, run: ScoringRun) -> None:
         try:
-            narratives.run_narratives_request(run=run)
+            narratives.run_narratives_request(run=run, requested_by=request.user)
             messages.info(request, f"Clustering the narratives of run {run.pk}.")
         except ValueError as exc:
             messages.error(request, f"Run {run.pk}: {exc}")

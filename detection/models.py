@@ -413,6 +413,24 @@ class EdgeEvidence(models.Model):
         return f"{self.post_source_id} / {self.post_target_id}"
 
 
+class NarrativeDiscovery(models.Model):
+    """The ledger of a run's narrative clustering: who last asked for it and when, and what the last one found."""
+
+    run = models.OneToOneField(ScoringRun, on_delete=models.CASCADE, related_name="narrative_discovery")
+    requested_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    posts = models.PositiveIntegerField(default=0, help_text="Posts with text of the flagged groups, clustered")
+    clusters = models.PositiveIntegerField(default=0, help_text="Clusters found (reviewed ones found again included)")
+    noise = models.PositiveIntegerField(default=0, help_text="Posts in no cluster")
+    seconds = models.FloatField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Narratives of run {self.run_id}"
+
+
 class NarrativeStatus(models.TextChoices):
     NEW = "new", "To review"
     ACCEPTED = "accepted", "Accepted"

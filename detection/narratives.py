@@ -16,7 +16,14 @@ from campaigns.models import Narrative
 
 from . import dispatch, selectors
 from .engine.narratives import NOISE, NarrativeParams, cluster_texts, match_narratives
-from .models import NarrativeCluster, NarrativeClusterPost, NarrativeStatus, RunStatus, ScoringRun
+from .models import (
+    NarrativeCluster,
+    NarrativeClusterPost,
+    NarrativeDiscovery,
+    NarrativeStatus,
+    RunStatus,
+    ScoringRun,
+)
 
 
 def run_narratives_cluster(*, run_id: int, params: NarrativeParams | None = None) -> list[NarrativeCluster]:
@@ -71,14 +78,16 @@ def run_narratives_cluster(*, run_id: int, params: NarrativeParams | None = None
                 for p in members
             )
             added.append(row)
-        run.timings = {**run.timings, "narratives": round(time.perf_counter() - started, 3)}
-        run.summary = {
-            **run.summary,
-            "narrative_posts": len(posts),
-            "narrative_clusters": len(clustering.clusters),
-            "narrative_noise": int(np.count_nonzero(clustering.labels == NOISE)),
-        }
-        run.save(update_fields=["timings", "summary"])
+        NarrativeDiscovery.objects.update_or_create(
+            run=run,
+            defaults={
+                "finished_at": timezone.now(),
+                "posts": len(posts),
+                "clusters": len(clustering.clusters),
+                "noise": int(np.count_nonzero(clustering.labels == NOISE)),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
     return added
 
 
@@ -111,8 +120,11 @@ def narrative_cluster_reject(*, cluster: NarrativeCluster, reviewer) -> Narrativ
     return cluster
 
 
-def run_narratives_request(*, run: ScoringRun) -> None:
+def run_narratives_request(*, run: ScoringRun, requested_by=None) -> None:
     """Ask a worker to cluster a finished run's narratives (again), once the caller's transaction commits."""
     if run.status != RunStatus.DONE:
         raise ValueError("Only a finished run's narratives can be clustered.")
+    NarrativeDiscovery.objects.update_or_create(
+        run=run, defaults={"requested_at": timezone.now(), "requested_by": requested_by}
+    )
     transaction.on_commit(lambda: dispatch.workers().narratives_cluster(run.pk))

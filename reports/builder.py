@@ -533,7 +533,6 @@ class ReportBuilder:
             "platforms": sorted({p for c in campaigns for p in c["platforms"]}),
             "techniques": sum(len(t["techniques"]) for t in content["tactics"]),
             "narratives": len(content["narratives"]),
-            "emerging_narratives": len(content["emerging_narratives"]),
             "claims": len(content["claims"]),
             "takedowns": len(content["takedowns"]["rows"]),
             "removed": _removed(content["takedowns"]["totals"]),
