@@ -582,7 +582,7 @@ class NarrativeClusterAdmin(ModelAdmin):
     list_display = ["__str__", "run", "size", "accounts_count", "language_list", "suggested", "score", "status"]
     list_filter = ["status", ("suggested", admin.RelatedOnlyFieldListFilter), "run"]
     list_select_related = ["run", "suggested", "narrative"]
-    search_fields = ["top_terms", "suggested__name", "narrative__name"]
+    search_fields = ["suggested__name", "narrative__name", "memberships__post__text"]
     form = NarrativeClusterReviewForm
     fieldsets = [
         (None, {"fields": ["run", "number", "term_list", "representative_posts", "group_links"]}),

@@ -1,9 +1,11 @@
 """Narrative clusters of a scoring run: found when the run finishes, suggested, accepted or rejected, and shown."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -216,14 +218,20 @@ def test_the_cluster_page_escapes_posts_and_its_verdict_goes_through_the_service
 
 
 def test_the_runs_page_clusters_again_on_demand(
-    hand_made, client, researcher, celery_in_process, django_capture_on_commit_callbacks
+    hand_made, researcher, celery_in_process, django_capture_on_commit_callbacks
 ):
+    """The button sits in the run page's form, whose CSRF token it posts (checked here, as a browser's would be)."""
     run = hand_made["run"]
     narratives.narrative_cluster_reject(cluster=hand_made["clusters"][1], reviewer=researcher)
-    page = client.get(reverse("admin:detection_scoringrun_change", args=[run.pk])).content.decode()
-    assert reverse("admin:detection_scoringrun_narratives", args=[run.pk]) in page
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(researcher)
+    page = browser.get(reverse("admin:detection_scoringrun_change", args=[run.pk])).content.decode()
+    url = reverse("admin:detection_scoringrun_narratives", args=[run.pk])
+    assert f'formaction="{url}" formmethod="post"' in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    assert browser.post(url).status_code == 403  # without the form's token
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("admin:detection_scoringrun_narratives", args=[run.pk]))
+        response = browser.post(url, {"csrfmiddlewaretoken": token})
     assert response.status_code == 302
     run.refresh_from_db()
     # three posts are too few for a cluster: the clusters still to review are gone, the reviewed one stays
