@@ -95,7 +95,10 @@ def cluster_texts(texts: Sequence[str], params: NarrativeParams = NarrativeParam
         sublinear_tf=True,
         dtype=np.float32,
     )
-    vectors = vectoriser.fit_transform(distinct[keep].tolist())
+    try:
+        vectors = vectoriser.fit_transform(distinct[keep].tolist())
+    except ValueError:  # no n-gram shared by two texts: nothing to cluster on
+        return NarrativeClusters(labels=np.full(n, NOISE), clusters=[])
     distinct_labels = np.full(len(distinct), NOISE)
     distinct_labels[keep] = _hdbscan(vectors, params)
     labels = distinct_labels[inverse]

@@ -100,10 +100,13 @@ def test_repeated_copies_join_the_cluster_of_their_text_and_the_result_is_determ
     assert first.labels[-1] == first.labels[7]
 
 
-def test_too_few_texts_give_no_cluster():
+def test_too_few_texts_or_nothing_shared_give_no_cluster():
     clustering = cluster_texts(["one text", "", "one text"], PARAMS)
     assert clustering.clusters == []
     assert clustering.labels.tolist() == [NOISE] * 3
+    unrelated = cluster_texts(["ab", "cd", "ef", "gh", "ij"], PARAMS)  # no n-gram in two of them
+    assert unrelated.clusters == [] and unrelated.labels.tolist() == [NOISE] * 5
+    assert match_narratives(unrelated, {"n": ["ab cd"]}, PARAMS) == []
 
 
 def test_match_picks_the_narrative_whose_statement_and_posts_are_closest():
