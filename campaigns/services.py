@@ -20,6 +20,7 @@ from .models import (
     Asset,
     AttributionClaim,
     Campaign,
+    Narrative,
     Platform,
     Source,
     Takedown,
@@ -140,6 +141,27 @@ def technique_uses_ensure(
             defaults={"evidence": evidence, "confidence": confidence, "observed_on": observed_on},
         )
         created += was_created
+    return created
+
+
+def narrative_languages_ensure(*, narrative: Narrative, languages: Iterable[str]) -> list[str]:
+    """Add to the narrative's languages those it does not list yet (BCP 47 codes, in the order given). Returns
+    the languages added."""
+    added = [lang for lang in dict.fromkeys(languages) if lang and lang not in narrative.languages]
+    if added:
+        narrative.languages = [*narrative.languages, *added]
+        narrative.save(update_fields=["languages", "updated_at"])
+    return added
+
+
+def campaign_narratives_ensure(*, narrative: Narrative, campaigns: Iterable[Campaign]) -> int:
+    """Record each campaign as pushing the narrative; one already recorded is left as it is. Returns how many are
+    new."""
+    created = 0
+    for campaign in campaigns:
+        if not campaign.narratives.filter(pk=narrative.pk).exists():
+            campaign.narratives.add(narrative)
+            created += 1
     return created
 
 

@@ -11,12 +11,12 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
 from campaigns import codes
-from campaigns.models import Asset, Campaign, Technique, TechniqueUse
+from campaigns.models import Asset, Campaign, Narrative, Technique, TechniqueUse
 from detection.engine import BudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from detection.engine.readers import FORMATS, layout_columns
 
-from . import run_tables, scoring, selectors, triage
+from . import narratives, run_tables, scoring, selectors, triage
 from .ingest import selectors as ingest_selectors
 from .ingest import services as ingest_services
 from .learning import selectors as learning_selectors
@@ -25,6 +25,7 @@ from .models import (
     CoordinatedGroup,
     GroupStatus,
     ImportStatus,
+    NarrativeCluster,
     Post,
     RejectedRow,
     RunShard,
@@ -417,9 +418,11 @@ class ScoringRunAdmin(ModelAdmin):
         "lease_expires_at",
         "resumed_at",
         "group_links",
+        "narrative_links",
     ]
     exclude = ["params", "summary", "timings", "files"]  # shown as tables (params_table, ...) instead of JSON
     inlines = [RunShardInline]
+    actions = ["cluster_narratives"]
 
     class Media:
         css = {"all": ["detection/ledger.css"]}
@@ -496,6 +499,11 @@ class ScoringRunAdmin(ModelAdmin):
                 self.admin_site.admin_view(self.network_view),
                 name="detection_scoringrun_network",
             ),
+            path(
+                "<int:pk>/narratives/",
+                self.admin_site.admin_view(self.narratives_view),
+                name="detection_scoringrun_narratives",
+            ),
         ] + super().get_urls()
 
     def network_view(self, request: HttpRequest, pk: int):
@@ -515,6 +523,50 @@ class ScoringRunAdmin(ModelAdmin):
             "opts": self.opts,
         }
         return TemplateResponse(request, "admin/detection/scoringrun/network.html", context)
+
+    @admin.display(description="Narratives")
+    def narrative_links(self, obj: ScoringRun) -> str:
+        url = reverse("admin:detection_narrativecluster_changelist") + f"?run__id__exact={obj.pk}"
+        again = reverse("admin:detection_scoringrun_narratives", args=[obj.pk])
+        ledger = getattr(obj, "narrative_discovery", None)
+        last = (
+            f"last clustered {ledger.finished_at:%Y-%m-%d %H:%M} UTC: {ledger.posts} posts, "
+            f"{ledger.clusters} clusters, {ledger.noise} posts in none, {ledger.seconds} s"
+            if ledger and ledger.finished_at
+            else "not clustered yet"
+        )
+        return format_html(
+            '<a href="{}">{} narrative clusters, largest first</a> ({}) '
+            '<button type="submit" formaction="{}" formmethod="post" class="narratives-cluster">Cluster again</button>',
+            url,
+            obj.narrative_clusters.count(),
+            last,
+            again,
+        )
+
+    def has_narratives_permission(self, request: HttpRequest) -> bool:
+        """Clustering replaces the clusters still to review, so the permission to change clusters is the one."""
+        return request.user.has_perm(f"detection.{get_permission_codename('change', NarrativeCluster._meta)}")
+
+    @admin.action(description="Cluster the narratives of the selected runs", permissions=["narratives"])
+    def cluster_narratives(self, request, queryset):
+        for run in queryset:
+            self._narratives_request(request, run)
+
+    def _narratives_request(self, request: HttpRequest, run: ScoringRun) -> None:
+        try:
+            narratives.run_narratives_request(run=run, requested_by=request.user)
+            messages.info(request, f"Clustering the narratives of run {run.pk}.")
+        except ValueError as exc:
+            messages.error(request, f"Run {run.pk}: {exc}")
+
+    def narratives_view(self, request: HttpRequest, pk: int):
+        run = get_object_or_404(ScoringRun, pk=pk)
+        if not self.has_narratives_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            self._narratives_request(request, run)
+        return redirect("admin:detection_scoringrun_change", pk)
 
 
 def _table(headings: tuple[str, ...], rows: list[tuple[str, ...]], *, table_id: str) -> str:
@@ -703,6 +755,64 @@ class ClassifierModelAdmin(ModelAdmin):
     ]
     readonly_fields = [f.name for f in ClassifierModel._meta.fields]
 
+
+class NarrativeClusterReviewForm(forms.ModelForm):
+    """The researcher's verdict on a cluster's suggestion; the admin hands it to the narrative services."""
+
+    DECISIONS = [("", "Leave as it is"), ("accept", "Accept as the narrative"), ("reject", "Reject the suggestion")]
+    decision = forms.ChoiceField(choices=DECISIONS, required=False)
+    choose = forms.ModelChoiceField(
+        queryset=Narrative.objects.all(),
+        required=False,
+        label="Narrative",
+        help_text="When accepting: the narrative this cluster tells (empty: the suggested one).",
+    )
+
+    class Meta:
+        model = NarrativeCluster
+        fields: list[str] = []
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("decision") == "accept" and not cleaned.get("choose") and not self.instance.suggested_id:
+            raise forms.ValidationError("No narrative was suggested: choose the narrative this cluster tells.")
+        return cleaned
+
+
+@admin.register(NarrativeCluster)
+class NarrativeClusterAdmin(ModelAdmin):
+    list_display = ["__str__", "run", "size", "accounts_count", "language_list", "suggested", "score", "status"]
+    list_filter = ["status", ("suggested", admin.RelatedOnlyFieldListFilter), "run"]
+    list_select_related = ["run", "suggested", "narrative"]
+    search_fields = ["suggested__name", "narrative__name", "memberships__post__text"]
+    form = NarrativeClusterReviewForm
+    fieldsets = [
+        (None, {"fields": ["run", "number", "term_list", "representative_posts", "group_links"]}),
+        ("Size", {"fields": ["size", "accounts_count", "language_list", "cohesion", "first_post_at", "last_post_at"]}),
+        ("Suggestion", {"fields": ["suggested", "score", "status", "narrative", "reviewed_by", "reviewed_at"]}),
+        ("Verdict", {"fields": ["decision", "choose"]}),
+    ]
+    readonly_fields = [
+        "run",
+        "number",
+        "term_list",
+        "representative_posts",
+        "group_links",
+        "size",
+        "accounts_count",
+        "language_list",
+        "cohesion",
+        "first_post_at",
+        "last_post_at",
+        "suggested",
+        "score",
+        "status",
+        "narrative",
+        "reviewed_by",
+        "reviewed_at",
+    ]
+    actions = ["accept_suggestions", "reject_suggestions"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -711,6 +821,65 @@ class ClassifierModelAdmin(ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description="Words")
+    def term_list(self, obj: NarrativeCluster) -> str:
+        return ", ".join(obj.top_terms)
+
+    @admin.display(description="Languages")
+    def language_list(self, obj: NarrativeCluster) -> str:
+        return ", ".join(obj.languages)
+
+    @admin.display(description="Similarity", ordering="suggested_score")
+    def score(self, obj: NarrativeCluster) -> str:
+        return f"{obj.suggested_score:.2f}"
+
+    @admin.display(description="Representative posts")
+    def representative_posts(self, obj: NarrativeCluster) -> str:
+        posts = selectors.narrative_cluster_representatives(cluster=obj)
+        return format_html(
+            '<ol class="narrative-posts">{}</ol>',
+            format_html_join("", "<li><q>{}</q> ({}, {})</li>", ((p.text, p.account, p.created_at) for p in posts)),
+        )
+
+    @admin.display(description="Groups")
+    def group_links(self, obj: NarrativeCluster) -> str:
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:detection_coordinatedgroup_change", args=[g.pk]), f"group {g.number}")
+                for g in obj.groups.order_by("number")
+            ),
+        )
+
+    def save_model(self, request, obj, form, change):
+        """The verdict goes through the services; nothing else on the page is editable."""
+        decision = form.cleaned_data.get("decision")
+        if decision == "accept":
+            campaigns = narratives.narrative_cluster_accept(
+                cluster=obj, reviewer=request.user, narrative=form.cleaned_data.get("choose")
+            )
+            messages.info(request, f"Accepted as {obj.narrative}; {campaigns} campaigns newly push it.")
+        elif decision == "reject":
+            narratives.narrative_cluster_reject(cluster=obj, reviewer=request.user)
+
+    @admin.action(description="Accept the suggested narrative", permissions=["change"])
+    def accept_suggestions(self, request, queryset):
+        accepted = 0
+        for cluster in queryset.select_related("suggested"):
+            if cluster.suggested_id is None:
+                messages.warning(request, f"{cluster}: no narrative suggested; open it to choose one.")
+                continue
+            narratives.narrative_cluster_accept(cluster=cluster, reviewer=request.user)
+            accepted += 1
+        messages.info(request, f"{accepted} clusters accepted.")
+
+    @admin.action(description="Reject the suggestion", permissions=["change"])
+    def reject_suggestions(self, request, queryset):
+        for cluster in queryset:
+            narratives.narrative_cluster_reject(cluster=cluster, reviewer=request.user)
+        messages.info(request, f"{queryset.count()} clusters rejected.")
 
 
 def _timeline_bars(rows: list[dict], width: int = 720, height: int = 120) -> dict:

@@ -23,3 +23,6 @@ class DetectionConfig(AppConfig):
         register_derived(self.get_model("AccountScore"), ("run", "group"))
         register_derived(self.get_model("CoordinationEdge"), ("run", "group"))
         register_derived(self.get_model("EdgeEvidence"), ("edge",))
+        register_derived(self.get_model("NarrativeDiscovery"), ("run",))
+        register_derived(self.get_model("NarrativeCluster"), ("run", "narrative", "suggested"))
+        register_derived(self.get_model("NarrativeClusterPost"), ("cluster",))

@@ -21,6 +21,8 @@ class Workers(Protocol):
 
     def score_reduce(self, run_id: int) -> None: ...
 
+    def narratives_cluster(self, run_id: int) -> None: ...
+
 
 _installed: Workers | None = None
 

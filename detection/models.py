@@ -482,3 +482,88 @@ class GroupPrediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group}: {self.probability:.2f} (v{self.model.version})"
+
+
+class NarrativeDiscovery(models.Model):
+    """The ledger of a run's narrative clustering: who last asked for it and when, and what the last one found."""
+
+    run = models.OneToOneField(ScoringRun, on_delete=models.CASCADE, related_name="narrative_discovery")
+    requested_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    posts = models.PositiveIntegerField(default=0, help_text="Posts with text of the flagged groups, clustered")
+    clusters = models.PositiveIntegerField(default=0, help_text="Clusters found (reviewed ones found again included)")
+    noise = models.PositiveIntegerField(default=0, help_text="Posts in no cluster")
+    seconds = models.FloatField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Narratives of run {self.run_id}"
+
+
+class NarrativeStatus(models.TextChoices):
+    NEW = "new", "To review"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class NarrativeCluster(models.Model):
+    """Posts of a run's flagged groups that tell one story, the catalogue narrative they are suggested to be, and
+    the researcher's verdict on that suggestion."""
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="narrative_clusters")
+    number = models.PositiveIntegerField(help_text="The cluster's number within the run")
+    top_terms = models.JSONField(default=list, help_text="The words that most set its posts apart from the others")
+    size = models.PositiveIntegerField(help_text="Posts in it")
+    accounts_count = models.PositiveIntegerField(default=0)
+    languages = models.JSONField(default=list, blank=True, help_text="The posts' languages, most frequent first")
+    cohesion = models.FloatField(help_text="Mean cosine similarity of its distinct texts to its centroid")
+    first_post_at = models.DateTimeField(null=True, blank=True)
+    last_post_at = models.DateTimeField(null=True, blank=True)
+    groups = models.ManyToManyField(CoordinatedGroup, blank=True, related_name="narrative_clusters")
+    posts = models.ManyToManyField(Post, through="NarrativeClusterPost", related_name="+")
+    suggested = models.ForeignKey(
+        "campaigns.Narrative", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The catalogue narrative most like it, when at least as alike as the threshold",
+    )  # fmt: skip
+    suggested_score = models.FloatField(
+        default=0.0, help_text="Cosine similarity of its centroid to the best narrative's texts (shown even below)"
+    )
+    status = models.CharField(max_length=10, choices=NarrativeStatus.choices, default=NarrativeStatus.NEW)
+    narrative = models.ForeignKey(
+        "campaigns.Narrative", null=True, blank=True, on_delete=models.PROTECT, related_name="detected_clusters",
+        help_text="The narrative a researcher accepted it as",
+    )  # fmt: skip
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "-size", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="narrative_cluster_unique_number"),
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | Q(narrative__isnull=False), name="narrative_cluster_accepted_as"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Narrative cluster {self.number} of run {self.run_id}: {', '.join(self.top_terms[:4])}"
+
+
+class NarrativeClusterPost(models.Model):
+    """A post in a narrative cluster; its representatives (closest to the centroid) are ranked 1, 2, 3..."""
+
+    cluster = models.ForeignKey(NarrativeCluster, on_delete=models.CASCADE, related_name="memberships")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    representative_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cluster", "representative_rank", "post"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "post"], name="narrative_cluster_post_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id}:{self.post_id}"

@@ -319,6 +319,7 @@ def _reduce(run: ScoringRun, attempt: int) -> None:
             "shards": round(sum(RunShard.objects.filter(run_id=run_id).values_list("seconds", flat=True)), 3),
         }
         locked.save()
+        transaction.on_commit(lambda: dispatch.workers().narratives_cluster(run_id))
     RunShard.objects.filter(run_id=run_id).update(partial=None)
     run_files.run_files_delete(run_id=run_id)
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import OperationalError, connection, transaction
-from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet
 from psycopg.errors import QueryCanceled
 
+from campaigns.models import Campaign
 from detection.engine.arrays import SEP
 from detection.engine.params import BEHAVIOURS, EngineParams
 from detection.engine.records import AccountRecord, PostRecord
@@ -22,6 +23,9 @@ from .models import (
     CoordinationEdge,
     EdgeEvidence,
     GroupStatus,
+    NarrativeCluster,
+    NarrativeClusterPost,
+    NarrativeStatus,
     Post,
     Sample,
     ScoringRun,
@@ -609,3 +613,79 @@ def sample_work_counts(*, sample: Sample) -> dict[str, int]:
         "groups": groups.count(),
         "to_review": groups.filter(status=GroupStatus.NEW).count(),
     }
+
+
+# --- Narrative clusters -----------------------------------------------------------------------------------
+
+NARRATIVE_POSTS_LIMIT = 100_000
+NARRATIVE_REFERENCE_POSTS = 50
+
+
+def _flagged_members(run: ScoringRun) -> QuerySet[AccountScore]:
+    """The members of a run's groups that narrative discovery reads: flagged accounts of groups not rejected, and
+    every member of a confirmed group."""
+    return (
+        AccountScore.objects.filter(run=run, group__isnull=False)
+        .exclude(group__status=GroupStatus.REJECTED)
+        .filter(Q(flagged=True) | Q(group__status=GroupStatus.CONFIRMED))
+    )
+
+
+def run_flagged_posts(*, run: ScoringRun, limit: int = NARRATIVE_POSTS_LIMIT) -> list[dict]:
+    """The posts with text of a run's flagged group members (first `limit`, by post key): pk, text, created_at,
+    lang and account_id."""
+    accounts = _flagged_members(run).values("account_id")
+    return list(
+        Post.objects.filter(sample_id=run.sample_id, account_id__in=accounts)
+        .exclude(text="")
+        .order_by("pk")
+        .values("pk", "text", "created_at", "lang", "account_id")[:limit]
+    )
+
+
+def run_account_groups(*, run: ScoringRun) -> dict[int, int]:
+    """Account pk -> group pk, for the members narrative discovery reads."""
+    return dict(_flagged_members(run).values_list("account_id", "group_id"))
+
+
+def narrative_reference_texts(*, posts_per_narrative: int = NARRATIVE_REFERENCE_POSTS) -> dict[int, list[str]]:
+    """What each catalogue narrative is known to say, by narrative pk: its name and summary, then posts of the
+    clusters researchers accepted as it (their representatives first)."""
+    from campaigns.models import Narrative
+
+    texts = {pk: [name, summary] for pk, name, summary in Narrative.objects.values_list("pk", "name", "summary")}
+    taken: dict[int, int] = {}
+    confirmed = (
+        NarrativeClusterPost.objects.filter(cluster__status=NarrativeStatus.ACCEPTED)
+        .order_by("cluster__narrative_id", F("representative_rank").asc(nulls_last=True), "cluster_id", "post_id")
+        .values_list("cluster__narrative_id", "post__text")
+    )
+    for narrative_id, text in confirmed.iterator():
+        if narrative_id in texts and taken.get(narrative_id, 0) < posts_per_narrative:
+            texts[narrative_id].append(text)
+            taken[narrative_id] = taken.get(narrative_id, 0) + 1
+    return texts
+
+
+def narrative_cluster_campaigns(*, cluster: NarrativeCluster) -> QuerySet[Campaign]:
+    """The campaigns the cluster's groups are attached to."""
+    return Campaign.objects.filter(coordinated_groups__narrative_clusters=cluster).distinct()
+
+
+def narrative_cluster_representatives(*, cluster: NarrativeCluster) -> QuerySet[Post]:
+    """The cluster's posts closest to its centroid, closest first, with their accounts."""
+    post_ids = cluster.memberships.filter(representative_rank__isnull=False).order_by("representative_rank")
+    ranked = {pk: rank for rank, pk in enumerate(post_ids.values_list("post_id", flat=True))}
+    return sorted(Post.objects.filter(pk__in=ranked).select_related("account"), key=lambda p: ranked[p.pk])
+
+
+def narrative_clusters_accepted_in(*, start: date, end: date) -> QuerySet[NarrativeCluster]:
+    """Accepted clusters whose posts fall within the period, with their run, sample and narrative."""
+    return (
+        NarrativeCluster.objects.filter(
+            status=NarrativeStatus.ACCEPTED, first_post_at__date__lte=end, last_post_at__date__gte=start
+        )
+        .select_related("run__sample", "narrative")
+        .prefetch_related("groups")
+        .order_by("-size", "run_id", "number")
+    )

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import scoring
+from . import narratives, scoring
 from .ingest import jobs
 
 RETRY = {
@@ -39,6 +39,12 @@ def score_reduce(run_id: int) -> None:
     scoring.scoring_run_reduce(run_id=run_id)
 
 
+@shared_task(**RETRY)
+def narratives_cluster_task(run_id: int) -> None:
+    """Cluster the narratives of a finished run's flagged groups and suggest their catalogue narratives."""
+    narratives.run_narratives_cluster(run_id=run_id)
+
+
 @shared_task(acks_late=True)
 def score_runs_watchdog() -> list[int]:
     """Re-enqueue the steps of runs whose worker vanished (scheduled by beat)."""
@@ -69,3 +75,6 @@ class CeleryWorkers:
 
     def score_reduce(self, run_id: int) -> None:
         score_reduce.delay(run_id)
+
+    def narratives_cluster(self, run_id: int) -> None:
+        narratives_cluster_task.delay(run_id)

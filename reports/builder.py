@@ -25,6 +25,7 @@ from .visibility import Audience
 
 WITHHELD = "(withheld)"
 GROUP_ACCOUNTS_LISTED = 100
+EMERGING_POSTS_LISTED = 3
 DOMAIN_TYPES = ("domain", "website")
 TAKEDOWN_FIGURES = ("accounts_removed", "pages_removed", "groups_removed", "instagram_accounts_removed", "followers")
 INSTAGRAM = vocab.Platform.INSTAGRAM.label
@@ -137,6 +138,9 @@ class ReportBuilder:
         groups = selectors.coordinated_groups_in_period(
             scope=self.scope, campaign_ids=campaign_ids, start=self.start, end=self.end, audience=self.audience
         )
+        clusters = selectors.narrative_clusters_in_period(
+            scope=self.scope, campaign_ids=campaign_ids, start=self.start, end=self.end, audience=self.audience
+        )
         campaign_rows = [self._campaign(c) for c in campaigns]
         content = {
             "schema": 1,
@@ -148,6 +152,7 @@ class ReportBuilder:
             "matrix": self._matrix(campaign_rows),
             "tactics": self._tactics(campaigns),
             "narratives": self._narratives(campaigns),
+            "emerging_narratives": [self._emerging_narrative(c) for c in clusters],
             "claims": [self._claim(c) for c in claims],
             "takedowns": self._takedowns(takedowns),
             "groups": [self._group(g) for g in groups],
@@ -299,6 +304,31 @@ class ReportBuilder:
                 }
             )
         return sorted(rows, key=lambda r: (-r["campaigns"], r["name"]))
+
+    def _emerging_narrative(self, cluster) -> dict:
+        """A cluster of flagged groups' posts a researcher accepted as a catalogue narrative: what it says, how
+        large it is, and its representative posts (hostile text, escaped by every output)."""
+        self.markings.add(cluster.run.sample.tlp)
+        narrative = self.narratives.get(cluster.narrative_id)
+        if narrative is not None:
+            self.markings.add(narrative.tlp)
+        return {
+            "id": cluster.pk,
+            "run": cluster.run_id,
+            "number": cluster.number,
+            "narrative": narrative.name if narrative else WITHHELD,
+            "narrative_stix_uuid": str(narrative.stix_uuid) if narrative else None,
+            "tlp": most_restrictive_tlp([cluster.run.sample.tlp] + ([narrative.tlp] if narrative else [])),
+            "terms": list(cluster.top_terms),
+            "posts": cluster.size,
+            "accounts": cluster.accounts_count,
+            "groups": len(cluster.groups.all()),
+            "languages": list(cluster.languages),
+            "similarity": round(float(cluster.suggested_score), 3),
+            "first_post": cluster.first_post_at.isoformat() if cluster.first_post_at else None,
+            "last_post": cluster.last_post_at.isoformat() if cluster.last_post_at else None,
+            "examples": selectors.narrative_cluster_texts(cluster=cluster, limit=EMERGING_POSTS_LISTED),
+        }
 
     def _claim(self, claim) -> dict:
         self.markings.add(claim.tlp)

@@ -166,6 +166,24 @@ def coordinated_groups_in_period(*, scope: str, campaign_ids, start, end, audien
     return sorted(groups, key=lambda g: (g.status != "confirmed", -g.score, g.run_id, g.number))
 
 
+def narrative_clusters_in_period(*, scope: str, campaign_ids, start, end, audience) -> list:
+    """Clusters a researcher accepted as a catalogue narrative, whose posts fall in the period, from samples the
+    audience may see (read by their marking, as the groups are); outside the global scope, those tied to the scope's
+    campaigns by their groups or by their narrative. Largest first."""
+    clusters = detection_selectors.narrative_clusters_accepted_in(start=start, end=end)
+    if scope != Scope.GLOBAL:
+        clusters = clusters.filter(
+            Q(groups__campaign_id__in=campaign_ids) | Q(narrative__campaigns__in=campaign_ids)
+        ).distinct()
+    samples = audience_filter(detection_selectors.sample_list(), audience).values("pk")
+    return list(clusters.filter(run__sample__in=samples))
+
+
+def narrative_cluster_texts(*, cluster, limit: int) -> list[str]:
+    """The texts of a cluster's representative posts, closest to its centroid first."""
+    return [post.text for post in detection_selectors.narrative_cluster_representatives(cluster=cluster)[:limit]]
+
+
 def group_accounts(*, group, limit: int, audience: Audience) -> list:
     """The best-scored member accounts of a coordinated group that the audience may be told of, at most `limit`.
 

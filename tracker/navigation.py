@@ -17,6 +17,8 @@ SECTIONS = [
             ("Imports", "upload_file", "detection", "sampleimport"),
             ("Scoring runs", "play_circle", "detection", "scoringrun"),
             ("Coordinated groups", "hub", "detection", "coordinatedgroup"),
+            ("Narrative clusters", "topic", "detection", "narrativecluster"),
+            ("Classifier models", "model_training", "detection", "classifiermodel"),
             ("Accounts", "person", "detection", "socialaccount"),
             ("Posts", "chat", "detection", "post"),
         ],

@@ -352,6 +352,210 @@ def _original(
     )
 
 
+# --- Narrative templates: what the planted groups push, in several languages ------------------------------
+
+
+@dataclass(frozen=True)
+class NarrativeTemplate:
+    """A message skeleton an operation fills in many ways: `{slot}` fields take any of the slot's values."""
+
+    key: str
+    lang: str
+    text: str
+    slots: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def render(self, rng: np.random.Generator) -> str:
+        values = {name: options[int(rng.integers(0, len(options)))] for name, options in self.slots}
+        return self.text.format(**values)
+
+
+_ZH_WHO = ("民進黨政府", "執政黨", "總統府", "中選會", "立法院多數黨")
+_ZH_TIME = ("今天", "昨晚", "這幾天", "上週", "選前最後一週")
+_RU_WHO = ("власти", "Кремль", "ЦИК", "правительство", "депутаты Думы")
+_RU_TIME = ("сегодня", "вчера вечером", "на этой неделе", "перед выборами", "прямо сейчас")
+_EN_WHO = ("the ruling party", "the election board", "the governor", "the incumbent", "party officials")
+_EN_TIME = ("today", "last night", "this week", "before polling day", "right now")
+
+NARRATIVE_TEMPLATES: tuple[NarrativeTemplate, ...] = (
+    NarrativeTemplate(
+        "zh-Hant/ballots",
+        "zh-Hant",
+        "{time}有人爆料：{who}在{place}的開票所偷偷換掉了選票，{count}張票下落不明！",
+        (
+            ("time", _ZH_TIME),
+            ("who", _ZH_WHO),
+            ("place", ("台中", "高雄", "新北", "台南", "桃園")),
+            ("count", ("三千", "一萬", "五千多", "上萬", "兩千")),
+        ),
+    ),
+    NarrativeTemplate(
+        "zh-Hant/war",
+        "zh-Hant",
+        "投給{party}就是投給戰爭，{time}美國又要把台灣當{thing}，年輕人會被送上戰場。",
+        (
+            ("party", ("執政黨", "綠營", "民進黨", "他們")),
+            ("time", _ZH_TIME),
+            ("thing", ("棋子", "炮灰", "提款機", "前線基地")),
+        ),
+    ),
+    NarrativeTemplate(
+        "zh-Hant/economy",
+        "zh-Hant",
+        "物價漲了{rate}，薪水卻不動，{who}只會把錢送給{whom}，人民活不下去了。",
+        (
+            ("rate", ("兩成", "三成", "一倍", "百分之四十")),
+            ("who", _ZH_WHO),
+            ("whom", ("財團", "美國軍火商", "自己人", "外國企業")),
+        ),
+    ),
+    NarrativeTemplate(
+        "zh-Hant/vaccine",
+        "zh-Hant",
+        "內部文件證實{who}隱瞞了疫苗的副作用，{time}又有{count}人受害，媒體卻全部噤聲。",
+        (
+            ("who", _ZH_WHO),
+            ("time", _ZH_TIME),
+            ("count", ("上百", "幾十", "數千", "許多")),
+        ),
+    ),
+    NarrativeTemplate(
+        "ru/fraud",
+        "ru",
+        "{time} в {region} вбросили {count} бюллетеней, {who} всё знают и молчат. Выборы украдены!",
+        (
+            ("time", _RU_TIME),
+            ("region", ("Казани", "Самаре", "Твери", "Перми", "Омске")),
+            ("count", ("тысячи", "десятки тысяч", "сотни", "пачки")),
+            ("who", _RU_WHO),
+        ),
+    ),
+    NarrativeTemplate(
+        "ru/west",
+        "ru",
+        "Запад хочет {goal}: {who} {time} снова получили инструкции из {capital}.",
+        (
+            ("goal", ("развалить страну", "устроить майдан", "сорвать выборы", "посадить своих людей")),
+            ("who", ("оппозиция", "иноагенты", "блогеры", "НКО")),
+            ("time", _RU_TIME),
+            ("capital", ("Вашингтона", "Брюсселя", "Лондона", "Госдепа")),
+        ),
+    ),
+    NarrativeTemplate(
+        "ru/prices",
+        "ru",
+        "Цены на {goods} выросли в {times} раза, а {who} рассказывают нам про стабильность. Хватит терпеть!",
+        (
+            ("goods", ("бензин", "хлеб", "лекарства", "коммуналку", "продукты")),
+            ("times", ("два", "три", "полтора")),
+            ("who", _RU_WHO),
+        ),
+    ),
+    NarrativeTemplate(
+        "ru/mobilisation",
+        "ru",
+        "Источник в военкомате: после выборов объявят новую волну мобилизации, {who} скрывают это {time}.",
+        (("who", _RU_WHO), ("time", _RU_TIME)),
+    ),
+    NarrativeTemplate(
+        "en/machines",
+        "en",
+        "BREAKING: voting machines in {place} flipped {count} votes {time}. {who} knew and did nothing. "
+        "RT before they delete this!",
+        (
+            ("place", ("Maricopa", "Fulton county", "Wayne county", "Clark county", "Dallas")),
+            ("count", ("thousands of", "40,000", "tens of thousands of", "12,000")),
+            ("time", _EN_TIME),
+            ("who", _EN_WHO),
+        ),
+    ),
+    NarrativeTemplate(
+        "en/migrants",
+        "en",
+        "{who} are bussing in {group} to vote illegally in {place}. Nobody checks IDs anymore, wake up!",
+        (
+            ("who", _EN_WHO),
+            ("group", ("migrants", "non-citizens", "illegals", "paid voters")),
+            ("place", ("Texas", "Arizona", "Georgia", "the swing states", "our district")),
+        ),
+    ),
+    NarrativeTemplate(
+        "en/postal",
+        "en",
+        "Mail-in ballots are being {verb} by the {amount}, {time}. The postal vote is a scam run by {who}.",
+        (
+            ("verb", ("dumped", "shredded", "lost", "filled out", "thrown away")),
+            ("amount", ("truckload", "box", "thousands", "bagful")),
+            ("time", _EN_TIME),
+            ("who", _EN_WHO),
+        ),
+    ),
+    NarrativeTemplate(
+        "en/stayhome",
+        "en",
+        "Why vote at all? {who} already decided the result {time}. Stay home and don't give them legitimacy.",
+        (("who", _EN_WHO), ("time", _EN_TIME)),
+    ),
+)
+
+_ORGANIC_WORDS = {
+    "zh-Hant": "今天 天氣 很好 我們 一起 吃飯 電影 朋友 工作 週末 咖啡 貓咪 音樂 夜市 好吃 下雨 散步".split(),  # noqa: SIM905
+    "ru": "сегодня погода хорошая друзья работа выходные кофе кошка музыка дача футбол дождь гулять дома кино".split(),  # noqa: SIM905
+    "en": "today weather friends coffee weekend football music cat dinner movie garden rain walk home work".split(),  # noqa: SIM905
+}
+
+
+@dataclass(frozen=True)
+class NarrativeTexts:
+    """Messages for `generate(texts=...)` and the truth: the template each planted message was rendered from."""
+
+    texts: TextTemplates
+    template_of: dict[str, str]
+
+
+def narrative_texts(
+    seed: int,
+    n_groups: int,
+    variants: int = 30,
+    templates_per_group: int = 2,
+    templates: tuple[NarrativeTemplate, ...] = NARRATIVE_TEMPLATES,
+    n_organic: int = 400,
+) -> NarrativeTexts:
+    """Each planted group pushes `templates_per_group` templates (dealt in a seeded order, so that every template
+    is pushed once there are enough groups), `variants` renderings of each; organic accounts chat in the same
+    languages. Same seed, same messages and truth."""
+    rng = np.random.default_rng([seed, 0x4E415252])
+    order = rng.permutation(len(templates))
+    template_of: dict[str, str] = {}
+    groups = []
+    for g in range(max(1, n_groups)):
+        pushed = [templates[order[(g * templates_per_group + j) % len(templates)]] for j in range(templates_per_group)]
+        messages = []
+        for _ in range(variants):
+            for template in pushed:
+                text = template.render(rng)
+                if template_of.setdefault(text, template.key) == template.key:
+                    messages.append((template.lang, text))
+        groups.append(tuple(messages))
+    languages = sorted(_ORGANIC_WORDS)
+    organic = []
+    for _ in range(n_organic):
+        lang = languages[int(rng.integers(0, len(languages)))]
+        words = _ORGANIC_WORDS[lang]
+        picked = [words[i] for i in rng.integers(0, len(words), int(rng.integers(5, 12)))]
+        organic.append((lang, ("" if lang == "zh-Hant" else " ").join(picked)))
+    return NarrativeTexts(texts=TextTemplates(groups=tuple(groups), organic=tuple(organic)), template_of=template_of)
+
+
+def narrative_truth(sample: Sample, texts: NarrativeTexts) -> dict[str, str]:
+    """Post id -> template key, for the planted accounts' posts rendered from a narrative template."""
+    planted = sample.planted
+    return {
+        p.post_id: texts.template_of[p.text]
+        for p in sample.posts
+        if p.account_id in planted and p.text in texts.template_of
+    }
+
+
 POST_COLUMNS = ["platform", "post_id", "account_id", "created_at", "text", "reshare_of", "reply_to", "urls",
                 "hashtags", "mentions", "media_hashes", "lang"]  # fmt: skip
 

@@ -30,8 +30,9 @@ SERVER_SECONDS = 1.0
 WIDEST = """() => [...document.querySelectorAll('body *')]
     .filter(e => e.parentElement && e.getBoundingClientRect().width > e.parentElement.clientWidth + 1
         && e.getBoundingClientRect().right > window.innerWidth)
-    .slice(0, 5).map(e => `${e.tagName}#${e.id}.${String(e.className).slice(0, 60)} ${Math.round(e.getBoundingClientRect().width)}`
-        + ` in ${e.parentElement.tagName}.${String(e.parentElement.className).slice(0, 60)} ${e.parentElement.clientWidth}`)"""
+    .slice(0, 5).map(e => `${e.tagName}#${e.id}.${String(e.className).slice(0, 60)}`
+        + ` ${Math.round(e.getBoundingClientRect().width)} in ${e.parentElement.tagName}`
+        + `.${String(e.parentElement.className).slice(0, 60)} ${e.parentElement.clientWidth}`)"""
 JSON_IN_FIELDS = """() => [...document.querySelectorAll('input:not([type=hidden]), textarea, select')]
     .map(f => [f.name, f.value]).filter(([name, value]) => /^\\s*(\\[|\\{\\s*"|\\{\\s*\\})/.test(value))"""
 

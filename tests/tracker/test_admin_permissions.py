@@ -28,8 +28,8 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from simple_history.admin import SimpleHistoryAdmin
 
-from campaigns.models import Asset, Technique
-from detection.models import CoordinatedGroup, GroupStatus, Sample, SampleImport
+from campaigns.models import Asset, Narrative, Technique
+from detection.models import CoordinatedGroup, GroupStatus, NarrativeCluster, Sample, SampleImport, ScoringRun
 from partners.models import ApiKey, PersonalToken
 from reports import services
 from reports.models import Report, ReportStatus, Subscription
@@ -55,6 +55,7 @@ class Setting:
     disabled_task: PeriodicTask
     report_task: PeriodicTask
     sample_import: SampleImport
+    cluster: NarrativeCluster
     history_counts: dict = field(default_factory=dict)
 
 
@@ -83,7 +84,22 @@ def build_setting() -> Setting:
         disabled_task=disabled_task,
         report_task=report_task,
         sample_import=SampleImport.objects.order_by("pk").first(),
+        cluster=narrative_cluster(world.results[("group", "own_a")]),
     )
+
+
+def narrative_cluster(group: CoordinatedGroup) -> NarrativeCluster:
+    """A cluster of the group's run still to review, with a suggested narrative."""
+    suggested = Narrative.objects.create(name="Walk narrative")
+    cluster = NarrativeCluster.objects.create(
+        run=group.run, number=1, top_terms=["walk"], size=2, cohesion=0.9, suggested=suggested, suggested_score=0.8
+    )
+    cluster.groups.set([group])
+    return cluster
+
+
+def narratives_requested(run: ScoringRun) -> bool:
+    return type(run).objects.filter(pk=run.pk, narrative_discovery__requested_at__isnull=False).exists()
 
 
 @pytest.fixture(autouse=True)
@@ -182,6 +198,11 @@ VIEWS = {
         post=lambda s: (reverse("admin:reports_report_rebuild_this_report", args=[s.draft.pk]), {}),
         done=lambda s: fresh(s.draft).build_requested_at is not None,
     ),
+    "detection_scoringrun_narratives": Case(
+        perms=("detection.change_narrativecluster",),
+        post=lambda s: (reverse("admin:detection_scoringrun_narratives", args=[s.review.run_id]), {}),
+        done=lambda s: narratives_requested(s.review.run),
+    ),
     "auth_user_password_change": Case(
         perms=("auth.change_user",),
         post=password_post,
@@ -196,6 +217,27 @@ ACTIONS = {
         lambda s: s.world.objects[("sample", "own_b")],
         ["detection.add_scoringrun"],
         lambda s: s.world.objects[("sample", "own_b")].runs.count() == 2,
+    ),
+    ("detection.ScoringRun", "cluster_narratives"): action(
+        ScoringRun,
+        "cluster_narratives",
+        lambda s: s.review.run,
+        ["detection.change_narrativecluster"],
+        lambda s: narratives_requested(s.review.run),
+    ),
+    ("detection.NarrativeCluster", "accept_suggestions"): action(
+        NarrativeCluster,
+        "accept_suggestions",
+        lambda s: s.cluster,
+        ["detection.change_narrativecluster"],
+        lambda s: fresh(s.cluster).status == "accepted" and fresh(s.cluster).narrative_id == s.cluster.suggested_id,
+    ),
+    ("detection.NarrativeCluster", "reject_suggestions"): action(
+        NarrativeCluster,
+        "reject_suggestions",
+        lambda s: s.cluster,
+        ["detection.change_narrativecluster"],
+        lambda s: fresh(s.cluster).status == "rejected",
     ),
     ("reports.Report", "publish"): action(
         Report,
