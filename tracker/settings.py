@@ -167,6 +167,8 @@ SAMPLE_MAX_INFLATION_RATIO = env.float("SAMPLE_MAX_INFLATION_RATIO", default=100
 # its behaviours) is refused before it builds any. A pair costs a worker up to 1.2 KB (min_weight=1, every pair
 # its own stored edge), about 0.2 KB on a dense day of 1M posts (8M pairs at the 60 s window): 10M, 12 GB at worst.
 SCORING_MAX_PAIRS = env.int("SCORING_MAX_PAIRS", default=10_000_000)
+# Prepare parts of a run, each reading its own range of the sample's posts (0: one per shard).
+SCORING_PREPARE_PARTS = env.int("SCORING_PREPARE_PARTS", default=0)
 # A sample file at least this large is parsed in a child process, beside the one writing to the database.
 SAMPLE_IMPORT_CHILD_PROCESS_BYTES = env.int("SAMPLE_IMPORT_CHILD_PROCESS_BYTES", default=2 * 1024**2)
 

@@ -27,7 +27,7 @@ from operator import attrgetter
 import numpy as np
 
 from detection.engine.arrays import SEP, factorise
-from detection.engine.coaction import _LIMIT
+from detection.engine.coaction import _LIMIT, _pairs_from
 from detection.engine.params import EngineParams
 from detection.engine.partition import NpzArrays, _check_header, _header, strings_from_arrays, strings_to_arrays
 from detection.engine.records import PostRecord
@@ -367,3 +367,16 @@ def reduce_inputs(
             data["text_row"] = text_row
     common = {**common, **{f"activity:{b}": a for b, a in activity.items()}}
     return common, data
+
+
+def partition_pair_counts(partition: NpzArrays, params: EngineParams) -> dict[str, int]:
+    """Per behaviour of the run, the post pairs the sweep of this partition builds (coaction.pair_counts for one
+    shard: the shards' counts add up to the run's)."""
+    counts = {}
+    for behaviour in params.behaviours:
+        obj = partition.get(f"obj:{behaviour}")
+        if obj is None or len(obj) < 2:
+            counts[behaviour] = 0
+        else:
+            counts[behaviour] = int(_pairs_from(obj, partition[f"time:{behaviour}"], params.window_s).sum())
+    return counts

@@ -18,13 +18,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def prepared_run(tmp_path, celery_in_process, monkeypatch):
-    """A run whose arrays are stored and whose shards were never handed to a worker."""
+    """A run whose shards have assembled their partitions and whose sweeps were never handed to a worker."""
     sample, _ = generated_sample(tmp_path, 2_000)
     enqueued = []
     monkeypatch.setattr(tasks.CeleryWorkers, "score_shards", lambda self, run_id, shards: enqueued.extend(shards))
     run = scoring.scoring_run_start(sample=sample, n_shards=2)
     run.refresh_from_db()
     assert (run.status, sorted(enqueued)) == ("scoring", [0, 1])
+    enqueued.clear()
+    for shard in (0, 1):  # the first pass: each shard assembles its partition and counts its pairs
+        scoring.scoring_shard_run(run_id=run.pk, shard=shard)
+    run.refresh_from_db()
+    assert "pairs" in run.files and sorted(enqueued) == [0, 1]
     enqueued.clear()
     run.enqueued = enqueued
     return run
