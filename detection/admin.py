@@ -22,6 +22,7 @@ from .models import (
     ImportStatus,
     Post,
     RejectedRow,
+    RunPart,
     RunShard,
     RunStatus,
     Sample,
@@ -281,6 +282,17 @@ class RunShardInline(TabularInline):
         return False
 
 
+class RunPartInline(TabularInline):
+    model = RunPart
+    extra = 0
+    can_delete = False
+    fields = ["part", "status", "attempts", "started_at", "heartbeat_at", "lease_expires_at", "finished_at", "seconds"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(ScoringRun)
 class ScoringRunAdmin(ModelAdmin):
     list_display = [
@@ -305,6 +317,7 @@ class ScoringRunAdmin(ModelAdmin):
         "params",
         "engine_version",
         "n_shards",
+        "n_parts",
         "shards_done",
         "summary",
         "timings",
@@ -321,7 +334,7 @@ class ScoringRunAdmin(ModelAdmin):
         "group_links",
     ]
     exclude = []
-    inlines = [RunShardInline]
+    inlines = [RunPartInline, RunShardInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -197,18 +197,18 @@ def sample_accounts(*, sample_id: int) -> SampleAccounts:
     sep = "chr(31)" if connection.vendor == "postgresql" else "char(31)"
     key = _c(f"(a.platform || {sep} || a.account_id)")
     sql = (
-        f"SELECT a.id, a.platform || {sep} || a.account_id AS k, a.handle, a.created_at, count(*) "  # noqa: S608
-        "FROM detection_socialaccount a JOIN detection_post p ON p.account_id = a.id "
-        "JOIN detection_samplepost sp ON sp.post_id = p.id WHERE sp.sample_id = %s "
-        f"GROUP BY a.id, a.platform, a.account_id, a.handle, a.created_at ORDER BY {key}"
+        f"SELECT a.id, a.platform || {sep} || a.account_id, a.handle, a.created_at, c.n FROM ("  # noqa: S608
+        "SELECT p.account_id, count(*) AS n FROM detection_post p JOIN detection_samplepost sp ON sp.post_id = p.id "
+        "WHERE sp.sample_id = %s GROUP BY p.account_id) c JOIN detection_socialaccount a ON a.id = c.account_id "
+        f"ORDER BY {key}"
     )
     out = SampleAccounts(pk=[], keys=[], handle=[], created=[], posts=[])
     parse_time = _parse_time()
-    for pk, key, handle, created_at, posts in _rows(sql, [sample_id], f"sample_accounts_{sample_id}"):
+    for pk, account_key, handle, created_at, posts in _rows(sql, [sample_id], f"sample_accounts_{sample_id}"):
         if parse_time is not None and created_at is not None:
             created_at = parse_time(created_at, None, connection)
         out.pk.append(pk)
-        out.keys.append(key)
+        out.keys.append(account_key)
         out.handle.append(handle)
         out.created.append(created_at.timestamp() if created_at is not None else float("nan"))
         out.posts.append(posts)
