@@ -342,7 +342,9 @@ def reduce_inputs(
     for partition in partitions:
         for b in behaviours:
             if f"obj:{b}" in partition:
-                tables[b].append({k.split(":", 1)[0]: partition[k] for k in partition if k.endswith(f":{b}")})
+                # Only what finalise reads: the actions' accounts and times it takes from the posts.
+                kept = ("obj", "post", "band", "text_row", "text_sig", "text_bands")
+                tables[b].append({name: partition[f"{name}:{b}"] for name in kept if f"{name}:{b}" in partition})
     for b, pieces in tables.items():
         objects = np.cumsum([0] + [int(p["obj"].max()) + 1 if len(p["obj"]) else 0 for p in pieces]).tolist()
         data[f"obj:{b}"] = _concat(
