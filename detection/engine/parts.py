@@ -19,6 +19,7 @@ the objects' order nowhere, only on each object's actions being sorted by time.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import chain
@@ -163,6 +164,10 @@ class PartColumns:
         nb = params.lsh_bands
         bucket_of_text = (np.arange(nb, dtype=np.uint64)[None, :] << np.uint64(58)) | (bands >> np.uint64(6))
         self.similar = (np.repeat(text_posts, nb), bucket_of_text[row].reshape(-1), np.repeat(row, nb), sig, bands)
+        # Which posts share a text, across parts: a 128-bit digest of each text (the reduce numbers the texts).
+        digests = b"".join(hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in distinct)
+        self.text_posts = text_posts
+        self.text_digest = np.frombuffer(digests, dtype=np.uint64).reshape(-1, 2)[row]
         self.activity["similar-text"] = np.bincount(self.account[text_posts], minlength=self.n_accounts)
 
 
@@ -176,6 +181,9 @@ def part_summary(columns: PartColumns, params: EngineParams, part: int) -> NpzAr
         "counts": np.bincount(columns.account, minlength=columns.n_accounts),
     }
     out |= strings_to_arrays("post_keys", columns.post_keys)
+    if hasattr(columns, "text_posts"):
+        out["text_post"] = columns.text_posts + columns.offset
+        out["text_digest"] = columns.text_digest
     for behaviour, activity in columns.activity.items():
         out[f"activity:{behaviour}"] = activity
     return out
@@ -318,8 +326,11 @@ def reduce_inputs(
     n_posts, n_accounts, _, _ = (int(x) for x in common["meta"])
     behaviours = common["behaviours"].tolist()
     activity = {b: np.zeros(n_accounts, dtype=np.int64) for b in behaviours}
-    account, time, post_keys = [], [], []
+    account, time, post_keys, text_post, text_digest = [], [], [], [], []
     for summary in summaries:
+        if "text_post" in summary:
+            text_post.append(summary["text_post"])
+            text_digest.append(summary["text_digest"])
         account.append(summary["account"])
         time.append(summary["time"])
         post_keys += strings_from_arrays(summary, "post_keys")
@@ -352,23 +363,35 @@ def reduce_inputs(
         )
         data[f"post:{b}"] = _concat(pieces, "post", np.int64)
         if b == "similar-text":
-            rows = np.cumsum([0] + [len(p["text_sig"]) for p in pieces]).tolist()
             data[f"band:{b}"] = _concat(pieces, "band", np.int64)
-            n_hashes = pieces[0]["text_sig"].shape[1] if pieces else 0
-            n_bands = pieces[0]["text_bands"].shape[1] if pieces else 0
-            data["text_sig"] = (
-                np.concatenate([p["text_sig"] for p in pieces]) if pieces else np.zeros((0, n_hashes), np.uint64)
-            )
-            data["text_bands"] = (
-                np.concatenate([p["text_bands"] for p in pieces]) if pieces else np.zeros((0, n_bands), np.uint64)
-            )
-            # Any row holding a post's signature will do: a post in the buckets of two shards has two equal ones.
-            text_row = np.full(n_posts, -1, dtype=np.int64)
-            for p, r in zip(pieces, rows, strict=False):
-                text_row[p["post"]] = p["text_row"] + r
-            data["text_row"] = text_row
+            data["text_row"], data["text_sig"], data["text_bands"] = _text_rows(n_posts, text_post, text_digest, pieces)
     common = {**common, **{f"activity:{b}": a for b, a in activity.items()}}
     return common, data
+
+
+def _text_rows(
+    n_posts: int, text_post: list[np.ndarray], text_digest: list[np.ndarray], pieces: list[NpzArrays]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """text_row, text_sig and text_bands as build_arrays makes them: texts numbered in the order of their first
+    post, -1 for a post without one. The signatures come from the shards, which hold those of every text in a
+    bucket of two posts or more; the rows of the other texts are never compared (they are in no bucket) and are
+    left zero."""
+    posts = np.concatenate(text_post) if text_post else np.zeros(0, np.int64)
+    digests = np.concatenate(text_digest) if text_digest else np.zeros((0, 2), np.uint64)
+    _, first, inverse = np.unique(digests, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first), dtype=np.int64)
+    text_row = np.full(n_posts, -1, dtype=np.int64)
+    text_row[posts] = rank[inverse.reshape(-1)]
+    n_hashes = pieces[0]["text_sig"].shape[1] if pieces else 0
+    n_bands = pieces[0]["text_bands"].shape[1] if pieces else 0
+    text_sig = np.zeros((len(first), n_hashes), dtype=np.uint64)
+    text_bands = np.zeros((len(first), n_bands), dtype=np.uint64)
+    for piece in pieces:
+        rows = text_row[piece["post"]]
+        text_sig[rows] = piece["text_sig"][piece["text_row"]]
+        text_bands[rows] = piece["text_bands"][piece["text_row"]]
+    return text_row, text_sig, text_bands
 
 
 def partition_pair_counts(partition: NpzArrays, params: EngineParams) -> dict[str, int]:

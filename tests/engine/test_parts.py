@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from detection.engine import EngineParams, coaction, finalise, render, run
+from detection.engine import EngineParams, build_arrays, coaction, finalise, render, run
 from detection.engine.arrays import SEP
 from detection.engine.partition import (
     arrays_from_finalise,
@@ -93,13 +93,21 @@ def test_parts_and_shards_give_the_engines_results(generated, monkeypatch, n_par
     monkeypatch.setattr("detection.engine.parts._LIMIT", limit)
     params = EngineParams()
     expected = render(run(posts, accounts, params))
-    assert render(parted_run(posts, accounts, params, n_parts, n_shards)) == expected
+    parted = parted_run(posts, accounts, params, n_parts, n_shards)
+    assert render(parted) == expected
+    # The texts are numbered as build_arrays numbers them, and the signatures the sweeps compare are its own.
+    whole = build_arrays(posts, accounts, params)
+    assert np.array_equal(parted.arrays.text_row, whole.text_row)
+    compared = np.unique(parted.arrays.text_row[parted.arrays.objects["similar-text"].post])
+    assert len(compared) and np.array_equal(parted.arrays.text_sig[compared], whole.text_sig[compared])
 
 
 def test_every_text_takes_part_when_text_min_chars_is_zero(generated):
     posts, accounts = generated
     params = EngineParams(text_min_chars=0, min_weight=1)
-    assert render(parted_run(posts, accounts, params, 3, 4)) == render(run(posts, accounts, params))
+    parted = parted_run(posts, accounts, params, 3, 4)
+    assert render(parted) == render(run(posts, accounts, params))
+    assert np.array_equal(parted.arrays.text_row, build_arrays(posts, accounts, params).text_row)
 
 
 def test_a_part_refuses_posts_out_of_order(generated):
