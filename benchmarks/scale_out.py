@@ -93,7 +93,25 @@ def python_result(code: str, env: dict, *args: str) -> dict:
     return json.loads(out.stdout.rsplit("RESULT ", 1)[1])
 
 
-def scored_with_workers(n_workers: int, shards: int, env: dict, memory_log: Path | None = None) -> dict:
+STEPS = (
+    ("plan", "plan"),
+    ("parts", "prepare parts (sum over tasks)"),
+    ("prepare", "prepare (wall)"),
+    ("assemble", "shards assembling (sum)"),
+    ("shards", "shards sweeping (sum)"),
+    ("reduce_gather", "reduce: gather"),
+    ("reduce_finalise", "reduce: merge + final"),
+    ("reduce_store", "reduce: store"),
+    ("reduce", "reduce (wall)"),
+)
+
+
+def steps_line(timings: dict) -> str:
+    """Each step's time a run recorded, in the order they run (those it did not record left out)."""
+    return ", ".join(f"{label} {timings[key]:.1f} s" for key, label in STEPS if key in timings)
+
+
+def scored_with_workers(n_workers: int, shards: int, env: dict, memory_log: Path | None = None, parts: int = 0) -> dict:
     """A run through n worker processes; with memory_log, through one measuring worker (MEASURING_WORKER)."""
     import redis
 
@@ -111,7 +129,8 @@ def scored_with_workers(n_workers: int, shards: int, env: dict, memory_log: Path
     ]
     try:
         out = subprocess.run(
-            [sys.executable, "manage.py", "score_sample", "scale", "--shards", str(shards), "--no-wait"],
+            [sys.executable, "manage.py", "score_sample", "scale", "--shards", str(shards), "--no-wait"]
+            + (["--parts", str(parts)] if parts else []),
             cwd=REPO,
             env=env,
             capture_output=True,
@@ -135,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--parts", type=int, default=0, help="prepare parts (0: one per shard)")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/tracker_scale")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/12")
     args = parser.parse_args(argv)
@@ -162,11 +182,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"imported {path.name} in {seconds:.1f} s (peak {peak:.0f} MB): {output.strip().splitlines()[-1]}")
 
     alone = python_result(ENGINE_ALONE, env)
-    one = scored_with_workers(1, args.shards, env)
-    two = scored_with_workers(2, args.shards, env)
+    one = scored_with_workers(1, args.shards, env, parts=args.parts)
+    two = scored_with_workers(2, args.shards, env, parts=args.parts)
     with tempfile.TemporaryDirectory() as folder:
         memory_log = Path(folder) / "tasks.jsonl"
-        measured_run = scored_with_workers(1, args.shards, env, memory_log)
+        measured_run = scored_with_workers(1, args.shards, env, memory_log, parts=args.parts)
         tasks = [json.loads(line) for line in memory_log.read_text().splitlines()]
     print()
     print(f"{'path':<40} {'wall s':>8}")
@@ -175,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         (f"1 worker process, {args.shards} shards", one),
         (f"2 worker processes, {args.shards} shards", two),
     ):
-        print(f"{label:<40} {state['wall_s'] or float('nan'):>8.1f}   {state['status']} {state['timings']}")
+        print(f"{label:<40} {state['wall_s'] or float('nan'):>8.1f}   {state['status']} {state['error'][:200]}")
+        print(f"{'':<40} steps: {steps_line(state['timings'])}")
     if one["wall_s"] and two["wall_s"]:
         print(f"speed-up 2 workers / 1 worker: {one['wall_s'] / two['wall_s']:.2f}x")
         print(f"overhead of 1 worker against the engine alone: {one['wall_s'] / alone['total_s'] - 1:+.0%}")
@@ -184,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"peak resident memory, MB (a fresh child per task; {measured_run['status']} {measured_run['timings']})")
     print(f"{'engine alone (one process)':<40} {alone['peak_mb']:>8.0f}")
-    for name in ("score_prepare", "score_shard", "score_reduce"):
+    for name in ("score_prepare", "score_part", "score_shard", "score_reduce"):
         runs = [t for t in tasks if t["task"] == name]
         if not runs:
             continue

@@ -28,6 +28,7 @@ from .models import (
     NarrativeCluster,
     Post,
     RejectedRow,
+    RunPart,
     RunShard,
     RunStatus,
     Sample,
@@ -385,6 +386,17 @@ class RunShardInline(TabularInline):
         return False
 
 
+class RunPartInline(TabularInline):
+    model = RunPart
+    extra = 0
+    can_delete = False
+    fields = ["part", "status", "attempts", "started_at", "heartbeat_at", "lease_expires_at", "finished_at", "seconds"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(ScoringRun)
 class ScoringRunAdmin(ModelAdmin):
     list_display = ["__str__", "status", "run_progress", "group_count", "flagged_count", "created_at"]
@@ -404,6 +416,7 @@ class ScoringRunAdmin(ModelAdmin):
         "params_table",
         "engine_version",
         "n_shards",
+        "n_parts",
         "shards_done",
         "summary_table",
         "timings_table",
@@ -421,7 +434,7 @@ class ScoringRunAdmin(ModelAdmin):
         "narrative_links",
     ]
     exclude = ["params", "summary", "timings", "files"]  # shown as tables (params_table, ...) instead of JSON
-    inlines = [RunShardInline]
+    inlines = [RunPartInline, RunShardInline]
     actions = ["cluster_narratives"]
 
     class Media:

@@ -18,12 +18,14 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from .models import RunShard, ScoringRun, ShardStatus
+from .models import RunPart, RunShard, ScoringRun, ShardStatus
 
 log = logging.getLogger(__name__)
 
-# Lock keys: this namespace in the top bits, then the run, then the step (a shard number, or one of these two).
+# Lock keys: this namespace in the top bits, then the run, then the step (a shard number, PART_BASE + a prepare
+# part's number, or one of the last two).
 LOCK_NAMESPACE = 0x5C0
+PART_BASE = 512
 PREPARE = 1022
 REDUCE = 1023
 
@@ -59,9 +61,10 @@ class StepLease:
     result is written: the thread stops and closes its connection, which lets go of the lock.
     """
 
-    def __init__(self, *, run_id: int, step: int, run_status: str = ""):
+    def __init__(self, *, run_id: int, step: int, run_status: str = "", part: int | None = None):
         self.run_id = run_id
-        self.step = step
+        self.step = PART_BASE + part if part is not None else step
+        self.part = part  # a prepare part's number, its ledger row RunPart
         self.run_status = run_status  # the run's status while it holds prepare or reduce; empty for a shard
         self.attempt: int | None = None
         self.locked = False
@@ -121,6 +124,14 @@ class StepLease:
         if self.run_status:
             rows = ScoringRun.objects.filter(pk=self.run_id, status=self.run_status, attempts=self.attempt)
             return rows.update(**times) > 0
+        if self.part is not None:
+            rows = RunPart.objects.filter(
+                run_id=self.run_id,
+                part=self.part,
+                attempts=self.attempt,
+                status__in=[ShardStatus.RUNNING, ShardStatus.PENDING],
+            )
+            return rows.update(status=ShardStatus.RUNNING, **times) > 0
         rows = RunShard.objects.filter(
             run_id=self.run_id,
             shard=self.step,

@@ -253,6 +253,9 @@ class ScoringRun(models.Model):
     engine_version = models.CharField(max_length=20)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     n_shards = models.PositiveSmallIntegerField(default=4)
+    n_parts = models.PositiveSmallIntegerField(
+        default=0, help_text="Prepare parts, each reading its own range of the sample's posts (0: one per shard)"
+    )
     shards_done = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     summary = models.JSONField(default=dict, blank=True)
@@ -310,6 +313,10 @@ class RunShard(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True, help_text="Until when that worker holds it")
     seconds = models.FloatField(null=True, blank=True)
     partial = models.BinaryField(null=True, blank=True)
+    partition = models.JSONField(
+        default=dict, blank=True, help_text="The shard's partition, assembled from the parts' fragments: its file"
+    )
+    pairs = models.JSONField(null=True, blank=True, help_text="Co-action pairs its sweep will build, per behaviour")
 
     class Meta:
         ordering = ["run", "shard"]
@@ -317,6 +324,31 @@ class RunShard(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} shard {self.shard}"
+
+
+class RunPart(models.Model):
+    """One part of a run's prepare: a range of the sample's posts (in post order) that one task turns into columns
+    and per-shard fragments."""
+
+    MAX_ATTEMPTS = 3
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="parts")
+    part = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=12, choices=ShardStatus.choices, default=ShardStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last word from the worker on it")
+    lease_expires_at = models.DateTimeField(null=True, blank=True, help_text="Until when that worker holds it")
+    seconds = models.FloatField(null=True, blank=True)
+    files = models.JSONField(default=dict, blank=True, help_text="Its summary and per-shard fragments in storage")
+
+    class Meta:
+        ordering = ["run", "part"]
+        constraints = [models.UniqueConstraint(fields=["run", "part"], name="run_part_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run} part {self.part}"
 
 
 class GroupStatus(models.TextChoices):

@@ -1,10 +1,14 @@
-"""A scoring run's working files in shared storage, under runs/<run id>/attempt-<n>/ (n: the prepare attempt).
+"""A scoring run's working files in shared storage, under runs/<run id>/attempt-<n>/ (n: the plan's attempt).
 
-Prepare writes them once: ``common.npz`` (what every step shares), one ``shard-NNNN.npz`` per shard (the actions
-on that shard's objects) and ``finalise.npz`` (what the reduce reads of the whole sample). Each is a plain .npz,
-and its SHA-256 and size go into the run's ledger (``ScoringRun.files``). A step copies the file it needs out of
-storage, checks it against the ledger and reads it with pickling refused, so a worker holds its shard, and
-whoever can write to the storage can change numbers but never run code. The files go when the run ends.
+The plan writes ``common.npz`` (what every step shares), ``accounts.npz`` (the sample's accounts in code order, for
+the reduce) and ``account-pk.npz`` (their database keys, for the parts); each prepare part m writes its summary
+``part-MMMM-a<attempt>.npz`` (its posts' keys, accounts and times, and per account its activity),
+``part-MMMM-a<attempt>-counts.npz`` (its posts per account) and one fragment per shard,
+``shard-NNNN/part-MMMM-a<attempt>.npz`` (its actions on that shard's objects); each shard assembles its fragments
+into ``shard-NNNN-a<attempt>.npz``, which its sweep and the reduce read. Each is a plain .npz, and its SHA-256 and
+size go into the ledger (``ScoringRun.files``, ``RunPart.files``, ``RunShard.partition``). A step copies the file it
+needs out of storage, checks it against the ledger and reads it with pickling refused, so a worker holds its shard,
+and whoever can write to the storage can change numbers but never run code. The files go when the run ends.
 
 The storage is the one named by ``SCORING_RUN_STORAGE`` in ``STORAGES``: a directory every worker shares, or an
 S3-compatible bucket through django-storages, for workers on many machines.
@@ -62,6 +66,23 @@ def _write(folder: str, name: str, data: NpzArrays) -> dict:
         storage.delete(path)  # a file this attempt left before is replaced, not kept beside a renamed copy
         stored = storage.save(path, File(local, name=name))
     return {"name": stored, "sha256": digest.hexdigest(), "bytes": size}
+
+
+def run_folder(run_id: int, attempt: int) -> str:
+    """The folder of a run's files written under its plan's attempt."""
+    return f"{_folder(run_id)}/attempt-{attempt}"
+
+
+def run_file_write(folder: str, name: str, data: NpzArrays) -> dict:
+    """Write one file of a run and return its ledger entry (name, SHA-256 and size)."""
+    return _write(folder, name, data)
+
+
+def run_file_read(entry: dict) -> NpzArrays:
+    """One file of a run, checked against its ledger entry; RunFileError names it when missing or changed."""
+    if not entry:
+        raise RunFileError("A file of the run is not recorded in its ledger: the step that writes it has not finished.")
+    return _read(entry)
 
 
 def run_files_write(

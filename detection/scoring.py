@@ -29,14 +29,23 @@ from detection.engine import (
     EngineParams,
     PartialEdges,
     arrays_from_finalise,
-    build_arrays,
     finalise,
-    pair_budget_check,
     shard_edges_from_partition,
+)
+from detection.engine.partition import strings_to_arrays
+from detection.engine.parts import (
+    PartColumns,
+    part_fragments,
+    part_summary,
+    partition_from_fragments,
+    partition_pair_counts,
+    reduce_inputs,
+    run_common,
 )
 
 from . import dispatch, leases, run_files, run_results, selectors
 from .models import (
+    RunPart,
     RunShard,
     RunStatus,
     Sample,
@@ -63,7 +72,7 @@ def _params_json(params: EngineParams) -> dict:
 
 
 def scoring_run_start(
-    *, sample: Sample, params: dict | None = None, n_shards: int = 4, requested_by=None
+    *, sample: Sample, params: dict | None = None, n_shards: int = 4, n_parts: int = 0, requested_by=None
 ) -> ScoringRun:
     """Record a run in the ledger and enqueue its first step once the transaction commits.
 
@@ -73,6 +82,9 @@ def scoring_run_start(
     engine = engine_params(params or {})
     if not 1 <= n_shards <= 256:
         raise ValueError("n_shards must be between 1 and 256")
+    n_parts = n_parts or settings.SCORING_PREPARE_PARTS
+    if not 0 <= n_parts <= 256:
+        raise ValueError("n_parts must be between 1 and 256 (0: one per shard)")
     floor = selectors.sample_pair_floor(sample_id=sample.pk, params=engine)
     if floor is not None and sum(floor.values()) > settings.SCORING_MAX_PAIRS:
         raise BudgetExceeded(floor, settings.SCORING_MAX_PAIRS, engine, "SCORING_MAX_PAIRS", at_least=True)
@@ -82,6 +94,7 @@ def scoring_run_start(
             params=_params_json(engine),
             engine_version=ENGINE_VERSION,
             n_shards=n_shards,
+            n_parts=n_parts,
             requested_by=requested_by,
         )
         RunShard.objects.bulk_create([RunShard(run=run, shard=i) for i in range(n_shards)])
@@ -155,67 +168,195 @@ def _run_step_claim(run_id: int, lease: leases.StepLease) -> ScoringRun | None:
 
 @_fails_run
 def scoring_run_prepare(*, run_id: int) -> None:
-    """Read the sample once into engine arrays, write them to storage split by shard, and enqueue every shard
-    that is not done."""
+    """Plan the run's prepare: write its accounts in code order and the common file, record where each part of
+    its posts starts, and enqueue every part that is not done."""
     _run_step(run_id, leases.PREPARE, RunStatus.PREPARING, _prepare)
 
 
 def _prepare(run: ScoringRun, attempt: int) -> None:
+    """The plan: what every part needs that no part can find alone (the accounts' codes, the parts' ranges)."""
     run_id = run.pk
     if not run.files:
         started = time.perf_counter()
-        contents = selectors.sample_contents(sample_id=run.sample_id)
-        if not contents.posts:
+        n_posts = selectors.sample_post_count(sample_id=run.sample_id)
+        if not n_posts:
             _fail(run_id, "The sample holds no posts: import a file into it first.")
             return
         params = engine_params(run.params)
-        arrays = build_arrays(contents.posts, contents.accounts, params)
-        try:
-            pair_budget_check(arrays, params, settings.SCORING_MAX_PAIRS, "SCORING_MAX_PAIRS")
-        except BudgetExceeded as exc:
-            _fail(run_id, str(exc))
-            return
-        database_keys = {
-            "post_pk": np.fromiter(map(contents.post_pk.__getitem__, arrays.post_keys), np.int64, arrays.n_posts),
-            "account_pk": np.fromiter(
-                map(contents.account_pk.__getitem__, arrays.account_keys), np.int64, arrays.n_accounts
-            ),
-        }
-        del contents
-        files = run_files.run_files_write(
-            run_id=run_id,
-            attempt=attempt,
-            arrays=arrays,
-            params=params,
+        accounts = selectors.sample_accounts(sample_id=run.sample_id)
+        step = -(-n_posts // (run.n_parts or run.n_shards))
+        starts = selectors.sample_part_starts(sample_id=run.sample_id, step=step)
+        folder = run_files.run_folder(run_id, attempt)
+        common = run_common(
+            params,
+            n_posts=n_posts,
+            n_accounts=len(accounts.pk),
+            busiest=max(accounts.posts),
             n_shards=run.n_shards,
-            finalise_extra=database_keys,
+            n_parts=len(starts),
         )
-        if not ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING, attempts=attempt).update(files=files):
-            return  # another worker holds the step now; the run's files all go when it ends
-        _timing(run_id, "prepare", time.perf_counter() - started)
+        dictionary = strings_to_arrays("account_keys", accounts.keys) | strings_to_arrays(
+            "record_handle", accounts.handle
+        )
+        dictionary["record_created"] = np.array(accounts.created, dtype=np.float64)
+        account_pk = {"account_pk": np.array(accounts.pk, dtype=np.int64)}
+        files = {
+            "folder": folder,
+            "common": run_files.run_file_write(folder, "common.npz", common),
+            "accounts": run_files.run_file_write(folder, "accounts.npz", {**dictionary, **account_pk}),
+            "account_pk": run_files.run_file_write(folder, "account-pk.npz", account_pk),
+            "parts": [
+                {"start": list(start), "offset": i * step, "posts": min(step, n_posts - i * step)}
+                for i, start in enumerate(starts)
+            ],
+        }
+        with transaction.atomic():
+            if not ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING, attempts=attempt).update(
+                files=files
+            ):
+                return  # another worker holds the step now; the run's files all go when it ends
+            RunPart.objects.bulk_create([RunPart(run_id=run_id, part=i) for i in range(len(starts))])
+        _timing(run_id, "plan", time.perf_counter() - started)
     with transaction.atomic():
+        # The parts hold leases of their own from now on.
         if not ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING, attempts=attempt).update(
-            status=RunStatus.SCORING
+            lease_expires_at=None
         ):
             return
+        pending = list(
+            RunPart.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).values_list("part", flat=True)
+        )
+        transaction.on_commit(lambda: dispatch.workers().score_parts(run_id, pending))
+    if not pending:
+        _claim_scoring(run_id)
+
+
+@_fails_run
+def scoring_part_run(*, run_id: int, part: int) -> None:
+    """Read one range of the run's posts and write its summary and per-shard fragments. A part started
+    MAX_ATTEMPTS times without finishing fails the run."""
+    with leases.StepLease(run_id=run_id, step=0, part=part) as lease:
+        attempt = _part_claim(run_id, part, lease)
+        if attempt is None:
+            return
+        _part_compute(run_id, part, attempt)
+    _claim_scoring(run_id)
+
+
+def _part_claim(run_id: int, part: int, lease: leases.StepLease) -> int | None:
+    """Take the part for this worker and return its attempt; None when it is finished or a live worker holds it."""
+    with transaction.atomic():
+        row = RunPart.objects.select_for_update().filter(run_id=run_id, part=part).first()
+        if row is None or row.status in (ShardStatus.DONE, ShardStatus.QUARANTINED):
+            return None
+        if row.status == ShardStatus.RUNNING and lease.taken(row.lease_expires_at):
+            return None
+        if row.attempts >= RunPart.MAX_ATTEMPTS:
+            row.status = ShardStatus.QUARANTINED
+            row.save(update_fields=["status"])
+            _fail(
+                run_id,
+                f"Prepare part {part} was quarantined: it was started {row.attempts} times and its worker "
+                "never finished it (killed, out of memory or over the time limit).",
+            )
+            return None
+        row.attempts += 1
+        row.status = ShardStatus.RUNNING
+        row.started_at = timezone.now()
+        row.heartbeat_at, row.lease_expires_at = lease.start(row.attempts)
+        row.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "lease_expires_at"])
+    return row.attempts
+
+
+def _part_compute(run_id: int, part: int, attempt: int) -> None:
+    run = ScoringRun.objects.get(pk=run_id)
+    if run.status == RunStatus.FAILED:  # its files are gone
+        return
+    started = time.perf_counter()
+    params = engine_params(run.params)
+    plans = run.files["parts"]
+    plan = plans[part]
+    end = tuple(plans[part + 1]["start"]) if part + 1 < len(plans) else None
+    read = selectors.sample_part(sample_id=run.sample_id, start=tuple(plan["start"]), end=end)
+    if len(read.posts) != plan["posts"]:
+        _fail(
+            run_id,
+            f"Prepare part {part}: its range holds {len(read.posts):,} posts, the plan counted {plan['posts']:,}: "
+            "the sample changed while it was scored; score it again.",
+        )
+        return
+    try:
+        common = run_files.run_file_read(run.files["common"])
+        account_pk = run_files.run_file_read(run.files["account_pk"])["account_pk"]
+    except run_files.RunFileError as exc:
+        _fail(run_id, f"Prepare part {part}: {exc}")
+        return
+    n_accounts = len(account_pk)
+    by_pk = np.argsort(account_pk)
+    post_account_pk = np.array(read.account_pk, dtype=np.int64)
+    where = np.minimum(np.searchsorted(account_pk, post_account_pk, sorter=by_pk), max(n_accounts - 1, 0))
+    if n_accounts == 0 or not np.array_equal(account_pk[by_pk[where]], post_account_pk):
+        _fail(run_id, f"Prepare part {part}: an account of its posts is not in the run's accounts; score it again.")
+        return
+    columns = PartColumns(read.posts, by_pk[where], plan["offset"], params, n_accounts)
+    post_pk = np.array(read.post_pk, dtype=np.int64)
+    del read
+    n_shards = int(common["meta"][3])
+    folder = run.files["folder"]
+    name = f"part-{part:04d}-a{attempt}"
+    summary = part_summary(columns, params, part)
+    files = {
+        "counts": run_files.run_file_write(folder, f"{name}-counts.npz", {"counts": summary.pop("counts")}),
+        "summary": run_files.run_file_write(folder, f"{name}.npz", {**summary, "post_pk": post_pk}),
+        "shards": [
+            run_files.run_file_write(f"{folder}/shard-{shard:04d}", f"{name}.npz", fragment)
+            for shard, fragment in enumerate(part_fragments(columns, params, part, n_shards))
+        ],
+    }
+    seconds = time.perf_counter() - started
+    RunPart.objects.filter(run_id=run_id, part=part, attempts=attempt).exclude(
+        status__in=[ShardStatus.DONE, ShardStatus.QUARANTINED]
+    ).update(status=ShardStatus.DONE, files=files, finished_at=timezone.now(), seconds=seconds)
+
+
+def _claim_scoring(run_id: int) -> None:
+    """Enqueue the shards once, when the last part is done (whichever task gets here first claims it)."""
+    with transaction.atomic():
+        if RunPart.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).exists():
+            return
+        run = ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING).first()
+        if run is None:
+            return
+        claimed = ScoringRun.objects.filter(pk=run_id, status=RunStatus.PREPARING).update(
+            status=RunStatus.SCORING, attempts=0, heartbeat_at=None, lease_expires_at=None
+        )
+        if not claimed:
+            return
+        seconds = RunPart.objects.filter(run_id=run_id).values_list("seconds", flat=True)
+        wall = (timezone.now() - run.started_at).total_seconds() if run.started_at else sum(seconds)
+        _timing(run_id, "parts", sum(seconds))
+        _timing(run_id, "prepare", wall)
         pending = list(
             RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).values_list("shard", flat=True)
         )
         transaction.on_commit(lambda: dispatch.workers().score_shards(run_id, pending))
-    if not pending:
-        _claim_reduce(run_id)
 
 
 @_fails_run
 def scoring_shard_run(*, run_id: int, shard: int) -> None:
-    """Compute one shard's partial edges from its own partition. A shard started MAX_ATTEMPTS times without
-    finishing is quarantined; a run whose files are missing or changed fails, naming the file."""
+    """A shard's two passes: first assemble its partition from the parts' fragments and count the pairs its sweep
+    will build (the last shard to count checks the run's budget and enqueues every shard again); then compute its
+    partial edges. A shard started MAX_ATTEMPTS times without finishing is quarantined; a run whose files are
+    missing or changed fails, naming the file."""
     with leases.StepLease(run_id=run_id, step=shard) as lease:
         attempt = _shard_claim(run_id, shard, lease)
         if attempt is None:
             return
-        _shard_compute(run_id, shard, attempt)
-    _claim_reduce(run_id)
+        swept = _shard_compute(run_id, shard, attempt)
+    if swept:
+        _claim_reduce(run_id)
+    else:
+        _budget_check(run_id)
 
 
 def _shard_claim(run_id: int, shard: int, lease: leases.StepLease) -> int | None:
@@ -243,16 +384,27 @@ def _shard_claim(run_id: int, shard: int, lease: leases.StepLease) -> int | None
     return row.attempts
 
 
-def _shard_compute(run_id: int, shard: int, attempt: int) -> None:
+def _shard_compute(run_id: int, shard: int, attempt: int) -> bool:
+    """The shard's next pass; True when it swept (its partial edges are stored)."""
     run = ScoringRun.objects.get(pk=run_id)
-    if run.status == RunStatus.FAILED:  # its files are gone
-        return
+    row = RunShard.objects.get(run_id=run_id, shard=shard)
+    if run.status != RunStatus.SCORING:  # failed (its files are gone), or not yet prepared
+        return False
+    if not row.partition:
+        _shard_assemble(run, shard, attempt)
+        return False
+    if "pairs" not in run.files:  # the budget is not checked yet: the last shard to count checks it
+        RunShard.objects.filter(run_id=run_id, shard=shard, attempts=attempt, status=ShardStatus.RUNNING).update(
+            status=ShardStatus.PENDING, lease_expires_at=None
+        )
+        return False
     started = time.perf_counter()
     try:
-        common, partition = run_files.run_partition_read(files=run.files, shard=shard)
+        common = run_files.run_file_read(run.files["common"])
+        partition = run_files.run_file_read(row.partition)
     except run_files.RunFileError as exc:
         _fail(run_id, f"Shard {shard}: {exc}")
-        return
+        return False
     partial = shard_edges_from_partition(common, partition, engine_params(run.params))
     del common, partition
     buffer = io.BytesIO()
@@ -266,6 +418,54 @@ def _shard_compute(run_id: int, shard: int, attempt: int) -> None:
         )
         if updated:
             ScoringRun.objects.filter(pk=run_id).update(shards_done=F("shards_done") + 1)
+    return True
+
+
+def _shard_assemble(run: ScoringRun, shard: int, attempt: int) -> None:
+    """The shard's partition from every part's fragment for it, and the pairs its sweep will build."""
+    started = time.perf_counter()
+    params = engine_params(run.params)
+    parts = list(RunPart.objects.filter(run_id=run.pk).order_by("part").values_list("files", flat=True))
+    try:
+        common = run_files.run_file_read(run.files["common"])
+        counts = (run_files.run_file_read(files.get("counts", {}))["counts"] for files in parts)
+        fragments = (run_files.run_file_read(files["shards"][shard] if files else {}) for files in parts)
+        partition = partition_from_fragments(common, fragments, params, shard, counts)
+    except run_files.RunFileError as exc:
+        _fail(run.pk, f"Shard {shard}: {exc}")
+        return
+    pairs = partition_pair_counts(partition, params)
+    entry = run_files.run_file_write(run.files["folder"], f"shard-{shard:04d}-a{attempt}.npz", partition)
+    entry["seconds"] = round(time.perf_counter() - started, 3)
+    # The sweep is a pass of its own, with every attempt of a shard's.
+    RunShard.objects.filter(run_id=run.pk, shard=shard, attempts=attempt, status=ShardStatus.RUNNING).update(
+        status=ShardStatus.PENDING, partition=entry, pairs=pairs, attempts=0, lease_expires_at=None
+    )
+
+
+def _budget_check(run_id: int) -> None:
+    """Once every shard has counted its pairs: fail the run over SCORING_MAX_PAIRS, else enqueue the sweeps."""
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().filter(pk=run_id, status=RunStatus.SCORING).first()
+        if run is None or "pairs" in run.files:
+            return
+        counted = list(RunShard.objects.filter(run_id=run_id).values_list("pairs", flat=True))
+        if any(pairs is None for pairs in counted):
+            return
+        params = engine_params(run.params)
+        pairs = {b: sum(c.get(b, 0) for c in counted) for b in params.behaviours}
+        if sum(pairs.values()) > settings.SCORING_MAX_PAIRS:
+            _fail(run_id, str(BudgetExceeded(pairs, settings.SCORING_MAX_PAIRS, params, "SCORING_MAX_PAIRS")))
+            return
+        run.files = {**run.files, "pairs": pairs}
+        run.save(update_fields=["files"])
+        assembled = RunShard.objects.filter(run_id=run_id).values_list("partition", flat=True)
+        run.timings = {**run.timings, "assemble": round(sum(p.get("seconds", 0) for p in assembled), 3)}
+        run.save(update_fields=["timings"])
+        pending = list(
+            RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).values_list("shard", flat=True)
+        )
+        transaction.on_commit(lambda: dispatch.workers().score_shards(run_id, pending))
 
 
 def _claim_reduce(run_id: int) -> None:
@@ -292,22 +492,38 @@ def _reduce(run: ScoringRun, attempt: int) -> None:
 
     run_id = run.pk
     started = time.perf_counter()
+    post_pk: list[np.ndarray] = []
+
+    def summaries():
+        for files in RunPart.objects.filter(run_id=run_id).order_by("part").values_list("files", flat=True):
+            summary = run_files.run_file_read(files.get("summary", {}))
+            post_pk.append(summary["post_pk"])
+            yield summary
+
+    partitions = RunShard.objects.filter(run_id=run_id).order_by("shard").values_list("partition", flat=True)
     try:
-        common, held = run_files.run_finalise_read(files=run.files)
+        common = run_files.run_file_read(run.files["common"])
+        accounts = run_files.run_file_read(run.files["accounts"])
+        common, held = reduce_inputs(common, accounts, summaries(), map(run_files.run_file_read, partitions))
     except run_files.RunFileError as exc:
         _fail(run_id, f"Reduce: {exc}")
         return
     arrays = arrays_from_finalise(common, held)
+    del held
+    gathered = time.perf_counter()
     partials = [
         PartialEdges.from_arrays(dict(np.load(io.BytesIO(bytes(data)), allow_pickle=False)))
         for data in RunShard.objects.filter(run_id=run_id).order_by("shard").values_list("partial", flat=True)
     ]
     result = finalise(partials, arrays, engine_params(run.params))
+    finalised = time.perf_counter()
     with transaction.atomic():
         locked = ScoringRun.objects.select_for_update().get(pk=run_id)
         if locked.status != RunStatus.REDUCING or locked.attempts != attempt:
             return
-        run_results.run_results_store(run=locked, result=result, post_pk=held["post_pk"], account_pk=held["account_pk"])
+        run_results.run_results_store(
+            run=locked, result=result, post_pk=np.concatenate(post_pk), account_pk=accounts["account_pk"]
+        )
         run_features_store(run=locked, result=result)
         locked.summary = result.summary
         locked.result_hash = selectors.run_result_fingerprint(run=locked)
@@ -316,6 +532,9 @@ def _reduce(run: ScoringRun, attempt: int) -> None:
         locked.timings = {
             **locked.timings,
             "reduce": round(time.perf_counter() - started, 3),
+            "reduce_gather": round(gathered - started, 3),
+            "reduce_finalise": round(finalised - gathered, 3),
+            "reduce_store": round(time.perf_counter() - finalised, 3),
             "shards": round(sum(RunShard.objects.filter(run_id=run_id).values_list("seconds", flat=True)), 3),
         }
         locked.save()
@@ -360,6 +579,8 @@ def _orphans_release(run: ScoringRun, shards: list[dict], held: set[int] | None,
         elif released:
             dispatch.workers().score_reduce(run.pk)
         return bool(released)
+    if run.status == RunStatus.PREPARING and not started:
+        return _orphan_parts_release(run, held, now)
     if run.status != RunStatus.SCORING:
         return False
     released = [
@@ -377,10 +598,29 @@ def _orphans_release(run: ScoringRun, shards: list[dict], held: set[int] | None,
     return bool(released)
 
 
+def _orphan_parts_release(run: ScoringRun, held: set[int] | None, now: datetime) -> bool:
+    """Hand back the started prepare parts whose worker is gone, and enqueue them again."""
+    released = [
+        p["part"]
+        for p in RunPart.objects.filter(run=run, status=ShardStatus.RUNNING).values(
+            "part", "attempts", "lease_expires_at"
+        )
+        if _orphaned(p["lease_expires_at"] or now, leases.lock_key(run.pk, leases.PART_BASE + p["part"]), held, now)
+        and RunPart.objects.filter(run=run, part=p["part"], status=ShardStatus.RUNNING, attempts=p["attempts"]).update(
+            status=ShardStatus.PENDING
+        )
+    ]
+    if released:
+        ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)
+        dispatch.workers().score_parts(run.pk, released)
+    return bool(released)
+
+
 def _idle_run_resume(run: ScoringRun, shards: list[dict], now: datetime) -> bool:
     """Enqueue again the steps of a run that nobody has worked on for a lease (their messages were lost)."""
     quiet_since = now - leases.lease_duration()
-    leases_ran = [run.lease_expires_at] + [s["lease_expires_at"] for s in shards]
+    parts = RunPart.objects.filter(run=run).values_list("lease_expires_at", flat=True)
+    leases_ran = [run.lease_expires_at] + [s["lease_expires_at"] for s in shards] + list(parts)
     if any(expires and expires > now for expires in leases_ran) or (run.resumed_at or run.created_at) > quiet_since:
         return False
     ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)

@@ -64,44 +64,54 @@ def _rows(sql: str, params: list, name: str):
                 yield from rows
 
 
+def _posts_sql(where: str = "", order: str = "") -> str:
+    as_text = "::text" if connection.vendor == "postgresql" else ""
+    lists = ", ".join(f"p.{c}{as_text}" for c in _LIST_COLUMNS)
+    return (
+        "SELECT p.id, p.platform, p.post_id, a.account_id, a.handle, p.created_at, p.text, p.reshare_of, "  # noqa: S608
+        f"p.reply_to, p.quote_of, p.lang, {lists}, a.id FROM detection_post p "
+        "JOIN detection_samplepost sp ON sp.post_id = p.id JOIN detection_socialaccount a ON a.id = p.account_id "
+        f"WHERE sp.sample_id = %s{where}{order}"
+    )
+
+
+def _post_record(row: tuple, parse_time) -> PostRecord:
+    _, platform, post_id, account_id, handle, created_at, text, reshare_of, reply_to, quote_of, lang = row[:11]
+    if parse_time is not None:
+        created_at = parse_time(created_at, None, connection)
+    urls, normalised_urls, domains, hashtags, mentions, media_hashes = (_json_list(v) for v in row[11:17])
+    return PostRecord(
+        platform=platform,
+        post_id=post_id,
+        account_id=account_id,
+        created_at=created_at,
+        text=text,
+        reshare_of=reshare_of,
+        reply_to=reply_to,
+        quote_of=quote_of,
+        urls=urls,
+        normalised_urls=normalised_urls,
+        domains=domains,
+        hashtags=hashtags,
+        mentions=mentions,
+        media_hashes=media_hashes,
+        lang=lang,
+        handle=handle,
+    )
+
+
+def _parse_time():
+    return connection.ops.convert_datetimefield_value if connection.vendor != "postgresql" else None
+
+
 def sample_contents(*, sample_id: int) -> SampleContents:
     """Everything the engine needs from a sample, streamed from the database."""
     contents = SampleContents(posts=[], accounts=[], post_pk={}, account_pk={})
-    as_text = "::text" if connection.vendor == "postgresql" else ""
-    lists = ", ".join(f"p.{c}{as_text}" for c in _LIST_COLUMNS)
-    posts_sql = (
-        "SELECT p.id, p.platform, p.post_id, a.account_id, a.handle, p.created_at, p.text, p.reshare_of, "  # noqa: S608
-        f"p.reply_to, p.quote_of, p.lang, {lists} FROM detection_post p "
-        "JOIN detection_samplepost sp ON sp.post_id = p.id JOIN detection_socialaccount a ON a.id = p.account_id "
-        "WHERE sp.sample_id = %s"
-    )
-    parse_time = connection.ops.convert_datetimefield_value if connection.vendor != "postgresql" else None
-    for row in _rows(posts_sql, [sample_id], f"sample_posts_{sample_id}"):
-        pk, platform, post_id, account_id, handle, created_at, text, reshare_of, reply_to, quote_of, lang = row[:11]
-        if parse_time is not None:
-            created_at = parse_time(created_at, None, connection)
-        urls, normalised_urls, domains, hashtags, mentions, media_hashes = (_json_list(v) for v in row[11:])
-        contents.posts.append(
-            PostRecord(
-                platform=platform,
-                post_id=post_id,
-                account_id=account_id,
-                created_at=created_at,
-                text=text,
-                reshare_of=reshare_of,
-                reply_to=reply_to,
-                quote_of=quote_of,
-                urls=urls,
-                normalised_urls=normalised_urls,
-                domains=domains,
-                hashtags=hashtags,
-                mentions=mentions,
-                media_hashes=media_hashes,
-                lang=lang,
-                handle=handle,
-            )
-        )
-        contents.post_pk[f"{platform}{SEP}{post_id}"] = pk
+    parse_time = _parse_time()
+    for row in _rows(_posts_sql(), [sample_id], f"sample_posts_{sample_id}"):
+        record = _post_record(row, parse_time)
+        contents.posts.append(record)
+        contents.post_pk[f"{record.platform}{SEP}{record.post_id}"] = row[0]
     accounts = SocialAccount.objects.filter(posts__samples__pk=sample_id).distinct().order_by()
     for account in accounts.iterator(chunk_size=CHUNK):
         contents.accounts.append(
@@ -119,6 +129,94 @@ def sample_contents(*, sample_id: int) -> SampleContents:
         )
         contents.account_pk[f"{account.platform}{SEP}{account.account_id}"] = account.pk
     return contents
+
+
+def _c(column: str) -> str:
+    """A text column compared by code point (as Python compares strings): "C" collation on PostgreSQL."""
+    return f'{column} COLLATE "C"' if connection.vendor == "postgresql" else column
+
+
+def _post_order() -> str:
+    return f" ORDER BY {_c('p.platform')}, {_c('p.post_id')}"
+
+
+def sample_post_count(*, sample_id: int) -> int:
+    """How many posts a sample holds."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM detection_samplepost WHERE sample_id = %s", [sample_id])
+        return int(cursor.fetchone()[0])
+
+
+def sample_part_starts(*, sample_id: int, step: int) -> list[tuple[str, str]]:
+    """The (platform, post id) of every step-th post of a sample in the engine's post order: where parts start."""
+    sql = (
+        "SELECT platform, post_id FROM (SELECT p.platform, p.post_id, "  # noqa: S608
+        f"row_number() OVER ({_post_order()[1:]}) - 1 AS i FROM detection_post p "
+        "JOIN detection_samplepost sp ON sp.post_id = p.id WHERE sp.sample_id = %s) k "
+        "WHERE i %% %s = 0 ORDER BY i"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sample_id, step])
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+@dataclass
+class SamplePart:
+    """One range of a sample's posts, in the engine's post order, with each one's database keys."""
+
+    posts: list[PostRecord]
+    post_pk: list[int]
+    account_pk: list[int]
+
+
+def sample_part(*, sample_id: int, start: tuple[str, str], end: tuple[str, str] | None) -> SamplePart:
+    """The posts from start (included) to end (excluded) in (platform, post id) order, streamed."""
+    where = f" AND ({_c('p.platform')}, {_c('p.post_id')}) >= (%s, %s)"
+    params: list = [sample_id, *start]
+    if end is not None:
+        where += f" AND ({_c('p.platform')}, {_c('p.post_id')}) < (%s, %s)"
+        params += list(end)
+    part = SamplePart(posts=[], post_pk=[], account_pk=[])
+    parse_time = _parse_time()
+    for row in _rows(_posts_sql(where, _post_order()), params, f"sample_part_{sample_id}"):
+        part.posts.append(_post_record(row, parse_time))
+        part.post_pk.append(row[0])
+        part.account_pk.append(row[-1])
+    return part
+
+
+@dataclass
+class SampleAccounts:
+    """A sample's accounts in the engine's account order (platform, account id as one key), with their posts."""
+
+    pk: list[int]
+    keys: list[str]  # "platform<SEP>account_id"
+    handle: list[str]
+    created: list[float]  # epoch seconds, NaN when unknown
+    posts: list[int]
+
+
+def sample_accounts(*, sample_id: int) -> SampleAccounts:
+    """The accounts that posted in a sample, sorted by their engine key, each with its post count there."""
+    sep = "chr(31)" if connection.vendor == "postgresql" else "char(31)"
+    key = _c(f"(a.platform || {sep} || a.account_id)")
+    sql = (
+        f"SELECT a.id, a.platform || {sep} || a.account_id, a.handle, a.created_at, c.n FROM ("  # noqa: S608
+        "SELECT p.account_id, count(*) AS n FROM detection_post p JOIN detection_samplepost sp ON sp.post_id = p.id "
+        "WHERE sp.sample_id = %s GROUP BY p.account_id) c JOIN detection_socialaccount a ON a.id = c.account_id "
+        f"ORDER BY {key}"
+    )
+    out = SampleAccounts(pk=[], keys=[], handle=[], created=[], posts=[])
+    parse_time = _parse_time()
+    for pk, account_key, handle, created_at, posts in _rows(sql, [sample_id], f"sample_accounts_{sample_id}"):
+        if parse_time is not None and created_at is not None:
+            created_at = parse_time(created_at, None, connection)
+        out.pk.append(pk)
+        out.keys.append(account_key)
+        out.handle.append(handle)
+        out.created.append(created_at.timestamp() if created_at is not None else float("nan"))
+        out.posts.append(posts)
+    return out
 
 
 # Per behaviour, how the database names the object of each action (the engine's keys, or finer ones): the

@@ -23,8 +23,14 @@ def sample_import_task(import_id: int) -> None:
 
 @shared_task(**RETRY)
 def score_prepare(run_id: int) -> None:
-    """Read a run's sample into engine arrays and enqueue its shards."""
+    """Plan a run's prepare (its accounts, and where each part of its posts starts) and enqueue its parts."""
     scoring.scoring_run_prepare(run_id=run_id)
+
+
+@shared_task(**RETRY)
+def score_part(run_id: int, part: int) -> None:
+    """Turn one range of a run's posts into columns and per-shard fragments."""
+    scoring.scoring_part_run(run_id=run_id, part=part)
 
 
 @shared_task(**RETRY)
@@ -68,6 +74,10 @@ class CeleryWorkers:
 
     def score_prepare(self, run_id: int) -> None:
         score_prepare.delay(run_id)
+
+    def score_parts(self, run_id: int, parts: list[int]) -> None:
+        for part in parts:
+            score_part.delay(run_id, part)
 
     def score_shards(self, run_id: int, shards: list[int]) -> None:
         for shard in shards:

@@ -183,6 +183,8 @@ SCORING_MAX_PAIRS = env.int("SCORING_MAX_PAIRS", default=10_000_000)
 # many new verdicts since the current model make the hourly task retrain it.
 CLASSIFIER_MODEL_DIR = Path(env("CLASSIFIER_MODEL_DIR", default=str(VAR_DIR / "classifier")))
 CLASSIFIER_RETRAIN_MIN_VERDICTS = env.int("CLASSIFIER_RETRAIN_MIN_VERDICTS", default=10)
+# Prepare parts of a run, each reading its own range of the sample's posts (0: one per shard).
+SCORING_PREPARE_PARTS = env.int("SCORING_PREPARE_PARTS", default=0)
 # A sample file at least this large is parsed in a child process, beside the one writing to the database.
 SAMPLE_IMPORT_CHILD_PROCESS_BYTES = env.int("SAMPLE_IMPORT_CHILD_PROCESS_BYTES", default=2 * 1024**2)
 

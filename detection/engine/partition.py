@@ -184,7 +184,7 @@ def strings_from_arrays(data: NpzArrays, name: str) -> list[str]:
     """The inverse of strings_to_arrays."""
     text = data[f"{name}:utf8"].tobytes().decode("utf-8")
     ends = data[f"{name}:ends"].tolist()
-    return [text[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    return [text[start:end] for start, end in zip([0, *ends[:-1]] if ends else [], ends, strict=True)]
 
 
 def finalise_arrays(arrays: PostArrays) -> NpzArrays:

@@ -12,7 +12,10 @@ from detection.models import (
     CoordinatedGroup,
     CoordinationEdge,
     EdgeEvidence,
+    Post,
+    RunPart,
     RunShard,
+    SamplePost,
     ScoringRun,
 )
 
@@ -168,29 +171,61 @@ def test_a_step_that_raises_marks_the_run_failed(tmp_path, celery_in_process):
     assert "scoring_run_prepare failed: ValueError" in run.error
 
 
-def prepared_run(tmp_path, monkeypatch, n_shards: int = 3) -> ScoringRun:
-    """A run whose prepare step has written its files, its shards not yet enqueued."""
+def prepared_run(tmp_path, monkeypatch, n_shards: int = 3, n_parts: int = 2, assembled: bool = False) -> ScoringRun:
+    """A run whose prepare parts have written their files, its shards not yet enqueued (with assembled: each shard
+    has assembled its partition and the budget is checked, the sweeps not yet enqueued)."""
     sample, _ = generated_sample(tmp_path, 2_000)
-    run = ScoringRun.objects.create(sample=sample, params={}, engine_version="test", n_shards=n_shards)
+    run = ScoringRun.objects.create(sample=sample, params={}, engine_version="test", n_shards=n_shards, n_parts=n_parts)
     RunShard.objects.bulk_create([RunShard(run=run, shard=i) for i in range(n_shards)])
     monkeypatch.setattr(tasks.CeleryWorkers, "score_shards", lambda self, run_id, shards: None)
     scoring.scoring_run_prepare(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == "scoring", run.error
+    assert RunPart.objects.filter(run=run, status="done").count() == n_parts
+    if assembled:
+        for shard in range(n_shards):
+            scoring.scoring_shard_run(run_id=run.pk, shard=shard)
+        run.refresh_from_db()
+        assert "pairs" in run.files, run.error
     return run
 
 
-def test_each_shard_reads_only_its_own_partition_and_nothing_is_unpickled(tmp_path, monkeypatch, celery_in_process):
+def ledger_files(run: ScoringRun) -> list[dict]:
+    """Every file entry the run's ledger names: the plan's, the parts' and the shards' partitions."""
+    entries = [run.files[k] for k in ("common", "accounts", "account_pk")]
+    for files in RunPart.objects.filter(run=run).order_by("part").values_list("files", flat=True):
+        entries += [files["counts"], files["summary"], *files["shards"]]
+    return entries + [e for e in RunShard.objects.filter(run=run).values_list("partition", flat=True) if e]
+
+
+def fragment(run: ScoringRun, part: int, shard: int) -> dict:
+    return RunPart.objects.get(run=run, part=part).files["shards"][shard]
+
+
+@pytest.mark.parametrize(("n_shards", "n_parts"), [(1, 1), (2, 7), (16, 2), (64, 7)])
+def test_parts_and_shards_give_the_engines_fingerprint(tmp_path, celery_in_process, n_shards, n_parts):
+    sample, _ = generated_sample(tmp_path, 3_000)
+    contents = selectors.sample_contents(sample_id=sample.pk)
+    expected = selectors.engine_result_fingerprint(engine_run(contents.posts, contents.accounts, EngineParams()))
+    run = scoring.scoring_run_start(sample=sample, n_shards=n_shards, n_parts=n_parts)
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    assert run.parts.count() == n_parts and run.shards_done == n_shards
+    assert run.result_hash == expected
+    assert set(run.timings) >= {"plan", "parts", "prepare", "assemble", "shards", "reduce"}
+
+
+def test_each_step_reads_only_its_own_files_and_nothing_is_unpickled(tmp_path, monkeypatch, celery_in_process):
     import hashlib
     import pickle
 
     run = prepared_run(tmp_path, monkeypatch)
     storage = run_files.run_storage()
-    files = run.files
-    names = [files["common"]["name"], files["finalise"]["name"], *(f["name"] for f in files["shards"])]
-    assert sorted(names) == run_files.run_files_list(run_id=run.pk)
-    assert names[0] == f"runs/{run.pk}/attempt-1/common.npz" and names[-1].endswith("attempt-1/shard-0002.npz")
-    for entry in (files["common"], files["finalise"], *files["shards"]):
+    entries = ledger_files(run)
+    assert sorted(e["name"] for e in entries) == run_files.run_files_list(run_id=run.pk)
+    assert run.files["common"]["name"] == f"runs/{run.pk}/attempt-1/common.npz"
+    assert fragment(run, 1, 2)["name"] == f"runs/{run.pk}/attempt-1/shard-0002/part-0001-a1.npz"
+    for entry in entries:
         with storage.open(entry["name"], "rb") as stored:
             data = stored.read()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
@@ -203,12 +238,20 @@ def test_each_shard_reads_only_its_own_partition_and_nothing_is_unpickled(tmp_pa
     opened = []
     original_open = storage.open
     monkeypatch.setattr(storage, "open", lambda name, mode="rb": opened.append(name) or original_open(name, mode))
-    for shard in range(run.n_shards):
+    common = run.files["common"]["name"]
+    for shard in range(run.n_shards):  # assembling: the common file and this shard's fragment of each part
         opened.clear()
         scoring.scoring_shard_run(run_id=run.pk, shard=shard)
+        assert opened == [common, fragment(run, 0, shard)["name"], fragment(run, 1, shard)["name"]]
+    for shard in range(run.n_shards):  # sweeping: the common file and this shard's partition
+        opened.clear()
+        scoring.scoring_shard_run(run_id=run.pk, shard=shard)
+        partition = RunShard.objects.get(run=run, shard=shard).partition["name"]
         if shard < run.n_shards - 1:  # the last shard's task goes on to the reduce
-            assert opened == [files["common"]["name"], files["shards"][shard]["name"]]
-    assert opened[-2:] == [files["common"]["name"], files["finalise"]["name"]]
+            assert opened == [common, partition]
+    summaries = [f["summary"]["name"] for f in RunPart.objects.filter(run=run).values_list("files", flat=True)]
+    partitions = [e["name"] for e in RunShard.objects.filter(run=run).values_list("partition", flat=True)]
+    assert opened[2:] == [common, run.files["accounts"]["name"], *summaries, *partitions]
     run.refresh_from_db()
     assert run.status == "done", run.error
     contents = selectors.sample_contents(sample_id=run.sample_id)
@@ -217,9 +260,9 @@ def test_each_shard_reads_only_its_own_partition_and_nothing_is_unpickled(tmp_pa
     assert run_files.run_files_list(run_id=run.pk) == []
 
 
-def test_a_changed_file_fails_the_run_naming_it(tmp_path, monkeypatch, celery_in_process):
+def test_a_changed_fragment_fails_the_run_naming_it(tmp_path, monkeypatch, celery_in_process):
     run = prepared_run(tmp_path, monkeypatch)
-    name = run.files["shards"][1]["name"]
+    name = fragment(run, 1, 1)["name"]
     path = run_files.run_storage().path(name)
     with open(path, "r+b") as stored:
         stored.seek(200)
@@ -235,9 +278,19 @@ def test_a_changed_file_fails_the_run_naming_it(tmp_path, monkeypatch, celery_in
     assert run.error.startswith("Shard 1: ") and RunShard.objects.get(run=run, shard=2).status == "running"
 
 
-def test_a_vanished_file_fails_the_run_naming_it(tmp_path, monkeypatch, celery_in_process):
-    run = prepared_run(tmp_path, monkeypatch, n_shards=1)
-    name = run.files["finalise"]["name"]
+def test_a_vanished_fragment_fails_the_run_naming_it(tmp_path, monkeypatch, celery_in_process):
+    run = prepared_run(tmp_path, monkeypatch, n_shards=2)
+    name = fragment(run, 0, 1)["name"]
+    run_files.run_storage().delete(name)
+    scoring.scoring_shard_run(run_id=run.pk, shard=1)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error.startswith(f"Shard 1: The run's file {name} is missing from storage")
+
+
+def test_a_vanished_part_summary_fails_the_reduce_naming_it(tmp_path, monkeypatch, celery_in_process):
+    run = prepared_run(tmp_path, monkeypatch, n_shards=1, assembled=True)
+    name = RunPart.objects.get(run=run, part=1).files["summary"]["name"]
     run_files.run_storage().delete(name)
     scoring.scoring_shard_run(run_id=run.pk, shard=0)  # the last shard: the reduce follows
     run.refresh_from_db()
@@ -251,34 +304,52 @@ def test_a_file_that_would_need_unpickling_is_refused(tmp_path, monkeypatch, cel
 
     import numpy as np
 
-    run = prepared_run(tmp_path, monkeypatch, n_shards=2)
-    entry = run.files["shards"][0]
+    run = prepared_run(tmp_path, monkeypatch, n_shards=2, assembled=True)
+    shard = RunShard.objects.get(run=run, shard=0)
+    entry = shard.partition
     buffer = io.BytesIO()
     np.savez(buffer, meta=np.array([0, 2]), payload=np.array([{"a": 1}], dtype=object))  # pickled inside
     storage = run_files.run_storage()
     storage.delete(entry["name"])
     storage.save(entry["name"], io.BytesIO(buffer.getvalue()))
     entry["sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()  # whoever wrote it could edit the ledger too
-    ScoringRun.objects.filter(pk=run.pk).update(files=run.files)
+    RunShard.objects.filter(pk=shard.pk).update(partition=entry)
     scoring.scoring_shard_run(run_id=run.pk, shard=0)
     run.refresh_from_db()
     assert run.status == "failed"
     assert run.error.startswith(f"Shard 0: The run's file {entry['name']} cannot be read as plain arrays: ")
 
 
-def test_a_prepare_that_lost_its_step_records_no_files(tmp_path, monkeypatch, celery_in_process):
+def test_a_plan_that_lost_its_step_records_no_files(tmp_path, monkeypatch, celery_in_process):
     sample, _ = generated_sample(tmp_path, 1_000)
     run = ScoringRun.objects.create(sample=sample, params={}, engine_version="test", n_shards=2)
     RunShard.objects.bulk_create([RunShard(run=run, shard=i) for i in range(2)])
-    monkeypatch.setattr(tasks.CeleryWorkers, "score_shards", lambda self, run_id, shards: None)
-    write = run_files.run_files_write
+    monkeypatch.setattr(tasks.CeleryWorkers, "score_parts", lambda self, run_id, parts: None)
+    write = run_files.run_file_write
 
-    def taken_over_meanwhile(**kwargs):
+    def taken_over_meanwhile(*args):
         ScoringRun.objects.filter(pk=run.pk).update(attempts=2)
-        return write(**kwargs)
+        return write(*args)
 
-    monkeypatch.setattr(run_files, "run_files_write", taken_over_meanwhile)
+    monkeypatch.setattr(run_files, "run_file_write", taken_over_meanwhile)
     scoring.scoring_run_prepare(run_id=run.pk)
     run.refresh_from_db()
-    assert (run.status, run.files) == ("preparing", {})
+    assert (run.status, run.files, run.parts.count()) == ("preparing", {}, 0)
     assert run_files.run_files_list(run_id=run.pk)[0].startswith(f"runs/{run.pk}/attempt-1/")  # never named
+
+
+def test_a_part_whose_range_changed_fails_the_run(tmp_path, monkeypatch, celery_in_process):
+    sample, _ = generated_sample(tmp_path, 1_000)
+    run = ScoringRun.objects.create(sample=sample, params={}, engine_version="test", n_shards=2, n_parts=2)
+    RunShard.objects.bulk_create([RunShard(run=run, shard=i) for i in range(2)])
+    monkeypatch.setattr(tasks.CeleryWorkers, "score_parts", lambda self, run_id, parts: None)
+    scoring.scoring_run_prepare(run_id=run.pk)
+    run.refresh_from_db()
+    platform, post_id = run.files["parts"][0]["start"]
+    post = Post.objects.get(platform=platform, post_id=post_id)
+    SamplePost.objects.filter(sample=sample, post=post).delete()
+    scoring.scoring_part_run(run_id=run.pk, part=0)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    counted = run.files["parts"][0]["posts"]
+    assert run.error.startswith(f"Prepare part 0: its range holds {counted - 1:,} posts, the plan counted {counted:,}")

@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from detection import leases, scoring, tasks
-from detection.models import RunShard, ScoringRun
+from detection.models import RunPart, RunShard, ScoringRun
 from tests.conftest import require
 
 from .helpers import generated_sample
@@ -18,13 +18,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def prepared_run(tmp_path, celery_in_process, monkeypatch):
-    """A run whose arrays are stored and whose shards were never handed to a worker."""
+    """A run whose shards have assembled their partitions and whose sweeps were never handed to a worker."""
     sample, _ = generated_sample(tmp_path, 2_000)
     enqueued = []
     monkeypatch.setattr(tasks.CeleryWorkers, "score_shards", lambda self, run_id, shards: enqueued.extend(shards))
     run = scoring.scoring_run_start(sample=sample, n_shards=2)
     run.refresh_from_db()
     assert (run.status, sorted(enqueued)) == ("scoring", [0, 1])
+    enqueued.clear()
+    for shard in (0, 1):  # the first pass: each shard assembles its partition and counts its pairs
+        scoring.scoring_shard_run(run_id=run.pk, shard=shard)
+    run.refresh_from_db()
+    assert "pairs" in run.files and sorted(enqueued) == [0, 1]
     enqueued.clear()
     run.enqueued = enqueued
     return run
@@ -96,3 +101,64 @@ def test_a_reduce_that_keeps_killing_its_worker_fails_the_run(prepared_run):
     run.refresh_from_db()
     assert run.status == "failed"
     assert "reduce step was started 3 times" in run.error
+
+
+@pytest.fixture
+def planned_run(tmp_path, celery_in_process, monkeypatch):
+    """A run whose plan is written and whose prepare parts were never handed to a worker."""
+    sample, _ = generated_sample(tmp_path, 2_000)
+    enqueued = []
+    monkeypatch.setattr(tasks.CeleryWorkers, "score_parts", lambda self, run_id, parts: enqueued.extend(parts))
+    monkeypatch.setattr(tasks.CeleryWorkers, "score_shards", lambda self, run_id, shards: None)
+    run = scoring.scoring_run_start(sample=sample, n_shards=2, n_parts=3)
+    run.refresh_from_db()
+    assert (run.status, run.lease_expires_at, sorted(enqueued)) == ("preparing", None, [0, 1, 2])
+    enqueued.clear()
+    run.enqueued = enqueued
+    return run
+
+
+def test_the_watchdog_hands_back_a_part_whose_worker_is_gone(planned_run):
+    run = planned_run
+    now = timezone.now()
+    RunPart.objects.filter(run=run, part=1).update(
+        status="running", attempts=1, heartbeat_at=now, lease_expires_at=now - timedelta(seconds=1)
+    )
+    assert scoring.scoring_runs_resume_stalled() == [run.pk]
+    assert run.enqueued == [1]
+    assert RunPart.objects.get(run=run, part=1).status == "pending"
+    for part in range(3):
+        scoring.scoring_part_run(run_id=run.pk, part=part)
+    run.refresh_from_db()
+    assert run.status == "scoring", run.error
+    assert RunPart.objects.get(run=run, part=1).attempts == 2
+
+
+def test_a_part_a_live_worker_holds_is_not_run_again(planned_run):
+    require(connection.vendor == "postgresql", "step locks need PostgreSQL (set DATABASE_URL)")
+    run = planned_run
+    now = timezone.now()
+    RunPart.objects.filter(run=run, part=0).update(
+        status="running", attempts=1, heartbeat_at=now, lease_expires_at=now + timedelta(seconds=120)
+    )
+    key = leases.lock_key(run.pk, leases.PART_BASE)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        scoring.scoring_part_run(run_id=run.pk, part=0)  # a redelivery while the holder lives
+        assert RunPart.objects.get(run=run, part=0).attempts == 1
+        assert scoring.scoring_runs_resume_stalled() == []
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    assert scoring.scoring_runs_resume_stalled() == [run.pk]
+    assert run.enqueued == [0]
+
+
+def test_a_part_that_keeps_killing_its_worker_fails_the_run(planned_run):
+    run = planned_run
+    RunPart.objects.filter(run=run, part=2).update(status="running", attempts=RunPart.MAX_ATTEMPTS)
+    scoring.scoring_part_run(run_id=run.pk, part=2)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error.startswith("Prepare part 2 was quarantined: it was started 3 times")

@@ -17,6 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("sample", help="the sample's name or id")
         parser.add_argument("--shards", type=int, default=4)
+        parser.add_argument(
+            "--parts", type=int, default=0, help="prepare parts, each reading its own range of posts (0: the default)"
+        )
         parser.add_argument("--window", type=float, help="time window in seconds (default 60)")
         parser.add_argument("--behaviours", help=f"comma-separated, among {', '.join(BEHAVIOURS)}")
         parser.add_argument("--min-weight", type=int, help="the peers' fixed minimum weight instead of significance")
@@ -39,7 +42,9 @@ class Command(BaseCommand):
         if options["threshold"] is not None:
             params["flag_threshold"] = options["threshold"]
         try:
-            run = scoring.scoring_run_start(sample=sample, params=params, n_shards=options["shards"])
+            run = scoring.scoring_run_start(
+                sample=sample, params=params, n_shards=options["shards"], n_parts=options["parts"]
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         self.stderr.write(f"Run {run.pk} of sample '{sample.name}' ({run.n_shards} shards)")

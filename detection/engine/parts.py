@@ -1,0 +1,407 @@
+"""A run's prepare split into parts, so that no single task holds the whole sample.
+
+The posts are split into ranges of the engine's post order (platform, post id): part m holds the posts numbered
+``offset`` to ``offset + len(posts) - 1``. Given each of its posts' account codes (from a dictionary of the
+sample's accounts, sorted as ``build_arrays`` sorts them), a part writes, without seeing any other part:
+
+- ``part_summary``: per post its key, account and time; per account its posts here and its activity in each
+  behaviour (sums over the parts give the engine's figures);
+- ``part_fragments``: per shard, the actions of its posts on the objects of that shard, each object named by its
+  key (a string, or the LSH bucket key for similar-text), never by a code: codes need every part.
+
+A shard then assembles its partition from the fragments of every part, in part order (``partition_from_fragments``):
+the actions of its objects sorted by (object, time, post), repeated actions and objects with a single action
+dropped, as ``build_arrays`` does for the whole sample, with object codes of its own. ``shard_edges_from_partition``
+reads it as it reads a partition of ``partition_shards``, and gives the same matches. ``arrays_from_parts`` gives
+the reduce the arrays ``finalise`` reads, with every shard's objects one after the other: ``finalise`` depends on
+the objects' order nowhere, only on each object's actions being sorted by time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from itertools import chain
+from operator import attrgetter
+
+import numpy as np
+
+from detection.engine.arrays import SEP, factorise
+from detection.engine.coaction import _LIMIT, _pairs_from
+from detection.engine.params import EngineParams
+from detection.engine.partition import NpzArrays, _check_header, _header, strings_from_arrays, strings_to_arrays
+from detection.engine.records import PostRecord
+from detection.engine.shards import shard_of
+from detection.engine.textsim import band_hashes, minhash_signatures, normalise_texts
+
+# How a match names its post (coaction.MatchCodec): by its index, by its rank among its account's posts, or not.
+COMPACT, RANKED, WIDE = 1, 2, 0
+STRING_BEHAVIOURS = ("co-reshare", "co-reply", "co-link", "co-domain", "co-hashtag", "co-mention", "same-text")
+
+
+class PartError(ValueError):
+    """A part's posts are not the range the plan gave it (out of order, repeated, or not as many)."""
+
+
+def codec_of(n_posts: int, n_accounts: int, busiest: int) -> tuple[int, int]:
+    """(mode, width) of the match codec, as coaction.match_codec decides it on the arrays: busiest is the most
+    posts of one account."""
+    if n_accounts * n_accounts * 2 * max(n_posts, 1) < _LIMIT:
+        return COMPACT, max(n_posts, 1)
+    if n_posts == 0 or n_accounts * n_accounts * 2 * busiest >= _LIMIT:
+        return WIDE, 0
+    return RANKED, busiest
+
+
+def run_common(
+    params: EngineParams, *, n_posts: int, n_accounts: int, busiest: int, n_shards: int, n_parts: int
+) -> NpzArrays:
+    """The file every step of a parted run reads: sizes, the codec, behaviours, parameters and version."""
+    mode, width = codec_of(n_posts, n_accounts, busiest)
+    return {
+        **_header(params),
+        "meta": np.array([n_posts, n_accounts, width, n_shards], dtype=np.int64),
+        "codec": np.array([mode, n_parts], dtype=np.int64),
+        "behaviours": np.array(list(params.behaviours), dtype=np.str_),
+    }
+
+
+def _hash_shards(keys: np.ndarray, n_shards: int) -> np.ndarray:
+    """The shard of LSH bucket keys: a multiplicative hash, stable across processes."""
+    with np.errstate(over="ignore"):
+        mixed = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)
+    return (mixed % np.uint64(n_shards)).astype(np.int64)
+
+
+def _check_order(posts: Sequence[PostRecord]) -> None:
+    keys = list(zip(map(attrgetter("platform"), posts), map(attrgetter("post_id"), posts), strict=True))
+    if any(a >= b for a, b in zip(keys, keys[1:], strict=False)):
+        raise PartError("the part's posts are not in (platform, post id) order, each once")
+
+
+def _local_rank(account: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Each post's rank among the posts of its account in this part, in post order."""
+    order = np.argsort(account, kind="stable")
+    counts = np.bincount(account, minlength=n_accounts)
+    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    rank = np.empty(len(account), dtype=np.int64)
+    rank[order] = np.arange(len(account), dtype=np.int64) - first[account[order]]
+    return rank
+
+
+class PartColumns:
+    """One part's posts as columns: what its summary and fragments are written from."""
+
+    def __init__(
+        self, posts: Sequence[PostRecord], account: np.ndarray, offset: int, params: EngineParams, n_accounts: int
+    ) -> None:
+        _check_order(posts)
+        if len(account) != len(posts):
+            raise PartError("one account code per post is needed")
+        n = len(posts)
+        self.params = params
+        self.n_accounts = n_accounts
+        self.offset = offset
+        self.post_keys = [f"{r.platform}{SEP}{r.post_id}" for r in posts]
+        self.account = np.asarray(account, dtype=np.int64)
+        self.time = np.fromiter(map(datetime.timestamp, map(attrgetter("created_at"), posts)), np.float64, count=n)
+        self.rank = _local_rank(self.account, n_accounts)
+        # Per behaviour: (local post index per action, object key per action) or, for similar-text, the LSH
+        # bucket keys and text rows.
+        self.actions: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self.activity: dict[str, np.ndarray] = {}
+        wanted = set(params.behaviours)
+        platform = list(map(attrgetter("platform"), posts))
+        reshare_of = list(map(attrgetter("reshare_of"), posts))
+        is_reshare = np.fromiter(map(bool, reshare_of), dtype=bool, count=n)
+        content = np.flatnonzero(~is_reshare)
+        recs = [posts[i] for i in content.tolist()]
+        if "co-reshare" in wanted:
+            where = np.flatnonzero(is_reshare)
+            self.actions["co-reshare"] = (where, [f"{platform[i]}{SEP}{reshare_of[i]}" for i in where.tolist()])
+        if "co-reply" in wanted:
+            pairs = [(i, f"{r.platform}{SEP}{r.reply_to}") for i, r in zip(content.tolist(), recs, strict=True)]
+            pairs = [p for p, r in zip(pairs, recs, strict=True) if r.reply_to]
+            self.actions["co-reply"] = (np.array([i for i, _ in pairs], np.int64), [k for _, k in pairs])
+        lists = {
+            "co-link": [r.normalised_urls or r.urls for r in recs],
+            "co-domain": list(map(attrgetter("domains"), recs)),
+            "co-hashtag": list(map(attrgetter("hashtags"), recs)),
+            "same-media": list(map(attrgetter("media_hashes"), recs)),
+            "co-mention": [tuple(f"{r.platform}{SEP}{m}" for m in r.mentions) for r in recs],
+        }
+        for behaviour, items in lists.items():
+            if behaviour in wanted:
+                lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+                self.actions[behaviour] = (np.repeat(content, lengths), list(chain.from_iterable(items)))
+        norm_texts = (
+            normalise_texts(list(map(attrgetter("text"), recs))) if wanted & {"same-text", "similar-text"} else []
+        )
+        if "same-text" in wanted:
+            has = np.fromiter(map(bool, norm_texts), dtype=bool, count=len(recs))
+            self.actions["same-text"] = (content[has], [t for t in norm_texts if t])
+        for behaviour, (where, _) in self.actions.items():
+            self.activity[behaviour] = np.bincount(self.account[where], minlength=n_accounts)
+        if "similar-text" in wanted:
+            self._similar_text(content, norm_texts, n)
+
+    def _similar_text(self, content: np.ndarray, norm_texts: list[str], n: int) -> None:
+        """MinHash each distinct text of the part; the objects are the LSH buckets (band, band hash)."""
+        params = self.params
+        if params.text_min_chars <= 0:  # every post takes part, reshares and empty texts included
+            every = [""] * n
+            for i, text in zip(content.tolist(), norm_texts, strict=True):
+                every[i] = text
+            content, norm_texts = np.arange(n, dtype=np.int64), every
+        long_enough = np.fromiter(map(len, norm_texts), dtype=np.int64, count=len(norm_texts)) >= params.text_min_chars
+        if params.text_min_chars > 0:
+            long_enough &= np.fromiter(map(bool, norm_texts), dtype=bool, count=len(norm_texts))
+        text_posts = content[long_enough]
+        distinct, row = factorise([t for t, k in zip(norm_texts, long_enough.tolist(), strict=True) if k], sort=False)
+        sig = minhash_signatures(distinct, params.shingle_size, params.n_hashes, params.seed)
+        bands = band_hashes(sig, params.lsh_bands, params.lsh_rows)
+        nb = params.lsh_bands
+        bucket_of_text = (np.arange(nb, dtype=np.uint64)[None, :] << np.uint64(58)) | (bands >> np.uint64(6))
+        self.similar = (np.repeat(text_posts, nb), bucket_of_text[row].reshape(-1), np.repeat(row, nb), sig, bands)
+        # Which posts share a text, across parts: a 128-bit digest of each text (the reduce numbers the texts).
+        digests = b"".join(hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in distinct)
+        self.text_posts = text_posts
+        self.text_digest = np.frombuffer(digests, dtype=np.uint64).reshape(-1, 2)[row]
+        self.activity["similar-text"] = np.bincount(self.account[text_posts], minlength=self.n_accounts)
+
+
+def part_summary(columns: PartColumns, params: EngineParams, part: int) -> NpzArrays:
+    """What the reduce reads of a part: per post its key, account and time; per account its posts and activity."""
+    out: NpzArrays = {
+        **_header(params),
+        "meta": np.array([part, columns.offset, len(columns.account)], dtype=np.int64),
+        "account": columns.account,
+        "time": columns.time,
+        "counts": np.bincount(columns.account, minlength=columns.n_accounts),
+    }
+    out |= strings_to_arrays("post_keys", columns.post_keys)
+    if hasattr(columns, "text_posts"):
+        out["text_post"] = columns.text_posts + columns.offset
+        out["text_digest"] = columns.text_digest
+    for behaviour, activity in columns.activity.items():
+        out[f"activity:{behaviour}"] = activity
+    return out
+
+
+def part_fragments(columns: PartColumns, params: EngineParams, part: int, n_shards: int) -> Iterator[NpzArrays]:
+    """Per shard, in shard order: the part's actions on that shard's objects, objects named by key."""
+    split: dict[str, tuple] = {}
+    for behaviour, (where, keys) in columns.actions.items():
+        distinct, code = factorise(keys, sort=False)
+        shard_of_key = np.fromiter((shard_of(k, n_shards) for k in distinct), np.int64, count=len(distinct))
+        action_shard = shard_of_key[code] if len(code) else np.zeros(0, np.int64)
+        split[behaviour] = (where, distinct, code, action_shard)
+    if hasattr(columns, "similar"):
+        where, bucket, row, _, _ = columns.similar
+        split["similar-text"] = (where, None, bucket, _hash_shards(bucket, n_shards))
+    for shard in range(n_shards):
+        out = {**_header(params), "meta": np.array([part, shard, n_shards], dtype=np.int64)}
+        for behaviour, (where, distinct, code, action_shard) in split.items():
+            mine = np.flatnonzero(action_shard == shard)
+            post = where[mine]
+            out[f"post:{behaviour}"] = post + columns.offset
+            out[f"account:{behaviour}"] = columns.account[post]
+            out[f"time:{behaviour}"] = columns.time[post]
+            out[f"rank:{behaviour}"] = columns.rank[post]
+            if distinct is None:
+                _, _, row, sig, bands = columns.similar
+                rows, text_row = np.unique(row[mine], return_inverse=True)
+                out[f"bucket:{behaviour}"] = code[mine]
+                out[f"text_row:{behaviour}"] = text_row.astype(np.int64)
+                out[f"text_sig:{behaviour}"] = sig[rows]
+                out[f"text_bands:{behaviour}"] = bands[rows]
+            else:
+                used, key = np.unique(code[mine], return_inverse=True)
+                out[f"key:{behaviour}"] = key.astype(np.int64)
+                out |= strings_to_arrays(f"keys:{behaviour}", [distinct[k] for k in used.tolist()])
+        yield out
+
+
+def partition_from_fragments(
+    common: NpzArrays,
+    fragments: Iterable[NpzArrays],
+    params: EngineParams,
+    shard: int,
+    counts_before: Iterable[np.ndarray] = (),
+) -> NpzArrays:
+    """A shard's partition from the fragments every part wrote for it, given in part order.
+
+    counts_before: for the ranked codec, per part in the same order, its posts per account (part summaries'
+    ``counts``): a post's rank among its account's posts is its rank in its part plus its account's posts in
+    the parts before.
+    """
+    _check_header(common, params, "common file")
+    _, n_accounts, _, n_shards = (int(x) for x in common["meta"])
+    mode = int(common["codec"][0])
+    before = iter(counts_before) if mode == RANKED else None
+    seen = np.zeros(n_accounts, dtype=np.int64)
+    collected: dict[str, list[NpzArrays]] = {}
+    for fragment in fragments:
+        _check_header(fragment, params, "fragment")
+        part, frag_shard, frag_shards = (int(x) for x in fragment["meta"])
+        if (frag_shard, frag_shards) != (shard, n_shards):
+            raise PartError(f"part {part}'s fragment is for shard {frag_shard} of {frag_shards}, not {shard}")
+        offset_rank = None
+        if before is not None:
+            offset_rank = seen.copy()
+            seen += next(before)
+        for behaviour in common["behaviours"].tolist():
+            if f"post:{behaviour}" not in fragment:
+                continue
+            piece = {name.split(":", 1)[0]: fragment[name] for name in fragment if name.endswith(f":{behaviour}")}
+            if offset_rank is not None:
+                piece["rank"] = piece["rank"] + offset_rank[piece["account"]]
+            if f"keys:{behaviour}:utf8" in fragment:
+                piece["keys"] = strings_from_arrays(fragment, f"keys:{behaviour}")
+            collected.setdefault(behaviour, []).append(piece)
+    out = {**_header(params), "meta": np.array([shard, n_shards], dtype=np.int64)}
+    for behaviour in common["behaviours"].tolist():
+        out |= _shard_table(collected.get(behaviour, []), behaviour, mode)
+    return out
+
+
+def _concat(pieces: list[NpzArrays], name: str, dtype) -> np.ndarray:
+    return np.concatenate([p[name] for p in pieces]) if pieces else np.zeros(0, dtype=dtype)
+
+
+def _shard_table(pieces: list[NpzArrays], behaviour: str, mode: int) -> NpzArrays:
+    """One behaviour's actions of a shard sorted by (object, time, post), objects of a single action dropped."""
+    if not pieces:
+        return {}
+    post, account = _concat(pieces, "post", np.int64), _concat(pieces, "account", np.int64)
+    time, rank = _concat(pieces, "time", np.float64), _concat(pieces, "rank", np.int64)
+    similar = behaviour == "similar-text"
+    if similar:
+        buckets, obj = np.unique(_concat(pieces, "bucket", np.uint64), return_inverse=True)
+        row_offset = np.cumsum([0] + [len(p["text_sig"]) for p in pieces])
+        text_row = np.concatenate([p["text_row"] + o for p, o in zip(pieces, row_offset.tolist(), strict=False)])
+    else:
+        key_offset = np.cumsum([0] + [len(p["keys"]) for p in pieces])
+        _, code = factorise(list(chain.from_iterable(p["keys"] for p in pieces)))
+        obj = code[np.concatenate([p["key"] + o for p, o in zip(pieces, key_offset.tolist(), strict=False)])]
+    obj = np.asarray(obj, dtype=np.int64).reshape(-1)
+    order = np.lexsort((post, time, obj))
+    obj, post, account, time, rank = obj[order], post[order], account[order], time[order], rank[order]
+    # A post naming an object twice (a URL written twice) is one action.
+    keep = np.ones(len(obj), dtype=bool)
+    keep[1:] = (obj[1:] != obj[:-1]) | (post[1:] != post[:-1])
+    counts = np.bincount(obj[keep], minlength=int(obj.max()) + 1 if len(obj) else 0)
+    keep &= counts[obj] >= 2
+    kept_objects = np.flatnonzero(counts >= 2)
+    recode = np.full(len(counts), -1, dtype=np.int64)
+    recode[kept_objects] = np.arange(len(kept_objects))
+    out = {
+        f"obj:{behaviour}": recode[obj[keep]],
+        f"post:{behaviour}": post[keep],
+        f"account:{behaviour}": account[keep],
+        f"time:{behaviour}": time[keep],
+    }
+    if mode == RANKED:
+        out[f"rank:{behaviour}"] = rank[keep]
+    if similar:
+        sig = np.concatenate([p["text_sig"] for p in pieces])
+        bands = np.concatenate([p["text_bands"] for p in pieces])
+        rows, text_row_kept = np.unique(text_row[order][keep], return_inverse=True)
+        out[f"band:{behaviour}"] = (buckets[kept_objects] >> np.uint64(58)).astype(np.int64)
+        out[f"text_row:{behaviour}"] = text_row_kept.astype(np.int64).reshape(-1)
+        out[f"text_sig:{behaviour}"] = sig[rows]
+        out[f"text_bands:{behaviour}"] = bands[rows]
+    return out
+
+
+def reduce_inputs(
+    common: NpzArrays, accounts: NpzArrays, summaries: Iterable[NpzArrays], partitions: Iterable[NpzArrays]
+) -> tuple[NpzArrays, NpzArrays]:
+    """The common file with the activity summed over the parts, and what ``arrays_from_finalise`` reads.
+
+    accounts: the sample's accounts in code order (``account_keys``, ``handle``, ``created`` as epoch seconds or
+    NaN); summaries: the parts' summaries in part order; partitions: every shard's assembled partition.
+    """
+    n_posts, n_accounts, _, _ = (int(x) for x in common["meta"])
+    behaviours = common["behaviours"].tolist()
+    activity = {b: np.zeros(n_accounts, dtype=np.int64) for b in behaviours}
+    account, time, post_keys, text_post, text_digest = [], [], [], [], []
+    for summary in summaries:
+        if "text_post" in summary:
+            text_post.append(summary["text_post"])
+            text_digest.append(summary["text_digest"])
+        account.append(summary["account"])
+        time.append(summary["time"])
+        post_keys += strings_from_arrays(summary, "post_keys")
+        for b in behaviours:
+            if f"activity:{b}" in summary:
+                activity[b] += summary[f"activity:{b}"]
+    if len(post_keys) != n_posts:
+        raise PartError(f"the parts hold {len(post_keys):,} posts, the run has {n_posts:,}")
+    data: NpzArrays = {
+        "account": np.concatenate(account) if account else np.zeros(0, np.int64),
+        "time": np.concatenate(time) if time else np.zeros(0, np.float64),
+    }
+    data |= strings_to_arrays("post_keys", post_keys)
+    for name in ("account_keys:utf8", "account_keys:ends", "record_handle:utf8", "record_handle:ends"):
+        data[name] = accounts[name]
+    data["handle:utf8"], data["handle:ends"] = accounts["record_handle:utf8"], accounts["record_handle:ends"]
+    data["record"] = np.ones(n_accounts, dtype=bool)
+    data["record_created"] = accounts["record_created"]
+    tables: dict[str, list[NpzArrays]] = {b: [] for b in behaviours}
+    for partition in partitions:
+        for b in behaviours:
+            if f"obj:{b}" in partition:
+                # Only what finalise reads: the actions' accounts and times it takes from the posts.
+                kept = ("obj", "post", "band", "text_row", "text_sig", "text_bands")
+                tables[b].append({name: partition[f"{name}:{b}"] for name in kept if f"{name}:{b}" in partition})
+    for b, pieces in tables.items():
+        objects = np.cumsum([0] + [int(p["obj"].max()) + 1 if len(p["obj"]) else 0 for p in pieces]).tolist()
+        data[f"obj:{b}"] = _concat(
+            [{"obj": p["obj"] + o} for p, o in zip(pieces, objects, strict=False)], "obj", np.int64
+        )
+        data[f"post:{b}"] = _concat(pieces, "post", np.int64)
+        if b == "similar-text":
+            data[f"band:{b}"] = _concat(pieces, "band", np.int64)
+            data["text_row"], data["text_sig"], data["text_bands"] = _text_rows(n_posts, text_post, text_digest, pieces)
+    common = {**common, **{f"activity:{b}": a for b, a in activity.items()}}
+    return common, data
+
+
+def _text_rows(
+    n_posts: int, text_post: list[np.ndarray], text_digest: list[np.ndarray], pieces: list[NpzArrays]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """text_row, text_sig and text_bands as build_arrays makes them: texts numbered in the order of their first
+    post, -1 for a post without one. The signatures come from the shards, which hold those of every text in a
+    bucket of two posts or more; the rows of the other texts are never compared (they are in no bucket) and are
+    left zero."""
+    posts = np.concatenate(text_post) if text_post else np.zeros(0, np.int64)
+    digests = np.concatenate(text_digest) if text_digest else np.zeros((0, 2), np.uint64)
+    _, first, inverse = np.unique(digests, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first), dtype=np.int64)
+    text_row = np.full(n_posts, -1, dtype=np.int64)
+    text_row[posts] = rank[inverse.reshape(-1)]
+    n_hashes = pieces[0]["text_sig"].shape[1] if pieces else 0
+    n_bands = pieces[0]["text_bands"].shape[1] if pieces else 0
+    text_sig = np.zeros((len(first), n_hashes), dtype=np.uint64)
+    text_bands = np.zeros((len(first), n_bands), dtype=np.uint64)
+    for piece in pieces:
+        rows = text_row[piece["post"]]
+        text_sig[rows] = piece["text_sig"][piece["text_row"]]
+        text_bands[rows] = piece["text_bands"][piece["text_row"]]
+    return text_row, text_sig, text_bands
+
+
+def partition_pair_counts(partition: NpzArrays, params: EngineParams) -> dict[str, int]:
+    """Per behaviour of the run, the post pairs the sweep of this partition builds (coaction.pair_counts for one
+    shard: the shards' counts add up to the run's)."""
+    counts = {}
+    for behaviour in params.behaviours:
+        obj = partition.get(f"obj:{behaviour}")
+        if obj is None or len(obj) < 2:
+            counts[behaviour] = 0
+        else:
+            counts[behaviour] = int(_pairs_from(obj, partition[f"time:{behaviour}"], params.window_s).sum())
+    return counts

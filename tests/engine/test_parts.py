@@ -1,0 +1,117 @@
+"""A prepare split into parts and shards gives the single-process engine's results, byte for byte."""
+
+import io
+
+import numpy as np
+import pytest
+
+from detection.engine import EngineParams, build_arrays, coaction, finalise, render, run
+from detection.engine.arrays import SEP
+from detection.engine.partition import (
+    arrays_from_finalise,
+    load_npz,
+    save_npz,
+    shard_edges_from_partition,
+    strings_to_arrays,
+)
+from detection.engine.parts import (
+    PartColumns,
+    PartError,
+    part_fragments,
+    part_summary,
+    partition_from_fragments,
+    reduce_inputs,
+    run_common,
+)
+from detection.engine.records import AccountRecord
+from detection.engine.synthetic import generate
+
+
+def through_npz(data):
+    buffer = io.BytesIO()
+    save_npz(buffer, data)
+    buffer.seek(0)
+    return load_npz(buffer)
+
+
+def parted_run(posts, accounts, params, n_parts, n_shards):
+    """The run as the workers do it: a dictionary of accounts, parts, fragments, shards, then the reduce."""
+    posts = sorted(posts, key=lambda r: (r.platform, r.post_id))
+    keys = sorted({f"{a.platform}{SEP}{a.account_id}" for a in accounts})
+    code = {k: i for i, k in enumerate(keys)}
+    by_key = {f"{a.platform}{SEP}{a.account_id}": a for a in accounts}
+    account = np.array([code[f"{r.platform}{SEP}{r.account_id}"] for r in posts], dtype=np.int64)
+    busiest = int(np.bincount(account, minlength=len(keys)).max())
+    common = through_npz(
+        run_common(
+            params, n_posts=len(posts), n_accounts=len(keys), busiest=busiest, n_shards=n_shards, n_parts=n_parts
+        )
+    )
+    dictionary = strings_to_arrays("account_keys", keys) | strings_to_arrays(
+        "record_handle", [by_key[k].handle for k in keys]
+    )
+    dictionary["record_created"] = np.array(
+        [by_key[k].created_at.timestamp() if by_key[k].created_at else np.nan for k in keys]
+    )
+    step = -(-len(posts) // n_parts)
+    summaries, fragments = [], []
+    for part, start in enumerate(range(0, len(posts), step)):
+        columns = PartColumns(posts[start : start + step], account[start : start + step], start, params, len(keys))
+        summaries.append(through_npz(part_summary(columns, params, part)))
+        fragments.append([through_npz(f) for f in part_fragments(columns, params, part, n_shards)])
+    partitions = [
+        through_npz(
+            partition_from_fragments(
+                common, [f[shard] for f in fragments], params, shard, [s["counts"] for s in summaries]
+            )
+        )
+        for shard in range(n_shards)
+    ]
+    partials = [shard_edges_from_partition(common, p, params) for p in partitions]
+    common, data = reduce_inputs(common, dictionary, summaries, partitions)
+    return finalise(partials, arrays_from_finalise(common, through_npz(data)), params)
+
+
+@pytest.fixture(scope="module")
+def generated():
+    sample = generate(4_000, seed=3)
+    known = {(a.platform, a.account_id): a for a in sample.accounts}
+    accounts = [
+        known.get((r.platform, r.account_id), AccountRecord(platform=r.platform, account_id=r.account_id))
+        for r in {(r.platform, r.account_id): r for r in sample.posts}.values()
+    ]
+    return sample.posts, accounts
+
+
+@pytest.mark.parametrize("codec", ["index", "rank", "wide"])
+@pytest.mark.parametrize(("n_parts", "n_shards"), [(1, 1), (2, 2), (7, 16), (2, 64), (7, 1)])
+def test_parts_and_shards_give_the_engines_results(generated, monkeypatch, n_parts, n_shards, codec):
+    posts, accounts = generated
+    n_accounts = len(accounts)
+    limit = {"index": 2**63, "rank": n_accounts**2 * 2 * len(posts), "wide": 1}[codec]
+    monkeypatch.setattr(coaction, "_LIMIT", limit)
+    monkeypatch.setattr("detection.engine.parts._LIMIT", limit)
+    params = EngineParams()
+    expected = render(run(posts, accounts, params))
+    parted = parted_run(posts, accounts, params, n_parts, n_shards)
+    assert render(parted) == expected
+    # The texts are numbered as build_arrays numbers them, and the signatures the sweeps compare are its own.
+    whole = build_arrays(posts, accounts, params)
+    assert np.array_equal(parted.arrays.text_row, whole.text_row)
+    compared = np.unique(parted.arrays.text_row[parted.arrays.objects["similar-text"].post])
+    assert len(compared) and np.array_equal(parted.arrays.text_sig[compared], whole.text_sig[compared])
+
+
+def test_every_text_takes_part_when_text_min_chars_is_zero(generated):
+    posts, accounts = generated
+    params = EngineParams(text_min_chars=0, min_weight=1)
+    parted = parted_run(posts, accounts, params, 3, 4)
+    assert render(parted) == render(run(posts, accounts, params))
+    assert np.array_equal(parted.arrays.text_row, build_arrays(posts, accounts, params).text_row)
+
+
+def test_a_part_refuses_posts_out_of_order(generated):
+    posts, _ = generated
+    ordered = sorted(posts[:10], key=lambda r: (r.platform, r.post_id))
+    with pytest.raises(PartError, match="not in"):
+        PartColumns(ordered[::-1], np.zeros(10, np.int64), 0, EngineParams(), 1)
