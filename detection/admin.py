@@ -431,7 +431,7 @@ class BehaviourFilter(admin.SimpleListFilter):
 
 @admin.register(CoordinatedGroup)
 class CoordinatedGroupAdmin(ModelAdmin):
-    list_display = ["__str__", "rounded_score", "behaviour_list", "status", "campaign_name"]
+    list_display = ["__str__", "rounded_score", "behaviour_list", "status", "campaign"]
     list_filter = [
         "status",
         ScoreRangeFilter,
@@ -457,11 +457,6 @@ class CoordinatedGroupAdmin(ModelAdmin):
     @admin.display(description="Behaviours")
     def behaviour_list(self, obj: CoordinatedGroup) -> str:
         return ", ".join(obj.behaviours)
-
-    @admin.display(description="Campaign", ordering="campaign__name")
-    def campaign_name(self, obj: CoordinatedGroup) -> str:
-        """As text that wraps (unfold keeps a foreign-key column on one line, and campaign names are long)."""
-        return obj.campaign.name if obj.campaign else "-"
 
     def get_urls(self):
         return [
