@@ -250,6 +250,16 @@ class PostAdmin(ModelAdmin):
     search_fields = ["=post_id", "=account__account_id", "=reshare_of"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    # The JSON lists, shown as text by the display methods below.
+    exclude = ["urls", "normalised_urls", "domains", "hashtags", "mentions", "media_hashes"]
+    readonly_fields = [
+        "url_list",
+        "normalised_url_list",
+        "domain_list",
+        "hashtag_list",
+        "mention_list",
+        "media_hash_list",
+    ]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
@@ -257,6 +267,37 @@ class PostAdmin(ModelAdmin):
     @admin.display(description="Text")
     def short_text(self, obj: Post) -> str:
         return obj.text[:140]
+
+    @admin.display(description="URLs")
+    def url_list(self, obj: Post) -> str:
+        return _lines(obj.urls)
+
+    @admin.display(description="Normalised URLs")
+    def normalised_url_list(self, obj: Post) -> str:
+        return _lines(obj.normalised_urls)
+
+    @admin.display(description="Domains")
+    def domain_list(self, obj: Post) -> str:
+        return ", ".join(obj.domains) or "-"
+
+    @admin.display(description="Hashtags")
+    def hashtag_list(self, obj: Post) -> str:
+        return " ".join(f"#{tag}" for tag in obj.hashtags) or "-"
+
+    @admin.display(description="Mentions")
+    def mention_list(self, obj: Post) -> str:
+        return " ".join(f"@{name}" for name in obj.mentions) or "-"
+
+    @admin.display(description="Media hashes")
+    def media_hash_list(self, obj: Post) -> str:
+        return _lines(obj.media_hashes)
+
+
+def _lines(values: list[str]) -> str:
+    """One value a line, escaped, as plain text (a post's links are the operation's: never made clickable)."""
+    if not values:
+        return "-"
+    return format_html_join(format_html("<br>"), "{}", ((value,) for value in values))
 
 
 @admin.register(RejectedRow)
