@@ -112,18 +112,6 @@ class HistoryAdmin(SimpleHistoryAdmin, ModelAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-def wrapping_column(field: str, description: str):
-    """A list column showing a related record's name as text that wraps: unfold keeps foreign-key columns on one
-    line, so a long campaign name would push the columns after it out of the window."""
-
-    @admin.display(description=description, ordering=f"{field}__name")
-    def column(self, obj) -> str:
-        related = getattr(obj, field)
-        return str(related) if related is not None else "-"
-
-    return column
-
-
 class AliasesListed:
     """An admin whose list shows each record's aliases (column `alias_names`), read in one query per page."""
 
@@ -231,9 +219,7 @@ class CampaignAdmin(HistoryAdmin):
 
     form = CampaignForm
     change_form_outer_before_template = "admin/campaigns/campaign/dossier.html"
-    list_display = ["name", "actor_column", "operation_column", "status", "first_seen", "last_seen", "tlp"]
-    actor_column = wrapping_column("actor", "Actor")
-    operation_column = wrapping_column("operation", "Operation")
+    list_display = ["name", "actor", "operation", "status", "first_seen", "last_seen", "tlp"]
     list_filter = [
         "status",
         ("actor", admin.RelatedOnlyFieldListFilter),
@@ -286,9 +272,7 @@ class CampaignAdmin(HistoryAdmin):
 @admin.register(AttributionClaim)
 class AttributionClaimAdmin(HistoryAdmin):
     form = AttributionClaimForm
-    list_display = ["claimant", "campaign_column", "actor_column", "claimed_on", "likelihood", "score_total", "tlp"]
-    campaign_column = wrapping_column("campaign", "Campaign")
-    actor_column = wrapping_column("actor", "Actor")
+    list_display = ["claimant", "campaign", "actor", "claimed_on", "likelihood", "score_total", "tlp"]
     list_filter = [
         "claimant_category",
         "attribution_type",
@@ -332,9 +316,7 @@ class AttributionClaimAdmin(HistoryAdmin):
 @admin.register(Takedown)
 class TakedownAdmin(HistoryAdmin):
     form = TakedownForm
-    list_display = ["__str__", "operation_column", "campaign_column", "accounts_removed", "followers", "tlp"]
-    operation_column = wrapping_column("operation", "Operation")
-    campaign_column = wrapping_column("campaign", "Campaign")
+    list_display = ["__str__", "operation", "campaign", "accounts_removed", "followers", "tlp"]
     list_filter = [
         "platform",
         ("actor", admin.RelatedOnlyFieldListFilter),

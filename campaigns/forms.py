@@ -65,11 +65,12 @@ class CodeListsForm(forms.ModelForm):
             if isinstance(field, LanguageListField):
                 field.choices = codes.language_choices(tuple(self.initial.get(name) or ()))
 
-    def _clean_fields(self) -> None:
-        super()._clean_fields()
+    def clean(self) -> dict:
+        cleaned = super().clean()
         for name, field in self.fields.items():
-            if isinstance(field, CodeListField) and name in self.cleaned_data:
-                self.cleaned_data[name] = kept_order(list(self.initial.get(name) or []), self.cleaned_data[name])
+            if isinstance(field, CodeListField) and name in cleaned:
+                cleaned[name] = kept_order(list(self.initial.get(name) or []), cleaned[name])
+        return cleaned
 
 
 class CampaignForm(CodeListsForm):

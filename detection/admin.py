@@ -349,6 +349,16 @@ class PostAdmin(ModelAdmin):
     search_fields = ["=post_id", "=account__account_id", "=reshare_of"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    # The JSON lists, shown as text by the display methods below.
+    exclude = ["urls", "normalised_urls", "domains", "hashtags", "mentions", "media_hashes"]
+    readonly_fields = [
+        "url_list",
+        "normalised_url_list",
+        "domain_list",
+        "hashtag_list",
+        "mention_list",
+        "media_hash_list",
+    ]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
@@ -356,6 +366,37 @@ class PostAdmin(ModelAdmin):
     @admin.display(description="Text")
     def short_text(self, obj: Post) -> str:
         return obj.text[:140]
+
+    @admin.display(description="URLs")
+    def url_list(self, obj: Post) -> str:
+        return _lines(obj.urls)
+
+    @admin.display(description="Normalised URLs")
+    def normalised_url_list(self, obj: Post) -> str:
+        return _lines(obj.normalised_urls)
+
+    @admin.display(description="Domains")
+    def domain_list(self, obj: Post) -> str:
+        return ", ".join(obj.domains) or "-"
+
+    @admin.display(description="Hashtags")
+    def hashtag_list(self, obj: Post) -> str:
+        return " ".join(f"#{tag}" for tag in obj.hashtags) or "-"
+
+    @admin.display(description="Mentions")
+    def mention_list(self, obj: Post) -> str:
+        return " ".join(f"@{name}" for name in obj.mentions) or "-"
+
+    @admin.display(description="Media hashes")
+    def media_hash_list(self, obj: Post) -> str:
+        return _lines(obj.media_hashes)
+
+
+def _lines(values: list[str]) -> str:
+    """One value a line, escaped, as plain text (a post's links are the operation's: never made clickable)."""
+    if not values:
+        return "-"
+    return format_html_join(format_html("<br>"), "{}", ((value,) for value in values))
 
 
 @admin.register(RejectedRow)
@@ -627,7 +668,7 @@ class BehaviourFilter(admin.SimpleListFilter):
 
 @admin.register(CoordinatedGroup)
 class CoordinatedGroupAdmin(ModelAdmin):
-    list_display = ["__str__", "rounded_score", "classifier_probability", "behaviour_list", "status", "campaign_name"]
+    list_display = ["__str__", "rounded_score", "classifier_probability", "behaviour_list", "status", "campaign"]
     list_filter = [
         "status",
         ScoreRangeFilter,
@@ -663,11 +704,6 @@ class CoordinatedGroupAdmin(ModelAdmin):
         if obj.classifier_probability is None:
             return "-"
         return f"{obj.classifier_probability:.2f} (v{obj.classifier_version})"
-
-    @admin.display(description="Campaign", ordering="campaign__name")
-    def campaign_name(self, obj: CoordinatedGroup) -> str:
-        """As text that wraps (unfold keeps a foreign-key column on one line, and campaign names are long)."""
-        return obj.campaign.name if obj.campaign else "-"
 
     def get_urls(self):
         return [

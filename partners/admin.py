@@ -6,6 +6,7 @@ from django.utils import timezone
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
 from . import services
+from .forms import ApiKeyForm, OrganisationForm, PersonalTokenForm
 from .models import ApiKey, AuditEvent, Clearance, Membership, Organisation, PersonalToken, Share
 
 
@@ -23,6 +24,7 @@ class ClearanceInline(StackedInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(ModelAdmin):
+    form = OrganisationForm
     list_display = ["name", "kind", "country", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
@@ -60,11 +62,15 @@ class CredentialAdmin(ModelAdmin):
         "revoked_at",
         "last_used_at",
         "last_used_from",
-        "seen_addresses",
+        "seen_address_list",
     ]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix"]
     actions = ["revoke"]
+
+    @admin.display(description="Seen from")
+    def seen_address_list(self, obj) -> str:
+        return ", ".join(obj.seen_addresses) or "-"
 
     def status(self, obj) -> str:
         if obj.revoked_at:
@@ -97,6 +103,7 @@ class CredentialAdmin(ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(CredentialAdmin):
+    form = ApiKeyForm
     list_display = ["name", "organisation", "prefix", "status", "expires_at", "last_used_at", "last_used_from"]
     fields = ["organisation", "name", "expires_at", "allowed_networks", *CredentialAdmin.readonly_fields]
     autocomplete_fields = ["organisation"]
@@ -113,6 +120,7 @@ class ApiKeyAdmin(CredentialAdmin):
 
 @admin.register(PersonalToken)
 class PersonalTokenAdmin(CredentialAdmin):
+    form = PersonalTokenForm
     list_display = ["name", "user", "organisation", "prefix", "status", "expires_at", "last_used_at"]
     fields = ["user", "organisation", "name", "expires_at", "allowed_networks", *CredentialAdmin.readonly_fields]
     autocomplete_fields = ["user", "organisation"]

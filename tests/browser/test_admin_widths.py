@@ -14,15 +14,21 @@ from tests.detection.helpers import generated_sample
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-# Width of the page, and of each changelist's table against the box that holds it (a table wider than its box
-# scrolls inside it, which hides the right-hand columns just as a page that overflows does).
+# Width of the page, of each changelist's table against the box that holds it, and the boxes on the page that
+# scroll sideways (a table wider than its box scrolls inside it, which hides its right-hand columns just as a page
+# that overflows does).
 MEASURE = r"""() => {
     const table = document.querySelector('#result_list');
     const box = table ? table.parentElement : null;
     const headers = table ? [...table.querySelectorAll('thead th')].map(th => ({
         text: th.innerText.trim().split('\n')[0].trim(), right: th.getBoundingClientRect().right})) : [];
+    const scrolling = [...document.querySelectorAll('#content-main *')].filter(el => {
+        const overflow = getComputedStyle(el).overflowX;
+        return (overflow === 'auto' || overflow === 'scroll') && el.scrollWidth > el.clientWidth + 1;
+    }).map(el => `${el.tagName}#${el.id}.${el.className}`.slice(0, 80) + ` ${el.scrollWidth}/${el.clientWidth}`);
     return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
-            table: table ? table.scrollWidth : null, box: box ? box.clientWidth : null, headers: headers};
+            table: table ? table.scrollWidth : null, box: box ? box.clientWidth : null, headers: headers,
+            scrolling: scrolling};
 }"""
 
 
@@ -74,6 +80,7 @@ def test_triage_lists_and_dossiers_fit_1440_by_900(wide_page, live_server, tmp_p
         page.screenshot(path=str(artefacts / f"1440-{name}.png"))
         assert figures["scrollWidth"] <= figures["innerWidth"], (name, figures)
         assert figures["table"] <= figures["box"], (name, figures)
+        assert figures["scrolling"] == [], (name, figures["scrolling"])
         visible = {h["text"].title() for h in figures["headers"] if h["right"] <= figures["innerWidth"]}
         assert {w.title() for w in wanted} <= visible, (name, figures["headers"])
     for name, path in pages.items():
@@ -83,7 +90,8 @@ def test_triage_lists_and_dossiers_fit_1440_by_900(wide_page, live_server, tmp_p
         measured[name] = figures
         page.screenshot(path=str(artefacts / f"1440-{name}.png"), full_page=True)
         assert figures["scrollWidth"] <= figures["innerWidth"], (name, figures)
+        assert figures["scrolling"] == [], (name, figures["scrolling"])
     page.goto(live_server.url + pages["campaign"])
     assert page.locator("#dossier-techniques .tactic").count() >= 1
     assert page.locator("#dossier-groups a", has_text=str(best)).count() == 1
-    print({name: (f["scrollWidth"], f["table"], f["box"]) for name, f in measured.items()})
+    print({name: (f["scrollWidth"], f["table"], f["box"], f["scrolling"]) for name, f in measured.items()})

@@ -11,7 +11,7 @@ from campaigns import services as campaign_services
 from campaigns import vocabularies as vocab
 from campaigns.demo import FLAGSHIP, SCORECARD_ODNI, demo_catalogue_load
 from campaigns.models import AttributionClaim, Campaign, Election, Narrative, Takedown, ThreatActor
-from detection.models import CoordinatedGroup, RunShard, Sample, ScoringRun
+from detection.models import CoordinatedGroup, Post, RunShard, Sample, ScoringRun, SocialAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -395,3 +395,25 @@ def test_resaving_a_campaign_with_its_claims_inline_keeps_their_scorecards(resea
     response = researcher.post(change_url(campaign), fields.data)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert {c.pk: (c.scorecard, c.claimant_country) for c in campaign.claims.all()} == stored
+
+
+def test_a_post_shows_its_links_and_tags_as_text(researcher):
+    sample = Sample.objects.create(name="Posts sample")
+    account = SocialAccount.objects.create(sample=sample, platform="x", account_id="a1", handle="amplifier")
+    post = Post.objects.create(
+        sample=sample,
+        platform="x",
+        post_id="p1",
+        account=account,
+        created_at="2024-01-12T10:00:00Z",
+        text="vote",
+        urls=["javascript:alert(1)", "https://example.org/a?b=<i>"],
+        domains=["example.org"],
+        hashtags=["台灣", "vote"],
+        mentions=["someone"],
+    )
+    body = researcher.get(change_url(post)).content.decode()
+    assert "#台灣 #vote" in body and "@someone" in body
+    assert "https://example.org/a?b=&lt;i&gt;" in body
+    assert 'href="javascript:alert(1)"' not in body and "<i>" not in body
+    assert "[&quot;" not in body and '["' not in body
