@@ -804,6 +804,15 @@ class ClassifierModelAdmin(ModelAdmin):
     ]
     readonly_fields = [f.name for f in ClassifierModel._meta.fields]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
 
 class NarrativeClusterReviewForm(forms.ModelForm):
     """The researcher's verdict on a cluster's suggestion; the admin hands it to the narrative services."""
@@ -863,12 +872,6 @@ class NarrativeClusterAdmin(ModelAdmin):
     actions = ["accept_suggestions", "reject_suggestions"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
     @admin.display(description="Words")
