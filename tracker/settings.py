@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.templatetags.static import static
 
 from tracker.navigation import sidebar_navigation
 
@@ -294,6 +295,7 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "SIDEBAR": {"show_search": True, "show_all_applications": True, "navigation": sidebar_navigation()},
     "DASHBOARD_CALLBACK": "tracker.dashboard.dashboard_callback",
+    "STYLES": [lambda request: static("tracker/workspace.css")],
     "ACCOUNT": {
         "navigation": [
             {"title": "Partner API", "link": "/api/v1/"},
