@@ -56,6 +56,23 @@ class _BehaviourColumns:
     evidence_edge: list[int]  # index of the evidence's edge in this behaviour's edges
     evidence_post_source: list[int]
     evidence_post_target: list[int]
+
+    def edge_rows(self) -> Iterator[tuple]:
+        """Each edge as (source, target, group, weight, source first, target first, expected, p, q, median)."""
+        return zip(
+            self.source_pk,
+            self.target_pk,
+            self.group,
+            self.weight,
+            self.weight_source_first,
+            self.weight_target_first,
+            self.expected,
+            self.p_value,
+            self.q_value,
+            self.median_dt,
+            strict=True,
+        )
+
     evidence_dt: list[float]
 
 
@@ -247,18 +264,8 @@ def _orm_store(run: ScoringRun, columns: _ResultColumns) -> None:
                 q_value=q_value,
                 median_dt=median_dt,
             )
-            for source, target, group, weight, source_first, target_first, expected, p_value, q_value, median_dt in zip(
-                e.source_pk,
-                e.target_pk,
-                e.group,
-                e.weight,
-                e.weight_source_first,
-                e.weight_target_first,
-                e.expected,
-                e.p_value,
-                e.q_value,
-                e.median_dt,
-                strict=True,
+            for (source, target, group, weight, source_first, target_first, expected, p_value, q_value, median_dt) in (
+                e.edge_rows()
             )
         ]
         stored = CoordinationEdge.objects.bulk_create(rows, batch_size=5000)
@@ -383,19 +390,18 @@ def _edge_lines(
     ids = iter(edge_ids)
     for e in edges:
         behaviour = copy_escaped(e.behaviour)
-        for source, target, group, weight, source_first, target_first, expected, p_value, q_value, median_dt in zip(
-            e.source_pk,
-            e.target_pk,
-            e.group,
-            e.weight,
-            e.weight_source_first,
-            e.weight_target_first,
-            e.expected,
-            e.p_value,
-            e.q_value,
-            e.median_dt,
-            strict=True,
-        ):
+        for (
+            source,
+            target,
+            group,
+            weight,
+            source_first,
+            target_first,
+            expected,
+            p_value,
+            q_value,
+            median_dt,
+        ) in e.edge_rows():
             median = "\\N" if median_dt is None else repr(median_dt)
             yield (
                 f"{next(ids).decode()}\t{run_id}\t{_pk(group_pk.get(group))}\t{source}\t{target}\t{behaviour}\t"

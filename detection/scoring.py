@@ -243,20 +243,21 @@ def scoring_part_run(*, run_id: int, part: int) -> None:
     _claim_scoring(run_id)
 
 
-def _part_claim(run_id: int, part: int, lease: leases.StepLease) -> int | None:
-    """Take the part for this worker and return its attempt; None when it is finished or a live worker holds it."""
+def _step_claim(rows, run_id: int, what: str, lease: leases.StepLease) -> int | None:
+    """Take a part or shard (the one row of `rows`) for this worker and return its attempt; None when it is finished
+    or a live worker holds it. One started MAX_ATTEMPTS times without finishing is quarantined and fails the run."""
     with transaction.atomic():
-        row = RunPart.objects.select_for_update().filter(run_id=run_id, part=part).first()
+        row = rows.select_for_update().first()
         if row is None or row.status in (ShardStatus.DONE, ShardStatus.QUARANTINED):
             return None
         if row.status == ShardStatus.RUNNING and lease.taken(row.lease_expires_at):
             return None
-        if row.attempts >= RunPart.MAX_ATTEMPTS:
+        if row.attempts >= row.MAX_ATTEMPTS:
             row.status = ShardStatus.QUARANTINED
             row.save(update_fields=["status"])
             _fail(
                 run_id,
-                f"Prepare part {part} was quarantined: it was started {row.attempts} times and its worker "
+                f"{what} was quarantined: it was started {row.attempts} times and its worker "
                 "never finished it (killed, out of memory or over the time limit).",
             )
             return None
@@ -266,6 +267,10 @@ def _part_claim(run_id: int, part: int, lease: leases.StepLease) -> int | None:
         row.heartbeat_at, row.lease_expires_at = lease.start(row.attempts)
         row.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "lease_expires_at"])
     return row.attempts
+
+
+def _part_claim(run_id: int, part: int, lease: leases.StepLease) -> int | None:
+    return _step_claim(RunPart.objects.filter(run_id=run_id, part=part), run_id, f"Prepare part {part}", lease)
 
 
 def _part_compute(run_id: int, part: int, attempt: int) -> None:
@@ -360,28 +365,7 @@ def scoring_shard_run(*, run_id: int, shard: int) -> None:
 
 
 def _shard_claim(run_id: int, shard: int, lease: leases.StepLease) -> int | None:
-    """Take the shard for this worker and return its attempt; None when it is finished or a live worker holds it."""
-    with transaction.atomic():
-        row = RunShard.objects.select_for_update().filter(run_id=run_id, shard=shard).first()
-        if row is None or row.status in (ShardStatus.DONE, ShardStatus.QUARANTINED):
-            return None
-        if row.status == ShardStatus.RUNNING and lease.taken(row.lease_expires_at):
-            return None
-        if row.attempts >= RunShard.MAX_ATTEMPTS:
-            row.status = ShardStatus.QUARANTINED
-            row.save(update_fields=["status"])
-            _fail(
-                run_id,
-                f"Shard {shard} was quarantined: it was started {row.attempts} times and its worker "
-                "never finished it (killed, out of memory or over the time limit).",
-            )
-            return None
-        row.attempts += 1
-        row.status = ShardStatus.RUNNING
-        row.started_at = timezone.now()
-        row.heartbeat_at, row.lease_expires_at = lease.start(row.attempts)
-        row.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "lease_expires_at"])
-    return row.attempts
+    return _step_claim(RunShard.objects.filter(run_id=run_id, shard=shard), run_id, f"Shard {shard}", lease)
 
 
 def _shard_compute(run_id: int, shard: int, attempt: int) -> bool:

@@ -114,13 +114,7 @@ def report_build(
     if end < start:
         raise ReportError("The period ends before it starts.")
     with transaction.atomic():
-        report, _ = Report.objects.select_for_update().get_or_create(
-            scope_key=_scope_key(scope, object_id),
-            period_start=start,
-            period_end=end,
-            audience_key=audience.key,
-            defaults=_report_defaults(scope, obj, start, end, audience),
-        )
+        report = _report_locked(scope, object_id, obj, start, end, audience)
         if report.status == ReportStatus.PUBLISHED and not force:
             return report
         content = ReportBuilder(scope=scope, obj=obj, start=start, end=end, audience=audience).build()
@@ -150,6 +144,18 @@ def report_build(
     return report
 
 
+def _report_locked(scope: str, object_id: int | None, obj, start: date, end: date, audience: Audience) -> Report:
+    """The report of this scope, period and audience, created as a draft when missing, locked until the commit."""
+    report, _ = Report.objects.select_for_update().get_or_create(
+        scope_key=_scope_key(scope, object_id),
+        period_start=start,
+        period_end=end,
+        audience_key=audience.key,
+        defaults=_report_defaults(scope, obj, start, end, audience),
+    )
+    return report
+
+
 def _scope_checked(scope: str, object_id: int | None, audience: Audience):
     """The scope's object, or ReportError when it is missing or hidden from the audience."""
     obj = selectors.scope_object_get(scope=scope, object_id=object_id)
@@ -171,13 +177,7 @@ def report_build_request(request: ReportRequest) -> Report:
     audience = audience_parse(request.audience)
     obj = _scope_checked(scope, object_id, audience)
     with transaction.atomic():
-        report, _ = Report.objects.select_for_update().get_or_create(
-            scope_key=_scope_key(scope, object_id),
-            period_start=start,
-            period_end=end,
-            audience_key=audience.key,
-            defaults=_report_defaults(scope, obj, start, end, audience),
-        )
+        report = _report_locked(scope, object_id, obj, start, end, audience)
         if report.status == ReportStatus.PUBLISHED:
             raise ReportError(f"'{report.title}' is published; a published report is not rebuilt.")
         report.build_requested_at = timezone.now()
