@@ -796,6 +796,7 @@ class ClassifierModelAdmin(ModelAdmin):
         "created_at",
         "is_current",
         "seeds",
+        "archive_groups",
         "verdicts",
         "mean_precision",
         "mean_recall",

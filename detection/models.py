@@ -461,6 +461,9 @@ class ClassifierModel(models.Model):
     features_version = models.CharField(max_length=20)
     feature_names = models.JSONField(default=list)
     seeds = models.PositiveIntegerField(default=0, help_text="Groups of generated samples it learned from")
+    archive_groups = models.PositiveIntegerField(
+        default=0, help_text="Groups of samples from X's information-operations archive it learned from, as inauthentic"
+    )
     verdicts = models.PositiveIntegerField(default=0, help_text="Researchers' verdicts it learned from")
     fold_precision = models.JSONField(default=list, help_text="Precision on each held-out fold")
     fold_recall = models.JSONField(default=list, help_text="Recall on each held-out fold")

@@ -26,6 +26,7 @@ from detection.models import (
     GroupFeatures,
     GroupPrediction,
     GroupStatus,
+    SampleImport,
     ScoringRun,
 )
 
@@ -115,13 +116,33 @@ def verdict_training_set() -> tuple[np.ndarray, np.ndarray]:
     return np.array(x, dtype=float).reshape(-1, len(FEATURE_NAMES)), np.array(y, dtype=int)
 
 
+ARCHIVE_FORMATS = ("twitter-io", "twitter-io-users")
+
+
+def archive_training_set() -> tuple[np.ndarray, np.ndarray]:
+    """Features of the groups not yet reviewed in samples imported only from X's information-operations archive,
+    labelled inauthentic (1): X disclosed those accounts as state-backed operations. A verdict replaces the label
+    (the group then counts among the verdicts)."""
+    mixed = SampleImport.objects.exclude(format__in=ARCHIVE_FORMATS).values("sample_id")
+    archived = SampleImport.objects.filter(format__in=ARCHIVE_FORMATS).values("sample_id")
+    values = (
+        GroupFeatures.objects.filter(features_version=FEATURES_VERSION, group__run__sample_id__in=archived)
+        .exclude(group__run__sample_id__in=mixed)
+        .exclude(group__status__in=REVIEWED)
+        .values_list("values", flat=True)
+    )
+    x = np.array(list(values.iterator(chunk_size=5000)), dtype=float).reshape(-1, len(FEATURE_NAMES))
+    return x, np.ones(len(x), dtype=int)
+
+
 def classifier_train(*, make: classifier.PipelineFactory = classifier.make_pipeline) -> ClassifierModel:
     """Train a new version on the seeds and every verdict; it becomes current if no worse than the current one."""
     seeds = seed_training_set()
+    x_archive, y_archive = archive_training_set()
     x_verdicts, y_verdicts = verdict_training_set()
-    x = np.vstack([seeds.x, x_verdicts])
-    y = np.concatenate([seeds.y, y_verdicts])
-    weight = np.concatenate([np.ones(len(seeds.y)), np.full(len(y_verdicts), VERDICT_WEIGHT)])
+    x = np.vstack([seeds.x, x_archive, x_verdicts])
+    y = np.concatenate([seeds.y, y_archive, y_verdicts])
+    weight = np.concatenate([np.ones(len(seeds.y) + len(y_archive)), np.full(len(y_verdicts), VERDICT_WEIGHT)])
     splits = classifier.folds(y)
     cv = classifier.cross_validate(x, y, weight, splits, make)
     current = ClassifierModel.objects.filter(is_current=True).first()
@@ -155,6 +176,7 @@ def classifier_train(*, make: classifier.PipelineFactory = classifier.make_pipel
             features_version=FEATURES_VERSION,
             feature_names=list(FEATURE_NAMES),
             seeds=len(seeds.y),
+            archive_groups=len(y_archive),
             verdicts=len(y_verdicts),
             fold_precision=cv.precision,
             fold_recall=cv.recall,

@@ -22,8 +22,8 @@ def models_in_tmp(settings, tmp_path):
     services._loaded.clear()
 
 
-def _scored_run(tmp_path, seed=7):
-    sample, _ = generated_sample(tmp_path, 4_000, seed=seed, decoys=3, group_share=0.1, group_size=10,
+def _scored_run(tmp_path, seed=7, name="generated"):
+    sample, _ = generated_sample(tmp_path, 4_000, seed=seed, name=name, decoys=3, group_share=0.1, group_size=10,
                                  posts_per_member=20)  # fmt: skip
     run = scoring.scoring_run_start(sample=sample, n_shards=2)
     run.refresh_from_db()
@@ -99,3 +99,23 @@ def test_the_group_list_and_triage_page_show_the_probability(tmp_path, celery_in
     page = admin_client.get(reverse("admin:detection_coordinatedgroup_change", args=[group.pk])).content.decode()
     assert 'id="group-classifier"' in page and "model v1" in page
     assert admin_client.get(reverse("admin:detection_classifiermodel_changelist")).status_code == 200
+
+
+def test_groups_of_an_information_operations_archive_are_inauthentic_seeds_until_reviewed(tmp_path, celery_in_process):
+    from detection.models import SampleImport
+
+    archive_run = _scored_run(tmp_path, seed=7)
+    SampleImport.objects.filter(sample=archive_run.sample).update(format="twitter-io")
+    mixed_run = _scored_run(tmp_path, seed=8, name="mixed")
+    SampleImport.objects.filter(sample=mixed_run.sample).update(format="twitter-io")
+    SampleImport.objects.create(sample=mixed_run.sample, format="canonical-posts")
+    archive_groups = list(CoordinatedGroup.objects.filter(run=archive_run).order_by("number"))
+    assert len(archive_groups) >= 2
+
+    x, y = services.archive_training_set()
+    assert (len(x), set(y)) == (len(archive_groups), {1})  # the mixed sample's groups are not X's disclosure
+    triage.group_review(group=archive_groups[0], status=GroupStatus.REJECTED, note="", reviewer=None)
+    x, y = services.archive_training_set()
+    assert len(x) == len(archive_groups) - 1  # a verdict replaces the archive's label
+    model = services.classifier_train()
+    assert (model.archive_groups, model.verdicts) == (len(archive_groups) - 1, 1)
