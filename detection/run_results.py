@@ -88,6 +88,19 @@ class _ResultColumns:
     account_follow: list[int]
     edges: list[_BehaviourColumns]
 
+    def score_rows(self) -> Iterator[tuple]:
+        """Each scored account as (account, group, score, flagged, reasons, lead, follow)."""
+        return zip(
+            self.account_pk,
+            self.account_group,
+            self.account_score,
+            self.account_flagged,
+            self.account_reasons,
+            self.account_lead,
+            self.account_follow,
+            strict=True,
+        )
+
     @property
     def rows(self) -> int:
         """Rows this result stores, over its four tables."""
@@ -235,16 +248,7 @@ def _orm_store(run: ScoringRun, columns: _ResultColumns) -> None:
                 lead=lead,
                 follow=follow,
             )
-            for account, group, score, flagged, reasons, lead, follow in zip(
-                columns.account_pk,
-                columns.account_group,
-                columns.account_score,
-                columns.account_flagged,
-                columns.account_reasons,
-                columns.account_lead,
-                columns.account_follow,
-                strict=True,
-            )
+            for account, group, score, flagged, reasons, lead, follow in columns.score_rows()
         ],
         batch_size=5000,
     )
@@ -367,16 +371,7 @@ def _group_lines(run_id: int, groups: list[_GroupRow], group_pk: dict[int, int])
 
 
 def _score_lines(run_id: int, columns: _ResultColumns, group_pk: dict[int, int]) -> Iterator[str]:
-    for account, group, score, flagged, reasons, lead, follow in zip(
-        columns.account_pk,
-        columns.account_group,
-        columns.account_score,
-        columns.account_flagged,
-        columns.account_reasons,
-        columns.account_lead,
-        columns.account_follow,
-        strict=True,
-    ):
+    for account, group, score, flagged, reasons, lead, follow in columns.score_rows():
         flag = "t" if flagged else "f"
         yield (
             f"{run_id}\t{account}\t{_pk(group_pk.get(group))}\t{score!r}\t{flag}\t{copy_escaped(reasons)}\t"
