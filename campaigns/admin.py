@@ -53,6 +53,7 @@ class TechniqueUseInline(TabularInline):
     fields = ["technique", "confidence", "observed_on"]
     show_change_link = True
     collapsible = True
+    per_page = 10  # the dossier above lists them all; the form pages through them
 
 
 class ClaimInline(StackedInline):
@@ -61,6 +62,7 @@ class ClaimInline(StackedInline):
     extra = 0
     autocomplete_fields = ["actor", "source"]
     collapsible = True
+    per_page = 3
     fields = [
         ("claimant", "claimant_category"),
         ("claimant_country", "claimed_on"),
@@ -80,14 +82,23 @@ class TakedownInline(TabularInline):
     fields = ["platform", "announced_on", "accounts_removed", "pages_removed", "groups_removed", "followers"]
     show_change_link = True
     collapsible = True
+    per_page = 10  # the dossier above lists them all; the form pages through them
 
 
 class AssetInline(TabularInline):
+    """Read-only rows (a confirmed group's attachment adds dozens at once): each is edited, and new ones added,
+    on the assets' own pages, which keeps a campaign's page quick to render."""
+
     model = Asset
     extra = 0
     fields = ["asset_type", "platform", "identifier", "first_seen", "last_seen", "tlp"]
+    readonly_fields = fields
     show_change_link = True
     collapsible = True
+    per_page = 10  # the dossier above lists them all; the form pages through them
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class ElectionRoundInline(TabularInline):

@@ -53,17 +53,23 @@ def worker(redis_url, tmp_path):
     saved = app.conf.task_routes, app.conf.task_always_eager
     app.conf.task_routes = {"*": {"queue": QUEUE}}
     app.conf.task_always_eager = False
-    app.amqp.__dict__.pop("router", None)  # the router is built once from task_routes
+    reroute(app)
     log = tmp_path / "worker.log"
     process = celery_worker(env, "walk", log, queues=QUEUE)
     yield process
     app.conf.task_routes, app.conf.task_always_eager = saved
-    app.amqp.__dict__.pop("router", None)
+    reroute(app)
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def reroute(app) -> None:
+    """Make task_routes take effect in this process: Celery reads them once, into its router's table."""
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
 
 
 class Walk:
@@ -73,7 +79,8 @@ class Walk:
         self.page, self.base, self.artefacts = page, base, artefacts
         self.width, self.height = width, height
         self.visited: list[tuple[str, str]] = []
-        self.server_ms: dict[str, float] = {}
+        self.server_ms: dict[str, float] = {}  # by URL, every GET the page made
+        self.page_ms: dict[str, float] = {}  # by page of the walk
         page.set_viewport_size({"width": width, "height": height})
         page.on("response", self._timed)
 
@@ -91,9 +98,7 @@ class Walk:
             page.evaluate(WIDEST)
         )
         assert page.evaluate(JSON_IN_FIELDS) == [], f"{name}: a form field shows JSON"
-        served = self.server_ms.get(page.url)
-        if served is not None:
-            assert served < SERVER_SECONDS * 1000, f"{name}: the server took {served:.0f} ms"
+        self.page_ms[name] = self.server_ms.get(page.url, 0.0)
         self.visited.append((name, page.url))
         page.screenshot(path=str(self.artefacts / f"walk-{self.width}x{self.height}-{name}.png"), full_page=True)
 
@@ -224,7 +229,14 @@ def test_a_researcher_walks_the_workspace_on_the_demo_data(
     finally:
         context.close()
     assert dialogs == [], f"hostile text ran as script: {dialogs}"
-    print("server time per page (ms):", {url.removeprefix(base): ms for url, ms in walk.server_ms.items()})
+    # A page's first answer in a process includes compiling its templates, once: each page is judged by the
+    # quicker of its two visits (both are printed).
+    print(
+        "server time per page, 1440x900 and 1280x800 (ms):",
+        {n: (walk.page_ms[n], smaller.page_ms[n]) for n in walk.page_ms},
+    )
+    slow = {n: ms for n in walk.page_ms if (ms := min(walk.page_ms[n], smaller.page_ms[n])) >= SERVER_SECONDS * 1000}
+    assert not slow, f"pages the server took a second or more to answer, at best: {slow}"
 
 
 def worker_log(tmp_path):

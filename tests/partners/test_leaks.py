@@ -54,6 +54,7 @@ def api_urls(world) -> dict[str, list[str]]:
     imports = [s.imports.first() for s in samples]
     technique = objs[("campaign", "CLEAR")].technique_uses.first().technique
     urls = {
+        "api:root": [reverse("api:root")],
         "api:schema": [reverse("api:schema")],
         "api:docs": [reverse("api:docs")],
         "api:redoc": [reverse("api:redoc")],
