@@ -9,7 +9,7 @@ from campaigns.models import AttributionClaim, Campaign, Election
 from detection import scoring
 from detection.engine import BEHAVIOURS
 from detection.models import CoordinatedGroup
-from tests.browser.test_triage_walk import log_in
+from tests.browser.test_triage_walk import researcher_logged_in
 from tests.detection.helpers import generated_sample
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -56,7 +56,7 @@ def test_triage_lists_and_dossiers_fit_1440_by_900(wide_page, live_server, tmp_p
     Campaign.objects.filter(pk=campaign.pk).update(name=f"{FLAGSHIP}: {LONG_NAME}")
     claim = AttributionClaim.objects.exclude(scorecard={}).first()
     election = Election.objects.get(name="Taiwan 2024 presidential election")
-    log_in(page, live_server)
+    researcher_logged_in(page, live_server)
 
     lists = {
         "groups": ("/admin/detection/coordinatedgroup/", {"Status", "Campaign", "Score"}),

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from detection.models import CoordinatedGroup, ImportStatus, RunStatus, Sample, SampleImport, ScoringRun
+from tests.browser.helpers import PASSWORD, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PASSWORD = "a long browser test password 42"
 
 
 @pytest.mark.parametrize("width,height", [(1440, 900), (1280, 800)])
@@ -24,11 +24,7 @@ def test_the_dashboard_fits_and_its_progress_updates_live(browser, live_server, 
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/admin/login/")
-        page.fill("#id_username", "researcher")
-        page.fill("#id_password", PASSWORD)
-        page.click("form button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/admin/")
+        log_in(page, live_server.url)
         assert "1000 rows done" in page.locator("#work-in-progress").inner_text()
         assert page.evaluate("document.documentElement.scrollWidth") == width
         page.screenshot(path=str(artefacts / f"dashboard-{width}x{height}.png"), full_page=True)

@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 
 from campaigns.models import Campaign, Election
 from detection.models import Sample
+from tests.browser.helpers import PASSWORD, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PASSWORD = "a long browser test password 42"
 WIDTH, HEIGHT = 1280, 800
 
 
@@ -29,11 +29,7 @@ def test_sample_buttons_and_the_report_builder(browser, live_server, artefacts, 
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/admin/login/")
-        page.fill("#id_username", "researcher")
-        page.fill("#id_password", PASSWORD)
-        page.click("form button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/admin/")
+        log_in(page, live_server.url)
 
         page.goto(f"{live_server.url}/admin/detection/sample/{sample.pk}/change/")
         assert fits(page)

@@ -8,19 +8,15 @@ from campaigns import services as campaign_services
 from campaigns.models import Asset, Campaign, ThreatActor
 from detection import scoring, selectors
 from detection.models import CoordinatedGroup, CoordinationEdge, Post
+from tests.browser.helpers import PASSWORD, log_in
 from tests.detection.helpers import generated_sample
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PASSWORD = "a long browser test password 42"
 
 
-def log_in(page, live_server):
+def researcher_logged_in(page, live_server):
     get_user_model().objects.create_superuser("researcher", "r@example.org", PASSWORD)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "researcher")
-    page.fill("#id_password", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url)
 
 
 def readonly_value(page, label: str) -> str:
@@ -155,7 +151,7 @@ def test_a_researcher_walks_from_sample_to_campaign(page, live_server, tmp_path,
     campaign = Campaign.objects.create(name="Election-day amplification", actor=actor)
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    log_in(page, live_server)
+    researcher_logged_in(page, live_server)
 
     page.goto(f"{live_server.url}/admin/detection/sample/")
     page.click("text=Election-day sample")

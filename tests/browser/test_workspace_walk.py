@@ -21,10 +21,10 @@ from django.db import connection
 from campaigns.models import Campaign
 from detection.models import CoordinatedGroup, ImportStatus, RunStatus, Sample, SampleImport, ScoringRun
 from reports.models import Report
+from tests.browser.helpers import PASSWORD, log_in
 from tests.conftest import REPO, celery_worker, require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PASSWORD = "a long browser test password 42"
 QUEUE = f"walk-{os.getpid()}"
 SERVER_SECONDS = 1.0
 WIDEST = """() => [...document.querySelectorAll('body *')]
@@ -101,14 +101,6 @@ class Walk:
         self.page_ms[name] = self.server_ms.get(page.url, 0.0)
         self.visited.append((name, page.url))
         page.screenshot(path=str(self.artefacts / f"walk-{self.width}x{self.height}-{name}.png"), full_page=True)
-
-
-def log_in(page, base: str) -> None:
-    page.goto(f"{base}/admin/login/")
-    page.fill("#id_username", "researcher")
-    page.fill("#id_password", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
 
 
 def wait_until(condition, seconds: float, what: str, log=None):
