@@ -150,6 +150,40 @@ def scored_with_workers(n_workers: int, shards: int, env: dict, memory_log: Path
             worker.wait(timeout=60)
 
 
+SAMPLE_POSTS = """
+import django, json
+django.setup()
+from detection.models import Sample
+sample = Sample.objects.filter(name="scale").first()
+print("RESULT " + json.dumps(sample.posts.count() if sample else None))
+"""
+
+
+def sample_posts(env: dict) -> int | None:
+    """The posts of the database's sample "scale", None when it has none (or no tables yet)."""
+    try:
+        return python_result(SAMPLE_POSTS, env)
+    except SystemExit:
+        return None
+
+
+def sample_create(n_posts: int, env: dict, database_url: str) -> None:
+    """A fresh database holding one generated sample of about n_posts posts, named "scale"."""
+    fresh_database(database_url)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        sample = generate(n_posts, seed=11)
+        posts_path, accounts_path = write_sample(sample, Path(folder) / "scale.csv")[:2]
+        print(f"generated {len(sample.posts):,} posts in {time.perf_counter() - started:.1f} s")
+        del sample  # a forked child's peak memory would count the parent's
+        for path in (posts_path, accounts_path):
+            seconds, peak, output = measured(
+                [sys.executable, "manage.py", "import_sample", str(path), "--name", "scale", "--no-progress"], env
+            )
+            print(f"imported {path.name} in {seconds:.1f} s (peak {peak:.0f} MB): {output.strip().splitlines()[-1]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1_000_000)
@@ -157,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", type=int, default=0, help="prepare parts (0: one per shard)")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/tracker_scale")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/12")
+    parser.add_argument(
+        "--reuse-database", action="store_true", help="score the sample already in the database, if there is one"
+    )
     args = parser.parse_args(argv)
 
     env = {
@@ -167,20 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         "DJANGO_ENV": "local",
         "DJANGO_SETTINGS_MODULE": "tracker.settings",
     }
-    fresh_database(args.database_url)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        sample = generate(args.posts, seed=11)
-        posts_path, accounts_path = write_sample(sample, Path(folder) / "scale.csv")[:2]
-        print(f"generated {len(sample.posts):,} posts in {time.perf_counter() - started:.1f} s")
-        del sample  # a forked child's peak memory would count the parent's
-        for path in (posts_path, accounts_path):
-            seconds, peak, output = measured(
-                [sys.executable, "manage.py", "import_sample", str(path), "--name", "scale", "--no-progress"], env
-            )
-            print(f"imported {path.name} in {seconds:.1f} s (peak {peak:.0f} MB): {output.strip().splitlines()[-1]}")
-
+    if args.reuse_database and sample_posts(env) is not None:
+        print(f"reusing the sample of {sample_posts(env):,} posts in {args.database_url}")
+    else:
+        sample_create(args.posts, env, args.database_url)
     alone = python_result(ENGINE_ALONE, env)
     one = scored_with_workers(1, args.shards, env, parts=args.parts)
     two = scored_with_workers(2, args.shards, env, parts=args.parts)
