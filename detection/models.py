@@ -312,7 +312,7 @@ class RunShard(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last word from the worker on it")
     lease_expires_at = models.DateTimeField(null=True, blank=True, help_text="Until when that worker holds it")
     seconds = models.FloatField(null=True, blank=True)
-    partial = models.BinaryField(null=True, blank=True)
+    edges = models.JSONField(default=dict, blank=True, help_text="Its partial edges, once swept: their file")
     partition = models.JSONField(
         default=dict, blank=True, help_text="The shard's partition, assembled from the parts' fragments: its file"
     )

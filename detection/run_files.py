@@ -5,10 +5,12 @@ the reduce) and ``account-pk.npz`` (their database keys, for the parts); each pr
 ``part-MMMM-a<attempt>.npz`` (its posts' keys, accounts and times, and per account its activity),
 ``part-MMMM-a<attempt>-counts.npz`` (its posts per account) and one fragment per shard,
 ``shard-NNNN/part-MMMM-a<attempt>.npz`` (its actions on that shard's objects); each shard assembles its fragments
-into ``shard-NNNN-a<attempt>.npz``, which its sweep and the reduce read. Each is a plain .npz, and its SHA-256 and
-size go into the ledger (``ScoringRun.files``, ``RunPart.files``, ``RunShard.partition``). A step copies the file it
-needs out of storage, checks it against the ledger and reads it with pickling refused, so a worker holds its shard,
-and whoever can write to the storage can change numbers but never run code. The files go when the run ends.
+into ``shard-NNNN-a<attempt>.npz``, which its sweep and the reduce read, and its sweep writes its partial edges
+``shard-NNNN-a<attempt>-edges.npz`` for the reduce. Each is a plain .npz, and its SHA-256 and size go into the
+ledger (``ScoringRun.files``, ``RunPart.files``, ``RunShard.partition`` and ``RunShard.edges``). A step copies the
+file it needs out of storage, checks it against the ledger and reads it with pickling refused, so a worker holds
+its shard, and whoever can write to the storage can change numbers but never run code. The files go when the run
+ends.
 
 The storage is the one named by ``SCORING_RUN_STORAGE`` in ``STORAGES``: a directory every worker shares, or an
 S3-compatible bucket through django-storages, for workers on many machines.

@@ -11,7 +11,6 @@ task does nothing twice; the ledger, not the broker, says what is done. Each nex
 from __future__ import annotations
 
 import functools
-import io
 import time
 from collections.abc import Callable
 from dataclasses import asdict, fields
@@ -391,14 +390,14 @@ def _shard_compute(run_id: int, shard: int, attempt: int) -> bool:
         return False
     partial = shard_edges_from_partition(common, partition, engine_params(run.params))
     del common, partition
-    buffer = io.BytesIO()
-    np.savez(buffer, **partial.to_arrays())
+    name = f"shard-{shard:04d}-a{attempt}-edges.npz"
+    edges = run_files.run_file_write(run.files["folder"], name, partial.to_arrays())
     seconds = time.perf_counter() - started
     with transaction.atomic():
         updated = (
             RunShard.objects.filter(run_id=run_id, shard=shard, attempts=attempt)
             .exclude(status__in=[ShardStatus.DONE, ShardStatus.QUARANTINED])
-            .update(status=ShardStatus.DONE, partial=buffer.getvalue(), finished_at=timezone.now(), seconds=seconds)
+            .update(status=ShardStatus.DONE, edges=edges, finished_at=timezone.now(), seconds=seconds)
         )
         if updated:
             ScoringRun.objects.filter(pk=run_id).update(shards_done=F("shards_done") + 1)
@@ -495,10 +494,12 @@ def _reduce(run: ScoringRun, attempt: int) -> None:
     arrays = arrays_from_finalise(common, held)
     del held
     gathered = time.perf_counter()
-    partials = [
-        PartialEdges.from_arrays(dict(np.load(io.BytesIO(bytes(data)), allow_pickle=False)))
-        for data in RunShard.objects.filter(run_id=run_id).order_by("shard").values_list("partial", flat=True)
-    ]
+    edges = RunShard.objects.filter(run_id=run_id).order_by("shard").values_list("edges", flat=True)
+    try:
+        partials = [PartialEdges.from_arrays(run_files.run_file_read(entry)) for entry in edges]
+    except run_files.RunFileError as exc:
+        _fail(run_id, f"Reduce: {exc}")
+        return
     result = finalise(partials, arrays, engine_params(run.params))
     finalised = time.perf_counter()
     with transaction.atomic():
@@ -523,7 +524,6 @@ def _reduce(run: ScoringRun, attempt: int) -> None:
         }
         locked.save()
         transaction.on_commit(lambda: dispatch.workers().narratives_cluster(run_id))
-    RunShard.objects.filter(run_id=run_id).update(partial=None)
     run_files.run_files_delete(run_id=run_id)
 
 

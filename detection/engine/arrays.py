@@ -33,7 +33,7 @@ class ObjectTable:
 class PostArrays:
     """All posts of a run as arrays, indexed by post order (sorted by platform, post id)."""
 
-    post_keys: list[str]  # "platform<SEP>post_id", sorted
+    post_keys: list[str]  # "platform<SEP>post_id", sorted; empty in a run's reduce, which names posts by database key
     account_keys: list[str]  # "platform<SEP>account_id", sorted
     account: np.ndarray  # int64 account code per post
     time: np.ndarray  # float64 epoch seconds per post
@@ -46,7 +46,7 @@ class PostArrays:
 
     @property
     def n_posts(self) -> int:
-        return len(self.post_keys)
+        return len(self.time)
 
     @property
     def n_accounts(self) -> int:

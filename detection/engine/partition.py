@@ -219,7 +219,7 @@ def arrays_from_finalise(common: NpzArrays, data: NpzArrays) -> PostArrays:
     """PostArrays from the common file and finalise_arrays: all that finalise reads, identical to the arrays'."""
     account_keys = strings_from_arrays(data, "account_keys")
     arrays = PostArrays(
-        post_keys=strings_from_arrays(data, "post_keys"),
+        post_keys=strings_from_arrays(data, "post_keys") if "post_keys:ends" in data else [],
         account_keys=account_keys,
         account=data["account"],
         time=data["time"],

@@ -103,7 +103,6 @@ class PartColumns:
         self.params = params
         self.n_accounts = n_accounts
         self.offset = offset
-        self.post_keys = [f"{r.platform}{SEP}{r.post_id}" for r in posts]
         self.account = np.asarray(account, dtype=np.int64)
         self.time = np.fromiter(map(datetime.timestamp, map(attrgetter("created_at"), posts)), np.float64, count=n)
         self.rank = _local_rank(self.account, n_accounts)
@@ -172,7 +171,7 @@ class PartColumns:
 
 
 def part_summary(columns: PartColumns, params: EngineParams, part: int) -> NpzArrays:
-    """What the reduce reads of a part: per post its key, account and time; per account its posts and activity."""
+    """What the reduce reads of a part: per post its account and time; per account its posts and activity."""
     out: NpzArrays = {
         **_header(params),
         "meta": np.array([part, columns.offset, len(columns.account)], dtype=np.int64),
@@ -180,7 +179,6 @@ def part_summary(columns: PartColumns, params: EngineParams, part: int) -> NpzAr
         "time": columns.time,
         "counts": np.bincount(columns.account, minlength=columns.n_accounts),
     }
-    out |= strings_to_arrays("post_keys", columns.post_keys)
     if hasattr(columns, "text_posts"):
         out["text_post"] = columns.text_posts + columns.offset
         out["text_digest"] = columns.text_digest
@@ -326,24 +324,23 @@ def reduce_inputs(
     n_posts, n_accounts, _, _ = (int(x) for x in common["meta"])
     behaviours = common["behaviours"].tolist()
     activity = {b: np.zeros(n_accounts, dtype=np.int64) for b in behaviours}
-    account, time, post_keys, text_post, text_digest = [], [], [], [], []
+    account, time, text_post, text_digest = [], [], [], []
     for summary in summaries:
         if "text_post" in summary:
             text_post.append(summary["text_post"])
             text_digest.append(summary["text_digest"])
         account.append(summary["account"])
         time.append(summary["time"])
-        post_keys += strings_from_arrays(summary, "post_keys")
         for b in behaviours:
             if f"activity:{b}" in summary:
                 activity[b] += summary[f"activity:{b}"]
-    if len(post_keys) != n_posts:
-        raise PartError(f"the parts hold {len(post_keys):,} posts, the run has {n_posts:,}")
+    held = sum(map(len, account))
+    if held != n_posts:
+        raise PartError(f"the parts hold {held:,} posts, the run has {n_posts:,}")
     data: NpzArrays = {
         "account": np.concatenate(account) if account else np.zeros(0, np.int64),
         "time": np.concatenate(time) if time else np.zeros(0, np.float64),
     }
-    data |= strings_to_arrays("post_keys", post_keys)
     for name in ("account_keys:utf8", "account_keys:ends", "record_handle:utf8", "record_handle:ends"):
         data[name] = accounts[name]
     data["handle:utf8"], data["handle:ends"] = accounts["record_handle:utf8"], accounts["record_handle:ends"]
@@ -378,11 +375,19 @@ def _text_rows(
     left zero."""
     posts = np.concatenate(text_post) if text_post else np.zeros(0, np.int64)
     digests = np.concatenate(text_digest) if text_digest else np.zeros((0, 2), np.uint64)
-    _, first, inverse = np.unique(digests, axis=0, return_index=True, return_inverse=True)
+    # The distinct digests by a stable sort of their two halves (np.unique on rows is several times slower): the
+    # first of each run of equal digests is the text's first post.
+    order = np.lexsort((digests[:, 1], digests[:, 0]))
+    ordered = digests[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (ordered[1:, 0] != ordered[:-1, 0]) | (ordered[1:, 1] != ordered[:-1, 1])
+    first = order[new]
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
     rank = np.empty(len(first), dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(len(first), dtype=np.int64)
     text_row = np.full(n_posts, -1, dtype=np.int64)
-    text_row[posts] = rank[inverse.reshape(-1)]
+    text_row[posts] = rank[inverse]
     n_hashes = pieces[0]["text_sig"].shape[1] if pieces else 0
     n_bands = pieces[0]["text_bands"].shape[1] if pieces else 0
     text_sig = np.zeros((len(first), n_hashes), dtype=np.uint64)

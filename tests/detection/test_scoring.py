@@ -42,7 +42,6 @@ def test_distributed_runs_equal_the_single_process_engine(tmp_path, celery_in_pr
     assert len(flagged & planted) / len(planted) >= 0.95
     # A finished run keeps its results and drops its working data.
     assert run_files.run_files_list(run_id=run.pk) == []
-    assert not RunShard.objects.filter(run=run, partial__isnull=False).exists()
 
 
 def test_every_edge_is_backed_by_evidence_and_groups_by_edges(tmp_path, celery_in_process):
@@ -191,11 +190,13 @@ def prepared_run(tmp_path, monkeypatch, n_shards: int = 3, n_parts: int = 2, ass
 
 
 def ledger_files(run: ScoringRun) -> list[dict]:
-    """Every file entry the run's ledger names: the plan's, the parts' and the shards' partitions."""
+    """Every file entry the run's ledger names: the plan's, the parts', the shards' partitions and partial edges."""
     entries = [run.files[k] for k in ("common", "accounts", "account_pk")]
     for files in RunPart.objects.filter(run=run).order_by("part").values_list("files", flat=True):
         entries += [files["counts"], files["summary"], *files["shards"]]
-    return entries + [e for e in RunShard.objects.filter(run=run).values_list("partition", flat=True) if e]
+    for partition, edges in RunShard.objects.filter(run=run).values_list("partition", "edges"):
+        entries += [e for e in (partition, edges) if e]
+    return entries
 
 
 def fragment(run: ScoringRun, part: int, shard: int) -> dict:
@@ -251,7 +252,8 @@ def test_each_step_reads_only_its_own_files_and_nothing_is_unpickled(tmp_path, m
             assert opened == [common, partition]
     summaries = [f["summary"]["name"] for f in RunPart.objects.filter(run=run).values_list("files", flat=True)]
     partitions = [e["name"] for e in RunShard.objects.filter(run=run).values_list("partition", flat=True)]
-    assert opened[2:] == [common, run.files["accounts"]["name"], *summaries, *partitions]
+    edges = [e["name"] for e in RunShard.objects.filter(run=run).values_list("edges", flat=True)]
+    assert opened[2:] == [common, run.files["accounts"]["name"], *summaries, *partitions, *edges]
     run.refresh_from_db()
     assert run.status == "done", run.error
     contents = selectors.sample_contents(sample_id=run.sample_id)

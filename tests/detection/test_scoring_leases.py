@@ -89,7 +89,7 @@ def test_a_worker_that_lost_its_shard_writes_nothing(prepared_run, monkeypatch):
     monkeypatch.setattr(scoring, "shard_edges_from_partition", taken_over_meanwhile)
     scoring.scoring_shard_run(run_id=run.pk, shard=0)
     shard = RunShard.objects.get(run=run, shard=0)
-    assert (shard.status, shard.partial) == ("running", None)
+    assert (shard.status, shard.edges) == ("running", {}), "the ledger names no partial edges of the lost attempt"
     assert ScoringRun.objects.get(pk=run.pk).shards_done == 0
 
 

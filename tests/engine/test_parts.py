@@ -69,7 +69,10 @@ def parted_run(posts, accounts, params, n_parts, n_shards):
     ]
     partials = [shard_edges_from_partition(common, p, params) for p in partitions]
     common, data = reduce_inputs(common, dictionary, summaries, partitions)
-    return finalise(partials, arrays_from_finalise(common, through_npz(data)), params)
+    result = finalise(partials, arrays_from_finalise(common, through_npz(data)), params)
+    # The reduce names posts by their database keys; the rendered outputs name them by the engine's.
+    result.arrays.post_keys = [f"{r.platform}{SEP}{r.post_id}" for r in posts]
+    return result
 
 
 @pytest.fixture(scope="module")
