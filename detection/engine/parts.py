@@ -202,10 +202,16 @@ def part_fragments(columns: PartColumns, params: EngineParams, part: int, n_shar
     if hasattr(columns, "similar"):
         where, bucket, row, _, _ = columns.similar
         split["similar-text"] = (where, True, bucket, bucket_shards(bucket, n_shards))
+    # Each behaviour's actions in shard order (a stable sort keeps each shard's in the part's order).
+    by_shard = {}
+    for behaviour, (_, _, _, action_shard) in split.items():
+        order = np.argsort(action_shard, kind="stable")
+        by_shard[behaviour] = order, np.searchsorted(action_shard[order], np.arange(n_shards + 1))
     for shard in range(n_shards):
         out = {**_header(params), "meta": np.array([part, shard, n_shards], dtype=np.int64)}
-        for behaviour, (where, similar, names, action_shard) in split.items():
-            mine = np.flatnonzero(action_shard == shard)
+        for behaviour, (where, similar, names, _) in split.items():
+            order, bounds = by_shard[behaviour]
+            mine = order[bounds[shard] : bounds[shard + 1]]
             post = where[mine]
             out[f"post:{behaviour}"] = post + columns.offset
             out[f"account:{behaviour}"] = columns.account[post]
