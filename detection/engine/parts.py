@@ -6,8 +6,9 @@ sample's accounts, sorted as ``build_arrays`` sorts them), a part writes, withou
 
 - ``part_summary``: per post its key, account and time; per account its posts here and its activity in each
   behaviour (sums over the parts give the engine's figures);
-- ``part_fragments``: per shard, the actions of its posts on the objects of that shard, each object named by its
-  key (a string, or the LSH bucket key for similar-text), never by a code: codes need every part.
+- ``part_fragments``: per shard, the actions of its posts on the objects of that shard, each object named by the
+  128-bit BLAKE2b digest of its key (``shards.key_digests``; for similar-text, by its LSH bucket key), never by a
+  code (codes need every part) and never by the key string (a shard finds its objects by sorting numbers).
 
 A shard then assembles its partition from the fragments of every part, in part order (``partition_from_fragments``):
 the actions of its objects sorted by (object, time, post), repeated actions and objects with a single action
@@ -15,6 +16,11 @@ dropped, as ``build_arrays`` does for the whole sample, with object codes of its
 reads it as it reads a partition of ``partition_shards``, and gives the same matches. ``arrays_from_parts`` gives
 the reduce the arrays ``finalise`` reads, with every shard's objects one after the other: ``finalise`` depends on
 the objects' order nowhere, only on each object's actions being sorted by time.
+
+Naming objects by digest can change a result only if two different keys of one behaviour share all 128 bits: they
+would be one object. Among n distinct keys the odds of any such pair are below n²/2¹²⁹ (the birthday bound):
+about 1.5e-21 for a billion keys, far below the odds of a hardware fault, so the results are the single-process
+engine's, byte for byte.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from detection.engine.coaction import _LIMIT, _pairs_from
 from detection.engine.params import EngineParams
 from detection.engine.partition import NpzArrays, _check_header, _header, strings_from_arrays, strings_to_arrays
 from detection.engine.records import PostRecord
-from detection.engine.shards import shard_of
+from detection.engine.shards import bucket_shards, digest_shards, key_digests
 from detection.engine.textsim import band_hashes, minhash_signatures, normalise_texts
 
 # How a match names its post (coaction.MatchCodec): by its index, by its rank among its account's posts, or not.
@@ -65,13 +71,6 @@ def run_common(
         "codec": np.array([mode, n_parts], dtype=np.int64),
         "behaviours": np.array(list(params.behaviours), dtype=np.str_),
     }
-
-
-def _hash_shards(keys: np.ndarray, n_shards: int) -> np.ndarray:
-    """The shard of LSH bucket keys: a multiplicative hash, stable across processes."""
-    with np.errstate(over="ignore"):
-        mixed = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)
-    return (mixed % np.uint64(n_shards)).astype(np.int64)
 
 
 def _check_order(posts: Sequence[PostRecord]) -> None:
@@ -188,36 +187,43 @@ def part_summary(columns: PartColumns, params: EngineParams, part: int) -> NpzAr
 
 
 def part_fragments(columns: PartColumns, params: EngineParams, part: int, n_shards: int) -> Iterator[NpzArrays]:
-    """Per shard, in shard order: the part's actions on that shard's objects, objects named by key."""
+    """Per shard, in shard order: the part's actions on that shard's objects, each object named by its key's digest
+    (``digest:<behaviour>``, (n, 2) uint64 per action) or, for similar-text, its LSH bucket (``bucket:``).
+
+    Each distinct key of the part is hashed once: its digest gives its shard too (``shards.digest_shards``, the
+    shard ``shard_of`` gives it in one process)."""
     split: dict[str, tuple] = {}
     for behaviour, (where, keys) in columns.actions.items():
         distinct, code = factorise(keys, sort=False)
-        shard_of_key = np.fromiter((shard_of(k, n_shards) for k in distinct), np.int64, count=len(distinct))
-        action_shard = shard_of_key[code] if len(code) else np.zeros(0, np.int64)
-        split[behaviour] = (where, distinct, code, action_shard)
+        digests = key_digests(distinct)
+        split[behaviour] = (where, False, digests[code], digest_shards(digests, n_shards)[code])
     if hasattr(columns, "similar"):
         where, bucket, row, _, _ = columns.similar
-        split["similar-text"] = (where, None, bucket, _hash_shards(bucket, n_shards))
+        split["similar-text"] = (where, True, bucket, bucket_shards(bucket, n_shards))
+    # Each behaviour's actions in shard order (a stable sort keeps each shard's in the part's order).
+    by_shard = {}
+    for behaviour, (_, _, _, action_shard) in split.items():
+        order = np.argsort(action_shard, kind="stable")
+        by_shard[behaviour] = order, np.searchsorted(action_shard[order], np.arange(n_shards + 1))
     for shard in range(n_shards):
         out = {**_header(params), "meta": np.array([part, shard, n_shards], dtype=np.int64)}
-        for behaviour, (where, distinct, code, action_shard) in split.items():
-            mine = np.flatnonzero(action_shard == shard)
+        for behaviour, (where, similar, names, _) in split.items():
+            order, bounds = by_shard[behaviour]
+            mine = order[bounds[shard] : bounds[shard + 1]]
             post = where[mine]
             out[f"post:{behaviour}"] = post + columns.offset
             out[f"account:{behaviour}"] = columns.account[post]
             out[f"time:{behaviour}"] = columns.time[post]
             out[f"rank:{behaviour}"] = columns.rank[post]
-            if distinct is None:
+            if similar:
                 _, _, row, sig, bands = columns.similar
                 rows, text_row = np.unique(row[mine], return_inverse=True)
-                out[f"bucket:{behaviour}"] = code[mine]
+                out[f"bucket:{behaviour}"] = names[mine]
                 out[f"text_row:{behaviour}"] = text_row.astype(np.int64)
                 out[f"text_sig:{behaviour}"] = sig[rows]
                 out[f"text_bands:{behaviour}"] = bands[rows]
             else:
-                used, key = np.unique(code[mine], return_inverse=True)
-                out[f"key:{behaviour}"] = key.astype(np.int64)
-                out |= strings_to_arrays(f"keys:{behaviour}", [distinct[k] for k in used.tolist()])
+                out[f"digest:{behaviour}"] = names[mine]
         yield out
 
 
@@ -253,10 +259,10 @@ def partition_from_fragments(
             if f"post:{behaviour}" not in fragment:
                 continue
             piece = {name.split(":", 1)[0]: fragment[name] for name in fragment if name.endswith(f":{behaviour}")}
+            if "bucket" not in piece and "digest" not in piece:
+                raise PartError(f"part {part}'s fragment names its objects by key (an earlier release): score again")
             if offset_rank is not None:
                 piece["rank"] = piece["rank"] + offset_rank[piece["account"]]
-            if f"keys:{behaviour}:utf8" in fragment:
-                piece["keys"] = strings_from_arrays(fragment, f"keys:{behaviour}")
             collected.setdefault(behaviour, []).append(piece)
     out = {**_header(params), "meta": np.array([shard, n_shards], dtype=np.int64)}
     for behaviour in common["behaviours"].tolist():
@@ -269,23 +275,26 @@ def _concat(pieces: list[NpzArrays], name: str, dtype) -> np.ndarray:
 
 
 def _shard_table(pieces: list[NpzArrays], behaviour: str, mode: int) -> NpzArrays:
-    """One behaviour's actions of a shard sorted by (object, time, post), objects of a single action dropped."""
+    """One behaviour's actions of a shard sorted by (object, time, post), objects of a single action dropped.
+
+    An object is its key's digest (two uint64 columns) or its LSH bucket: one sort by (object, time, post) puts
+    each object's actions together, and its codes number the objects in digest order (any order would do)."""
     if not pieces:
         return {}
     post, account = _concat(pieces, "post", np.int64), _concat(pieces, "account", np.int64)
     time, rank = _concat(pieces, "time", np.float64), _concat(pieces, "rank", np.int64)
     similar = behaviour == "similar-text"
     if similar:
-        buckets, obj = np.unique(_concat(pieces, "bucket", np.uint64), return_inverse=True)
+        names = _concat(pieces, "bucket", np.uint64)[:, None]
         row_offset = np.cumsum([0] + [len(p["text_sig"]) for p in pieces])
         text_row = np.concatenate([p["text_row"] + o for p, o in zip(pieces, row_offset.tolist(), strict=False)])
     else:
-        key_offset = np.cumsum([0] + [len(p["keys"]) for p in pieces])
-        _, code = factorise(list(chain.from_iterable(p["keys"] for p in pieces)))
-        obj = code[np.concatenate([p["key"] + o for p, o in zip(pieces, key_offset.tolist(), strict=False)])]
-    obj = np.asarray(obj, dtype=np.int64).reshape(-1)
-    order = np.lexsort((post, time, obj))
-    obj, post, account, time, rank = obj[order], post[order], account[order], time[order], rank[order]
+        names = np.concatenate([p["digest"] for p in pieces]).reshape(-1, 2)
+    order = np.lexsort((post, time, *names.T[::-1]))
+    names, post, account, time, rank = names[order], post[order], account[order], time[order], rank[order]
+    first = np.ones(len(names), dtype=bool)
+    first[1:] = np.any(names[1:] != names[:-1], axis=1)
+    obj = np.cumsum(first) - 1
     # A post naming an object twice (a URL written twice) is one action.
     keep = np.ones(len(obj), dtype=bool)
     keep[1:] = (obj[1:] != obj[:-1]) | (post[1:] != post[:-1])
@@ -306,7 +315,7 @@ def _shard_table(pieces: list[NpzArrays], behaviour: str, mode: int) -> NpzArray
         sig = np.concatenate([p["text_sig"] for p in pieces])
         bands = np.concatenate([p["text_bands"] for p in pieces])
         rows, text_row_kept = np.unique(text_row[order][keep], return_inverse=True)
-        out[f"band:{behaviour}"] = (buckets[kept_objects] >> np.uint64(58)).astype(np.int64)
+        out[f"band:{behaviour}"] = (names[first, 0][kept_objects] >> np.uint64(58)).astype(np.int64)
         out[f"text_row:{behaviour}"] = text_row_kept.astype(np.int64).reshape(-1)
         out[f"text_sig:{behaviour}"] = sig[rows]
         out[f"text_bands:{behaviour}"] = bands[rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,20 +13,45 @@ from detection.engine.coaction import match_codec, matched_keys
 from detection.engine.params import ENGINE_VERSION, EngineParams
 
 
-def shard_of(object_key: str, n_shards: int) -> int:
-    """The shard of one object: BLAKE2b of its key, modulo the shard count (stable across processes)."""
+def key_digests(keys: Iterable[str]) -> np.ndarray:
+    """Per object key, a 128-bit BLAKE2b digest of its UTF-8 bytes as two little-endian uint64 columns ((n, 2)).
+
+    What names an object in a part's fragments, and what its shard is derived from (``digest_shards``), so that a
+    part hashes each distinct key once. Keys are hashed exactly as they are: two keys differing only in case or in
+    Unicode normalisation are two objects, as they are for ``build_arrays``.
+    """
+    digests = b"".join(hashlib.blake2b(k.encode("utf-8"), digest_size=16).digest() for k in keys)
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64).reshape(-1, 2)
+
+
+def digest_shards(digests: np.ndarray, n_shards: int) -> np.ndarray:
+    """The shard of objects given their key digests: the digest's first 64 bits, modulo the shard count."""
     if n_shards < 1:
         raise ValueError("n_shards must be >= 1")
-    digest = hashlib.blake2b(object_key.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little") % n_shards
+    return (digests[:, 0] % np.uint64(n_shards)).astype(np.int64)
+
+
+def shard_of(object_key: str, n_shards: int) -> int:
+    """The shard of one object: its key's 128-bit BLAKE2b digest (``key_digests``), first 64 bits modulo the shard
+    count (stable across processes, and the shard the parts give it)."""
+    return int(digest_shards(key_digests([object_key]), n_shards)[0])
+
+
+def bucket_shards(buckets: np.ndarray, n_shards: int) -> np.ndarray:
+    """The shard of similar-text's LSH buckets, whose keys are already integers: a multiplicative hash, stable
+    across processes."""
+    if n_shards < 1:
+        raise ValueError("n_shards must be >= 1")
+    with np.errstate(over="ignore"):
+        mixed = (buckets.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)
+    return (mixed % np.uint64(n_shards)).astype(np.int64)
 
 
 def object_shards(table: ObjectTable, n_shards: int) -> np.ndarray:
-    """The shard of every object of a table."""
-    keys = table.keys
+    """The shard of every object of a table: the one a run in parts gives it (``parts.part_fragments``)."""
     if table.bucket_key is not None:
-        keys = [f"lsh:{k:016x}" for k in table.bucket_key.tolist()]
-    return np.fromiter((shard_of(k, n_shards) for k in keys), dtype=np.int64, count=len(keys))
+        return bucket_shards(table.bucket_key, n_shards)
+    return digest_shards(key_digests(table.keys), n_shards)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from detection.engine.arrays import SEP
 from detection.engine.partition import (
     arrays_from_finalise,
     load_npz,
+    partition_shards,
     save_npz,
     shard_edges_from_partition,
     strings_to_arrays,
@@ -24,7 +25,9 @@ from detection.engine.parts import (
     run_common,
 )
 from detection.engine.records import AccountRecord
+from detection.engine.shards import object_shards
 from detection.engine.synthetic import generate
+from tests.engine.helpers import post
 
 
 def through_npz(data):
@@ -34,8 +37,10 @@ def through_npz(data):
     return load_npz(buffer)
 
 
-def parted_run(posts, accounts, params, n_parts, n_shards):
-    """The run as the workers do it: a dictionary of accounts, parts, fragments, shards, then the reduce."""
+def parted_run(posts, accounts, params, n_parts, n_shards, seen=None):
+    """The run as the workers do it: a dictionary of accounts, parts, fragments, shards, then the reduce.
+
+    seen: a dict that receives the fragments (per part, per shard) and the partitions (per shard)."""
     posts = sorted(posts, key=lambda r: (r.platform, r.post_id))
     keys = sorted({f"{a.platform}{SEP}{a.account_id}" for a in accounts})
     code = {k: i for i, k in enumerate(keys)}
@@ -67,6 +72,8 @@ def parted_run(posts, accounts, params, n_parts, n_shards):
         )
         for shard in range(n_shards)
     ]
+    if seen is not None:
+        seen.update(fragments=fragments, partitions=partitions)
     partials = [shard_edges_from_partition(common, p, params) for p in partitions]
     common, data = reduce_inputs(common, dictionary, summaries, partitions)
     result = finalise(partials, arrays_from_finalise(common, through_npz(data)), params)
@@ -118,3 +125,57 @@ def test_a_part_refuses_posts_out_of_order(generated):
     ordered = sorted(posts[:10], key=lambda r: (r.platform, r.post_id))
     with pytest.raises(PartError, match="not in"):
         PartColumns(ordered[::-1], np.zeros(10, np.int64), 0, EngineParams(), 1)
+
+
+def test_fragments_name_objects_by_numbers_only(generated):
+    posts, accounts = generated
+    params = EngineParams()
+    seen = {}
+    parted_run(posts, accounts, params, 3, 4, seen)
+    header = {"engine_version", "params_fingerprint"}
+    for fragment in (f for part in seen["fragments"] for f in part):
+        assert not any(name.endswith((":utf8", ":ends")) for name in fragment)
+        assert all(value.dtype.kind in "iuf" for name, value in fragment.items() if name not in header)
+        for behaviour in params.behaviours:
+            if behaviour != "similar-text" and f"post:{behaviour}" in fragment:
+                digest = fragment[f"digest:{behaviour}"]
+                assert digest.dtype == np.uint64 and digest.shape == (len(fragment[f"post:{behaviour}"]), 2)
+
+
+@pytest.mark.parametrize("n_shards", [1, 3, 16])
+def test_parts_put_every_object_in_the_shard_of_one_process(generated, n_shards):
+    posts, accounts = generated
+    params = EngineParams()
+    seen = {}
+    parted_run(posts, accounts, params, 5, n_shards, seen)
+    arrays = build_arrays(posts, accounts, params)
+    theirs_all = list(partition_shards(arrays, params, n_shards))
+    for shard, (ours, theirs) in enumerate(zip(seen["partitions"], theirs_all, strict=True)):
+        for behaviour in params.behaviours:
+            table = arrays.objects[behaviour]
+            objects = theirs[f"objects:{behaviour}"]
+            assert np.all(object_shards(table, n_shards)[objects] == shard)
+            assert len(np.unique(ours[f"obj:{behaviour}"])) == len(objects), behaviour
+            assert np.array_equal(np.sort(ours[f"post:{behaviour}"]), np.sort(theirs[f"post:{behaviour}"])), behaviour
+
+
+def test_keys_differing_in_case_or_unicode_normalisation_are_two_objects():
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    posts = [
+        post("1", "a", 0, hashtags=(nfc,), urls=("https://x.org/A",), normalised_urls=("https://x.org/A",)),
+        post("2", "b", 5, hashtags=(nfc,), urls=("https://x.org/A",), normalised_urls=("https://x.org/A",)),
+        post("3", "c", 10, hashtags=(nfd,), urls=("https://x.org/a",), normalised_urls=("https://x.org/a",)),
+        post("4", "d", 15, hashtags=(nfd,), urls=("https://x.org/a",), normalised_urls=("https://x.org/a",)),
+    ]
+    accounts = [AccountRecord(platform="x", account_id=a) for a in "abcd"]
+    params = EngineParams(min_weight=1, behaviours=("co-link", "co-hashtag"))
+    for n_shards in (1, 4):
+        seen = {}
+        parted = parted_run(posts, accounts, params, 2, n_shards, seen)
+        assert render(parted) == render(run(posts, accounts, params))
+        for behaviour in params.behaviours:
+            objects = [(shard, obj) for shard, p in enumerate(seen["partitions"]) for obj in p[f"obj:{behaviour}"]]
+            assert len(set(objects)) == 2, behaviour
+            assert len(objects) == 4, behaviour
+        edges = parted.edges["co-hashtag"]
+        assert sorted(zip(edges.a.tolist(), edges.b.tolist(), strict=True)) == [(0, 1), (2, 3)]
