@@ -36,7 +36,7 @@ import numpy as np
 from detection.engine.arrays import SEP, factorise
 from detection.engine.coaction import _LIMIT, _pairs_from
 from detection.engine.params import EngineParams
-from detection.engine.partition import NpzArrays, _check_header, _header, strings_from_arrays, strings_to_arrays
+from detection.engine.partition import NpzArrays, _check_header, _header
 from detection.engine.records import PostRecord
 from detection.engine.shards import bucket_shards, digest_shards, key_digests
 from detection.engine.textsim import band_hashes, minhash_signatures, normalise_texts
