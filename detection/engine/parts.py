@@ -419,10 +419,15 @@ def _text_rows(
     n_bands = pieces[0]["text_bands"].shape[1] if pieces else 0
     text_sig = np.zeros((len(first), n_hashes), dtype=np.uint64)
     text_bands = np.zeros((len(first), n_bands), dtype=np.uint64)
+    # A text sits in up to one bucket per band, in several shards: its signature is copied once.
+    filled = np.zeros(len(first), dtype=bool)
     for piece in pieces:
-        rows = text_row[piece["post"]]
-        text_sig[rows] = piece["text_sig"][piece["text_row"]]
-        text_bands[rows] = piece["text_bands"][piece["text_row"]]
+        rows, at = np.unique(text_row[piece["post"]], return_index=True)
+        fresh = ~filled[rows]
+        rows, source = rows[fresh], piece["text_row"][at[fresh]]
+        filled[rows] = True
+        text_sig[rows] = piece["text_sig"][source]
+        text_bands[rows] = piece["text_bands"][source]
     return text_row, text_sig, text_bands
 
 
