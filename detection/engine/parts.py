@@ -90,7 +90,7 @@ _PART_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PartPosts:
     """A part's posts as columns, in post order: what ``PartColumns`` reads of them.
 
@@ -117,6 +117,7 @@ class PartPosts:
 
     @classmethod
     def from_records(cls, records: Sequence[PostRecord]) -> PartPosts:
+        """The columns of engine records, given in post order."""
         columns = {name: list(map(attrgetter(name), records)) for name in _PART_FIELDS}
         created = map(datetime.timestamp, map(attrgetter("created_at"), records))
         return cls(**columns, time=np.fromiter(created, np.float64, count=len(records)))
