@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 from django.db import OperationalError, connection, transaction
 from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet
 from psycopg.errors import QueryCanceled
@@ -15,6 +16,7 @@ from psycopg.errors import QueryCanceled
 from campaigns.models import Campaign
 from detection.engine.arrays import SEP
 from detection.engine.params import BEHAVIOURS, EngineParams
+from detection.engine.parts import PartPosts
 from detection.engine.records import AccountRecord, PostRecord
 
 from .models import (
@@ -48,6 +50,16 @@ class SampleContents:
 
 def _json_list(text: str) -> tuple[str, ...]:
     return () if text == "[]" else tuple(json.loads(text))
+
+
+def _json_lists(texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each JSON list text as a tuple. The lists that are not empty are parsed in one go, as the items of one
+    JSON array: one call to the parser per column rather than per post."""
+    full = [i for i, text in enumerate(texts) if text != "[]"]
+    out: list[tuple[str, ...]] = [()] * len(texts)
+    for i, items in zip(full, json.loads(f"[{','.join([texts[i] for i in full])}]"), strict=True):
+        out[i] = tuple(items)
+    return out
 
 
 def _rows(sql: str, params: list, name: str):
@@ -143,7 +155,7 @@ def _post_order() -> str:
 def sample_post_count(*, sample_id: int) -> int:
     """How many posts a sample holds."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM detection_samplepost WHERE sample_id = %s", [sample_id])
+        cursor.execute("SELECT count(*) FROM detection_post WHERE sample_id = %s", [sample_id])
         return int(cursor.fetchone()[0])
 
 
@@ -151,8 +163,7 @@ def sample_part_starts(*, sample_id: int, step: int) -> list[tuple[str, str]]:
     """The (platform, post id) of every step-th post of a sample in the engine's post order: where parts start."""
     sql = (
         "SELECT platform, post_id FROM (SELECT p.platform, p.post_id, "  # noqa: S608
-        f"row_number() OVER ({_post_order()[1:]}) - 1 AS i FROM detection_post p "
-        "JOIN detection_samplepost sp ON sp.post_id = p.id WHERE sp.sample_id = %s) k "
+        f"row_number() OVER ({_post_order()[1:]}) - 1 AS i FROM detection_post p WHERE p.sample_id = %s) k "
         "WHERE i %% %s = 0 ORDER BY i"
     )
     with connection.cursor() as cursor:
@@ -162,27 +173,65 @@ def sample_part_starts(*, sample_id: int, step: int) -> list[tuple[str, str]]:
 
 @dataclass
 class SamplePart:
-    """One range of a sample's posts, in the engine's post order, with each one's database keys."""
+    """One range of a sample's posts, in the engine's post order, as columns, with each one's database keys."""
 
-    posts: list[PostRecord]
+    posts: PartPosts
     post_pk: list[int]
     account_pk: list[int]
 
 
+def _epoch(column: str) -> str:
+    """A time column as epoch seconds. PostgreSQL computes them exactly and rounds once to float8, as Python's
+    ``datetime.timestamp`` does, so both give the same double; SQLite's stored text is parsed in Python."""
+    return f"EXTRACT(EPOCH FROM {column})::float8" if connection.vendor == "postgresql" else column
+
+
+def _epochs(values: tuple, parse_time) -> np.ndarray:
+    if parse_time is not None:
+        values = [parse_time(v, None, connection).timestamp() for v in values]
+    return np.array(values, dtype=np.float64)
+
+
 def sample_part(*, sample_id: int, start: tuple[str, str], end: tuple[str, str] | None) -> SamplePart:
-    """The posts from start (included) to end (excluded) in (platform, post id) order, streamed."""
-    where = f" AND ({_c('p.platform')}, {_c('p.post_id')}) >= (%s, %s)"
+    """The posts from start (included) to end (excluded) in (platform, post id) order, streamed.
+
+    A sample's posts are the posts it holds (``Post.sample``): the read walks them in order through the
+    sample's code-point index (migration 0016) without a join or a sort.
+    """
+    key = f"({_c('p.platform')}, {_c('p.post_id')})"
+    where = f" AND {key} >= (%s, %s)"
     params: list = [sample_id, *start]
     if end is not None:
-        where += f" AND ({_c('p.platform')}, {_c('p.post_id')}) < (%s, %s)"
+        where += f" AND {key} < (%s, %s)"
         params += list(end)
-    part = SamplePart(posts=[], post_pk=[], account_pk=[])
-    parse_time = _parse_time()
-    for row in _rows(_posts_sql(where, _post_order()), params, f"sample_part_{sample_id}"):
-        part.posts.append(_post_record(row, parse_time))
-        part.post_pk.append(row[0])
-        part.account_pk.append(row[-1])
-    return part
+    as_text = "::text" if connection.vendor == "postgresql" else ""
+    lists = ", ".join(f"p.{c}{as_text}" for c in _LIST_COLUMNS)
+    sql = (
+        "SELECT p.id, p.account_id, p.platform, p.post_id, "  # noqa: S608
+        f"{_epoch('p.created_at')}, p.text, p.reshare_of, p.reply_to, {lists} "
+        f"FROM detection_post p WHERE p.sample_id = %s{where}{_post_order()}"
+    )
+    rows = list(_rows(sql, params, f"sample_part_{sample_id}"))
+    if not rows:
+        return SamplePart(posts=PartPosts.from_records([]), post_pk=[], account_pk=[])
+    post_pk, account_pk, platform, post_id, created, text, reshare_of, reply_to, *listed = zip(*rows, strict=True)
+    del rows
+    urls, normalised_urls, domains, hashtags, mentions, media_hashes = map(_json_lists, listed)
+    posts = PartPosts(
+        platform=platform,
+        post_id=post_id,
+        time=_epochs(created, _parse_time()),
+        reshare_of=reshare_of,
+        reply_to=reply_to,
+        text=text,
+        urls=urls,
+        normalised_urls=normalised_urls,
+        domains=domains,
+        hashtags=hashtags,
+        mentions=mentions,
+        media_hashes=media_hashes,
+    )
+    return SamplePart(posts=posts, post_pk=list(post_pk), account_pk=list(account_pk))
 
 
 @dataclass
@@ -201,20 +250,19 @@ def sample_accounts(*, sample_id: int) -> SampleAccounts:
     sep = "chr(31)" if connection.vendor == "postgresql" else "char(31)"
     key = _c(f"(a.platform || {sep} || a.account_id)")
     sql = (
-        f"SELECT a.id, a.platform || {sep} || a.account_id, a.handle, a.created_at, c.n FROM ("  # noqa: S608
-        "SELECT p.account_id, count(*) AS n FROM detection_post p JOIN detection_samplepost sp ON sp.post_id = p.id "
-        "WHERE sp.sample_id = %s GROUP BY p.account_id) c JOIN detection_socialaccount a ON a.id = c.account_id "
-        f"ORDER BY {key}"
+        f"SELECT a.id, a.platform || {sep} || a.account_id, a.handle, {_epoch('a.created_at')}, c.n FROM ("  # noqa: S608
+        "SELECT p.account_id, count(*) AS n FROM detection_post p WHERE p.sample_id = %s GROUP BY p.account_id) c "
+        f"JOIN detection_socialaccount a ON a.id = c.account_id ORDER BY {key}"
     )
     out = SampleAccounts(pk=[], keys=[], handle=[], created=[], posts=[])
     parse_time = _parse_time()
-    for pk, account_key, handle, created_at, posts in _rows(sql, [sample_id], f"sample_accounts_{sample_id}"):
-        if parse_time is not None and created_at is not None:
-            created_at = parse_time(created_at, None, connection)
+    for pk, account_key, handle, created, posts in _rows(sql, [sample_id], f"sample_accounts_{sample_id}"):
+        if parse_time is not None and created is not None:
+            created = parse_time(created, None, connection).timestamp()
         out.pk.append(pk)
         out.keys.append(account_key)
         out.handle.append(handle)
-        out.created.append(created_at.timestamp() if created_at is not None else float("nan"))
+        out.created.append(created if created is not None else float("nan"))
         out.posts.append(posts)
     return out
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from operator import attrgetter
@@ -73,8 +74,56 @@ def run_common(
     }
 
 
-def _check_order(posts: Sequence[PostRecord]) -> None:
-    keys = list(zip(map(attrgetter("platform"), posts), map(attrgetter("post_id"), posts), strict=True))
+_PART_FIELDS = (
+    "platform",
+    "post_id",
+    "reshare_of",
+    "reply_to",
+    "text",
+    "urls",
+    "normalised_urls",
+    "domains",
+    "hashtags",
+    "mentions",
+    "media_hashes",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class PartPosts:
+    """A part's posts as columns, in post order: what ``PartColumns`` reads of them.
+
+    ``time`` is each post's time as epoch seconds (``datetime.timestamp``); the list fields hold a tuple per post.
+    A reader fills it column by column (the database gives the times as numbers, no datetime is ever built);
+    ``from_records`` makes it from engine records.
+    """
+
+    platform: Sequence[str]
+    post_id: Sequence[str]
+    time: np.ndarray
+    reshare_of: Sequence[str]
+    reply_to: Sequence[str]
+    text: Sequence[str]
+    urls: Sequence[tuple[str, ...]]
+    normalised_urls: Sequence[tuple[str, ...]]
+    domains: Sequence[tuple[str, ...]]
+    hashtags: Sequence[tuple[str, ...]]
+    mentions: Sequence[tuple[str, ...]]
+    media_hashes: Sequence[tuple[str, ...]]
+
+    def __len__(self) -> int:
+        return len(self.platform)
+
+    @classmethod
+    def from_records(cls, records: Sequence[PostRecord]) -> PartPosts:
+        """The columns of engine records, given in post order."""
+        columns = {name: list(map(attrgetter(name), records)) for name in _PART_FIELDS}
+        created = map(datetime.timestamp, map(attrgetter("created_at"), records))
+        return cls(**columns, time=np.fromiter(created, np.float64, count=len(records)))
+
+
+def _check_order(posts: PartPosts) -> None:
+    keys = list(zip(posts.platform, posts.post_id, strict=True))
     if any(a >= b for a, b in zip(keys, keys[1:], strict=False)):
         raise PartError("the part's posts are not in (platform, post id) order, each once")
 
@@ -93,7 +142,7 @@ class PartColumns:
     """One part's posts as columns: what its summary and fragments are written from."""
 
     def __init__(
-        self, posts: Sequence[PostRecord], account: np.ndarray, offset: int, params: EngineParams, n_accounts: int
+        self, posts: PartPosts, account: np.ndarray, offset: int, params: EngineParams, n_accounts: int
     ) -> None:
         _check_order(posts)
         if len(account) != len(posts):
@@ -103,41 +152,43 @@ class PartColumns:
         self.n_accounts = n_accounts
         self.offset = offset
         self.account = np.asarray(account, dtype=np.int64)
-        self.time = np.fromiter(map(datetime.timestamp, map(attrgetter("created_at"), posts)), np.float64, count=n)
+        self.time = np.asarray(posts.time, dtype=np.float64)
+        if len(self.time) != n:
+            raise PartError("one time per post is needed")
         self.rank = _local_rank(self.account, n_accounts)
         # Per behaviour: (local post index per action, object key per action) or, for similar-text, the LSH
         # bucket keys and text rows.
         self.actions: dict[str, tuple[np.ndarray, list[str]]] = {}
         self.activity: dict[str, np.ndarray] = {}
         wanted = set(params.behaviours)
-        platform = list(map(attrgetter("platform"), posts))
-        reshare_of = list(map(attrgetter("reshare_of"), posts))
+        platform, reshare_of = posts.platform, posts.reshare_of
         is_reshare = np.fromiter(map(bool, reshare_of), dtype=bool, count=n)
         content = np.flatnonzero(~is_reshare)
-        recs = [posts[i] for i in content.tolist()]
+        rows = content.tolist()
         if "co-reshare" in wanted:
             where = np.flatnonzero(is_reshare)
             self.actions["co-reshare"] = (where, [f"{platform[i]}{SEP}{reshare_of[i]}" for i in where.tolist()])
         if "co-reply" in wanted:
-            pairs = [(i, f"{r.platform}{SEP}{r.reply_to}") for i, r in zip(content.tolist(), recs, strict=True)]
-            pairs = [p for p, r in zip(pairs, recs, strict=True) if r.reply_to]
-            self.actions["co-reply"] = (np.array([i for i, _ in pairs], np.int64), [k for _, k in pairs])
+            reply_to = posts.reply_to
+            replies = [i for i in rows if reply_to[i]]
+            self.actions["co-reply"] = (
+                np.array(replies, np.int64),
+                [f"{platform[i]}{SEP}{reply_to[i]}" for i in replies],
+            )
         lists = {
-            "co-link": [r.normalised_urls or r.urls for r in recs],
-            "co-domain": list(map(attrgetter("domains"), recs)),
-            "co-hashtag": list(map(attrgetter("hashtags"), recs)),
-            "same-media": list(map(attrgetter("media_hashes"), recs)),
-            "co-mention": [tuple(f"{r.platform}{SEP}{m}" for m in r.mentions) for r in recs],
+            "co-link": [posts.normalised_urls[i] or posts.urls[i] for i in rows],
+            "co-domain": [posts.domains[i] for i in rows],
+            "co-hashtag": [posts.hashtags[i] for i in rows],
+            "same-media": [posts.media_hashes[i] for i in rows],
+            "co-mention": [tuple(f"{platform[i]}{SEP}{m}" for m in posts.mentions[i]) for i in rows],
         }
         for behaviour, items in lists.items():
             if behaviour in wanted:
                 lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
                 self.actions[behaviour] = (np.repeat(content, lengths), list(chain.from_iterable(items)))
-        norm_texts = (
-            normalise_texts(list(map(attrgetter("text"), recs))) if wanted & {"same-text", "similar-text"} else []
-        )
+        norm_texts = normalise_texts([posts.text[i] for i in rows]) if wanted & {"same-text", "similar-text"} else []
         if "same-text" in wanted:
-            has = np.fromiter(map(bool, norm_texts), dtype=bool, count=len(recs))
+            has = np.fromiter(map(bool, norm_texts), dtype=bool, count=len(rows))
             self.actions["same-text"] = (content[has], [t for t in norm_texts if t])
         for behaviour, (where, _) in self.actions.items():
             self.activity[behaviour] = np.bincount(self.account[where], minlength=n_accounts)

@@ -1,3 +1,8 @@
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta
+from random import Random
+
+import numpy as np
 import pytest
 
 from campaigns import frameworks
@@ -7,6 +12,7 @@ from detection import run_files, scoring, selectors, tasks, triage
 from detection.engine import EngineParams
 from detection.engine import run as engine_run
 from detection.engine.arrays import SEP
+from detection.engine.parts import PartPosts
 from detection.models import (
     AccountScore,
     CoordinatedGroup,
@@ -15,8 +21,10 @@ from detection.models import (
     Post,
     RunPart,
     RunShard,
+    Sample,
     SamplePost,
     ScoringRun,
+    SocialAccount,
 )
 
 from .helpers import generated_sample
@@ -348,10 +356,57 @@ def test_a_part_whose_range_changed_fails_the_run(tmp_path, monkeypatch, celery_
     scoring.scoring_run_prepare(run_id=run.pk)
     run.refresh_from_db()
     platform, post_id = run.files["parts"][0]["start"]
-    post = Post.objects.get(platform=platform, post_id=post_id)
-    SamplePost.objects.filter(sample=sample, post=post).delete()
+    Post.objects.get(sample=sample, platform=platform, post_id=post_id).delete()
     scoring.scoring_part_run(run_id=run.pk, part=0)
     run.refresh_from_db()
     assert run.status == "failed"
     counted = run.files["parts"][0]["posts"]
     assert run.error.startswith(f"Prepare part 0: its range holds {counted - 1:,} posts, the plan counted {counted:,}")
+
+
+def test_a_part_reads_its_posts_as_the_engine_records_give_them(tmp_path):
+    sample, _ = generated_sample(tmp_path, 1_500)
+    records = sorted(selectors.sample_contents(sample_id=sample.pk).posts, key=lambda r: (r.platform, r.post_id))
+    starts = selectors.sample_part_starts(sample_id=sample.pk, step=400)
+    assert starts == [(r.platform, r.post_id) for r in records[::400]]
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else None
+        read = selectors.sample_part(sample_id=sample.pk, start=start, end=end)
+        expected = PartPosts.from_records(records[i * 400 : (i + 1) * 400])
+        for field in fields(PartPosts):
+            got, want = getattr(read.posts, field.name), getattr(expected, field.name)
+            if field.name == "time":
+                assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
+            else:
+                assert list(got) == list(want), field.name
+        stored = Post.objects.filter(pk__in=read.post_pk).values_list("pk", "platform", "post_id", "account_id")
+        by_pk = {pk: (platform, post_id, account) for pk, platform, post_id, account in stored}
+        assert [by_pk[pk][:2] for pk in read.post_pk] == list(zip(expected.platform, expected.post_id, strict=True))
+        assert [by_pk[pk][2] for pk in read.post_pk] == read.account_pk
+
+
+def test_a_part_reads_times_as_datetime_timestamp_gives_them_bit_for_bit():
+    """The database's epoch seconds are Python's: both round the exact value once, to the nearest double."""
+    sample = Sample.objects.create(name="times")
+    account = SocialAccount.objects.create(sample=sample, platform="x", account_id="a")
+    awkward = [
+        datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(2001, 9, 9, 1, 46, 40, 100_000, tzinfo=UTC),
+        datetime(2020, 2, 29, 12, 0, 0, 300_003, tzinfo=UTC),
+        datetime(2024, 3, 1, 12, 0, 0, 999_999, tzinfo=UTC),
+        datetime(2038, 1, 19, 3, 14, 7, 999_999, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),  # 2.5e17 microseconds: past 2**53
+    ]
+    rng = Random(5)
+    start = datetime(1900, 1, 1, tzinfo=UTC)
+    awkward += [start + timedelta(microseconds=rng.randrange(200 * 365 * 86_400 * 10**6)) for _ in range(200)]
+    for i, created_at in enumerate(awkward):
+        post = Post.objects.create(
+            sample=sample, platform="x", post_id=f"{i:04d}", account=account, created_at=created_at
+        )
+        SamplePost.objects.create(sample=sample, post=post)
+    read = selectors.sample_part(sample_id=sample.pk, start=("", ""), end=None)
+    expected = np.array([t.timestamp() for t in awkward], dtype=np.float64)
+    assert np.array_equal(read.posts.time.view(np.uint64), expected.view(np.uint64))

@@ -18,6 +18,7 @@ from detection.engine.partition import (
 from detection.engine.parts import (
     PartColumns,
     PartError,
+    PartPosts,
     part_fragments,
     part_summary,
     partition_from_fragments,
@@ -61,7 +62,9 @@ def parted_run(posts, accounts, params, n_parts, n_shards, seen=None):
     step = -(-len(posts) // n_parts)
     summaries, fragments = [], []
     for part, start in enumerate(range(0, len(posts), step)):
-        columns = PartColumns(posts[start : start + step], account[start : start + step], start, params, len(keys))
+        columns = PartColumns(
+            PartPosts.from_records(posts[start : start + step]), account[start : start + step], start, params, len(keys)
+        )
         summaries.append(through_npz(part_summary(columns, params, part)))
         fragments.append([through_npz(f) for f in part_fragments(columns, params, part, n_shards)])
     partitions = [
@@ -124,7 +127,7 @@ def test_a_part_refuses_posts_out_of_order(generated):
     posts, _ = generated
     ordered = sorted(posts[:10], key=lambda r: (r.platform, r.post_id))
     with pytest.raises(PartError, match="not in"):
-        PartColumns(ordered[::-1], np.zeros(10, np.int64), 0, EngineParams(), 1)
+        PartColumns(PartPosts.from_records(ordered[::-1]), np.zeros(10, np.int64), 0, EngineParams(), 1)
 
 
 def test_fragments_name_objects_by_numbers_only(generated):
