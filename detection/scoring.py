@@ -532,6 +532,8 @@ def scoring_runs_resume_stalled(*, now: datetime | None = None) -> list[int]:
 
     A step whose lease ran out, or whose worker's database session is gone, is released and enqueued at once; the
     steps of a run that nobody has worked on for a lease (their messages lost) are enqueued again, once a lease.
+    The steps are read before the locks: a worker takes a step's lock before it claims the step, so a step claimed
+    after this read is not among the rows, and one claimed before it has its lock among the locks.
     """
     now = now or timezone.now()
     touched = []
@@ -539,8 +541,9 @@ def scoring_runs_resume_stalled(*, now: datetime | None = None) -> list[int]:
         status__in=[RunStatus.QUEUED, RunStatus.PREPARING, RunStatus.SCORING, RunStatus.REDUCING]
     ):
         shards = list(RunShard.objects.filter(run=run).values("shard", "status", "attempts", "lease_expires_at"))
+        parts = list(RunPart.objects.filter(run=run).values("part", "status", "attempts", "lease_expires_at"))
         held = leases.held_lock_keys()
-        resumed = _orphans_release(run, shards, held, now) or _idle_run_resume(run, shards, now)
+        resumed = _orphans_release(run, shards, parts, held, now) or _idle_run_resume(run, shards, parts, now)
         if resumed:
             touched.append(run.pk)
     return touched
@@ -550,7 +553,9 @@ def _orphaned(lease_expires_at: datetime, key: int, held: set[int] | None, now: 
     return lease_expires_at <= now or (held is not None and key not in held)
 
 
-def _orphans_release(run: ScoringRun, shards: list[dict], held: set[int] | None, now: datetime) -> bool:
+def _orphans_release(
+    run: ScoringRun, shards: list[dict], parts: list[dict], held: set[int] | None, now: datetime
+) -> bool:
     """Hand back the started steps whose worker is gone, and enqueue them again."""
     step = {RunStatus.PREPARING: leases.PREPARE, RunStatus.REDUCING: leases.REDUCE}.get(run.status)
     started = step is not None and run.lease_expires_at is not None
@@ -564,7 +569,7 @@ def _orphans_release(run: ScoringRun, shards: list[dict], held: set[int] | None,
             dispatch.workers().score_reduce(run.pk)
         return bool(released)
     if run.status == RunStatus.PREPARING and not started:
-        return _orphan_parts_release(run, held, now)
+        return _orphan_parts_release(run, parts, held, now)
     if run.status != RunStatus.SCORING:
         return False
     released = [
@@ -582,14 +587,13 @@ def _orphans_release(run: ScoringRun, shards: list[dict], held: set[int] | None,
     return bool(released)
 
 
-def _orphan_parts_release(run: ScoringRun, held: set[int] | None, now: datetime) -> bool:
+def _orphan_parts_release(run: ScoringRun, parts: list[dict], held: set[int] | None, now: datetime) -> bool:
     """Hand back the started prepare parts whose worker is gone, and enqueue them again."""
     released = [
         p["part"]
-        for p in RunPart.objects.filter(run=run, status=ShardStatus.RUNNING).values(
-            "part", "attempts", "lease_expires_at"
-        )
-        if _orphaned(p["lease_expires_at"] or now, leases.lock_key(run.pk, leases.PART_BASE + p["part"]), held, now)
+        for p in parts
+        if p["status"] == ShardStatus.RUNNING
+        and _orphaned(p["lease_expires_at"] or now, leases.lock_key(run.pk, leases.PART_BASE + p["part"]), held, now)
         and RunPart.objects.filter(run=run, part=p["part"], status=ShardStatus.RUNNING, attempts=p["attempts"]).update(
             status=ShardStatus.PENDING
         )
@@ -600,11 +604,10 @@ def _orphan_parts_release(run: ScoringRun, held: set[int] | None, now: datetime)
     return bool(released)
 
 
-def _idle_run_resume(run: ScoringRun, shards: list[dict], now: datetime) -> bool:
+def _idle_run_resume(run: ScoringRun, shards: list[dict], parts: list[dict], now: datetime) -> bool:
     """Enqueue again the steps of a run that nobody has worked on for a lease (their messages were lost)."""
     quiet_since = now - leases.lease_duration()
-    parts = RunPart.objects.filter(run=run).values_list("lease_expires_at", flat=True)
-    leases_ran = [run.lease_expires_at] + [s["lease_expires_at"] for s in shards] + list(parts)
+    leases_ran = [run.lease_expires_at] + [step["lease_expires_at"] for step in (*shards, *parts)]
     if any(expires and expires > now for expires in leases_ran) or (run.resumed_at or run.created_at) > quiet_since:
         return False
     ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)

@@ -1,9 +1,10 @@
-"""Kill test: SIGKILL a Celery worker's whole process group while a run's shards run, then the next worker's while
-its reduce runs, on Redis and on RabbitMQ.
+"""Kill test: SIGKILL a Celery worker's whole process group while a run's prepare parts run, then the next worker's
+while its shards run, then the next one's while its reduce runs, on Redis and on RabbitMQ.
 
-Everything runs on the production defaults (visibility timeout, task time limit, SCORING_LEASE_SECONDS) with beat
-on its own schedule. Within three minutes of each kill the next worker has carried the run past the killed step,
-and the run ends with the same groups and scores as an uninterrupted run.
+Everything runs on the production defaults (acks late, visibility timeout, task time limit, SCORING_LEASE_SECONDS,
+SCORING_PREPARE_PARTS) with beat on its own schedule. Within three minutes of each kill the next worker has carried
+the run past the killed step, only the killed steps ran twice, and the run ends with the same groups and scores as
+an uninterrupted run.
 """
 
 import os
@@ -17,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from detection.models import RunShard, ScoringRun
+from detection.models import RunPart, RunShard, ScoringRun
 from tests.conftest import (
     REPO,
     celery_beat,
@@ -48,9 +49,14 @@ def broker_env(request, tmp_path) -> dict:
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": redis,
     }
-    for name in ("CELERY_VISIBILITY_TIMEOUT", "CELERY_TASK_TIME_LIMIT", "CELERY_RESTORE_INTERVAL"):
+    for name in (
+        "CELERY_VISIBILITY_TIMEOUT",
+        "CELERY_TASK_TIME_LIMIT",
+        "CELERY_RESTORE_INTERVAL",
+        "SCORING_LEASE_SECONDS",
+        "SCORING_PREPARE_PARTS",
+    ):
         env.pop(name, None)
-    env.pop("SCORING_LEASE_SECONDS", None)
     return env
 
 
@@ -85,6 +91,15 @@ def finished(run: ScoringRun) -> bool:
     return run.status in ("done", "failed")
 
 
+def running_part(run: ScoringRun) -> int | None:
+    """The prepare part a worker is on once half the parts are done and while another still waits, if there is one."""
+    statuses = dict(RunPart.objects.filter(run=run).values_list("part", "status"))
+    running = [part for part, status in statuses.items() if status == "running"]
+    done = sum(status == "done" for status in statuses.values())
+    waiting = len(statuses) - done - len(running)
+    return running[0] if running and waiting and done >= len(statuses) // 2 else None
+
+
 def running_shard(run: ScoringRun) -> bool:
     return RunShard.objects.filter(run=run, status="running").exists()
 
@@ -107,8 +122,16 @@ def test_killed_workers_lose_no_step_and_change_no_result(tmp_path, broker_env):
         return workers[-1]
 
     try:
-        worker("killed-in-shards")
+        worker("killed-in-parts")
         run = start_run(broker_env, sample.name)
+        run = wait_for(run, lambda r: running_part(r) is not None or r.status not in ("queued", "preparing"), 300, logs)
+        assert run.status == "preparing", f"the run must still be preparing when the worker dies, not {run.status}"
+        killed_at = kill(workers[-1])
+        killed_part = running_part(run)
+        assert killed_part is not None, "a part must be running, half of them done and another waiting, at the kill"
+        worker("killed-in-shards")
+        run = wait_for(run, lambda r: r.status != "preparing", RECOVERY_SECONDS, logs)
+        parts_recovery = time.monotonic() - killed_at
         run = wait_for(run, lambda r: (r.shards_done >= r.n_shards // 2 and running_shard(r)) or finished(r), 300, logs)
         assert run.status == "scoring", f"the run must still be scoring when the worker dies, not {run.status}"
         killed_at = kill(workers[-1])
@@ -129,12 +152,17 @@ def test_killed_workers_lose_no_step_and_change_no_result(tmp_path, broker_env):
             stop(process, signal.SIGKILL)
     broker = broker_env["CELERY_BROKER_URL"].split(":")[0]
     print(
-        f"\n{broker}: from the kill in the shards to the reduce under way {shards_recovery:.0f} s, "
+        f"\n{broker}: from the kill in the parts to the shards under way {parts_recovery:.0f} s, "
+        f"from the kill in the shards to the reduce under way {shards_recovery:.0f} s, "
         f"from the kill in the reduce to done {reduce_recovery:.0f} s; an uninterrupted run {reference.timings}"
     )
 
     assert run.status == "done", run.error
     assert reference.status == "done", reference.error
+    parts = dict(RunPart.objects.filter(run=run).values_list("part", "attempts"))
+    assert len(parts) == run.n_shards, "one prepare part per shard, the default"
+    twice = {part: 2 if part == killed_part else 1 for part in parts}
+    assert parts == twice, "the part at the kill, and only it, ran twice"
     assert run.shards_done == run.n_shards
     assert all(s.status == "done" for s in RunShard.objects.filter(run=run))
     assert RunShard.objects.filter(run=run, attempts=2).count() == 1, "the shard at the kill, and only it, ran twice"

@@ -162,3 +162,31 @@ def test_a_part_that_keeps_killing_its_worker_fails_the_run(planned_run):
     run.refresh_from_db()
     assert run.status == "failed"
     assert run.error.startswith("Prepare part 2 was quarantined: it was started 3 times")
+
+
+def test_a_part_claimed_while_the_watchdog_reads_the_locks_is_not_handed_back(planned_run, monkeypatch):
+    """A worker takes a part's lock, then claims it, between the watchdog's read of the locks and its read of the
+    parts: the watchdog must not take the claim for an orphan (it read the parts first, when this one waited)."""
+    require(connection.vendor == "postgresql", "step locks need PostgreSQL (set DATABASE_URL)")
+    run = planned_run
+    key = leases.lock_key(run.pk, leases.PART_BASE + 1)
+    read_locks = leases.held_lock_keys
+
+    def claimed_meanwhile():
+        held = read_locks()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        now = timezone.now()
+        RunPart.objects.filter(run=run, part=1).update(
+            status="running", attempts=1, heartbeat_at=now, lease_expires_at=now + timedelta(seconds=120)
+        )
+        return held
+
+    monkeypatch.setattr(leases, "held_lock_keys", claimed_meanwhile)
+    try:
+        assert scoring.scoring_runs_resume_stalled() == []
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock_all()")
+    part = RunPart.objects.get(run=run, part=1)
+    assert (part.status, part.attempts, run.enqueued) == ("running", 1, [])
