@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,6 +86,9 @@ def end(task_id=None, task=None, args=None, **_):
 app.worker_main(["worker", "--concurrency", "1", "--max-tasks-per-child", "1", "--loglevel", "WARNING",
                  "--without-gossip", "--without-mingle", "-n", "measure@%h"])
 """
+
+
+START = datetime(2024, 1, 13, tzinfo=UTC)
 
 
 def python_result(code: str, env: dict, *args: str) -> dict:
@@ -167,21 +172,33 @@ def sample_posts(env: dict) -> int | None:
         return None
 
 
-def sample_create(n_posts: int, env: dict, database_url: str) -> None:
-    """A fresh database holding one generated sample of about n_posts posts, named "scale"."""
+def sample_create(n_posts: int, env: dict, database_url: str, chunks: int = 1, span_days: float = 1.0) -> None:
+    """A fresh database holding one generated sample of about n_posts posts over span_days, named "scale".
+
+    With chunks > 1 the sample is generated and imported in that many pieces, one after the other in time and
+    each from its own seed (post ids prefixed by the piece, accounts shared), so that no process ever holds more
+    than one piece: that is how a 10M-post week is made on one machine.
+    """
     fresh_database(database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        sample = generate(n_posts, seed=11)
-        posts_path, accounts_path = write_sample(sample, Path(folder) / "scale.csv")[:2]
-        print(f"generated {len(sample.posts):,} posts in {time.perf_counter() - started:.1f} s")
-        del sample  # a forked child's peak memory would count the parent's
-        for path in (posts_path, accounts_path):
-            seconds, peak, output = measured(
-                [sys.executable, "manage.py", "import_sample", str(path), "--name", "scale", "--no-progress"], env
+    span_s = span_days * 86400 / chunks
+    for chunk in range(chunks):
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            sample = generate(
+                n_posts // chunks, seed=11 + chunk, span_s=span_s, start=START + timedelta(seconds=chunk * span_s)
             )
-            print(f"imported {path.name} in {seconds:.1f} s (peak {peak:.0f} MB): {output.strip().splitlines()[-1]}")
+            if chunks > 1:
+                sample.posts = [replace(post, post_id=f"w{chunk}-{post.post_id}") for post in sample.posts]
+            posts_path, accounts_path = write_sample(sample, Path(folder) / "scale.csv")[:2]
+            print(f"generated {len(sample.posts):,} posts in {time.perf_counter() - started:.1f} s")
+            del sample  # a forked child's peak memory would count the parent's
+            for path in (posts_path, accounts_path):
+                seconds, peak, output = measured(
+                    [sys.executable, "manage.py", "import_sample", str(path), "--name", "scale", "--no-progress"], env
+                )
+                last = output.strip().splitlines()[-1]
+                print(f"imported {path.name} in {seconds:.1f} s (peak {peak:.0f} MB): {last}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,6 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse-database", action="store_true", help="score the sample already in the database, if there is one"
     )
+    parser.add_argument("--span-days", type=float, default=1.0, help="days the sample's posts spread over")
+    parser.add_argument(
+        "--max-pairs", type=int, default=0, help="SCORING_MAX_PAIRS for the runs (0: the setting's default)"
+    )
+    parser.add_argument("--chunks", type=int, default=1, help="generate and import the sample in this many pieces")
+    parser.add_argument(
+        "--runs",
+        default="engine,one,two,memory",
+        help="which to run, of: engine (alone), one and two (worker processes), memory (a fresh child per task)",
+    )
     args = parser.parse_args(argv)
 
     env = {
@@ -204,43 +231,65 @@ def main(argv: list[str] | None = None) -> int:
         "DJANGO_ENV": "local",
         "DJANGO_SETTINGS_MODULE": "tracker.settings",
     }
+    if args.max_pairs:
+        env["SCORING_MAX_PAIRS"] = str(args.max_pairs)
     if args.reuse_database and sample_posts(env) is not None:
         print(f"reusing the sample of {sample_posts(env):,} posts in {args.database_url}")
     else:
-        sample_create(args.posts, env, args.database_url)
-    alone = python_result(ENGINE_ALONE, env)
-    one = scored_with_workers(1, args.shards, env, parts=args.parts)
-    two = scored_with_workers(2, args.shards, env, parts=args.parts)
-    with tempfile.TemporaryDirectory() as folder:
-        memory_log = Path(folder) / "tasks.jsonl"
-        measured_run = scored_with_workers(1, args.shards, env, memory_log, parts=args.parts)
-        tasks = [json.loads(line) for line in memory_log.read_text().splitlines()]
+        sample_create(args.posts, env, args.database_url, args.chunks, args.span_days)
+    runs = set(args.runs.split(","))
+    alone = python_result(ENGINE_ALONE, env) if "engine" in runs else None
+    one = scored_with_workers(1, args.shards, env, parts=args.parts) if "one" in runs else None
+    two = scored_with_workers(2, args.shards, env, parts=args.parts) if "two" in runs else None
+    measured_run, tasks = None, []
+    if "memory" in runs:
+        with tempfile.TemporaryDirectory() as folder:
+            memory_log = Path(folder) / "tasks.jsonl"
+            measured_run = scored_with_workers(1, args.shards, env, memory_log, parts=args.parts)
+            tasks = [json.loads(line) for line in memory_log.read_text().splitlines()]
     print()
     print(f"{'path':<40} {'wall s':>8}")
-    print(f"{'engine alone (read from the database)':<40} {alone['total_s']:>8.1f}   (read {alone['read_s']:.1f} s)")
+    if alone:
+        print(
+            f"{'engine alone (read from the database)':<40} {alone['total_s']:>8.1f}   (read {alone['read_s']:.1f} s)"
+        )
     for label, state in (
         (f"1 worker process, {args.shards} shards", one),
         (f"2 worker processes, {args.shards} shards", two),
+        (f"1 measuring worker, {args.shards} shards", measured_run),
     ):
-        print(f"{label:<40} {state['wall_s'] or float('nan'):>8.1f}   {state['status']} {state['error'][:200]}")
-        print(f"{'':<40} steps: {steps_line(state['timings'])}")
-    if one["wall_s"] and two["wall_s"]:
+        if state:
+            print(f"{label:<40} {state['wall_s'] or float('nan'):>8.1f}   {state['status']} {state['error'][:200]}")
+            print(f"{'':<40} steps: {steps_line(state['timings'])}")
+    if one and two and one["wall_s"] and two["wall_s"]:
         print(f"speed-up 2 workers / 1 worker: {one['wall_s'] / two['wall_s']:.2f}x")
-        print(f"overhead of 1 worker against the engine alone: {one['wall_s'] / alone['total_s'] - 1:+.0%}")
-    same = alone["hash"] == one["hash"] == two["hash"] == measured_run["hash"]
-    print(f"identical results (engine alone, 1 worker, 2 workers, measuring worker): {same}")
-    print()
-    print(f"peak resident memory, MB (a fresh child per task; {measured_run['status']} {measured_run['timings']})")
-    print(f"{'engine alone (one process)':<40} {alone['peak_mb']:>8.0f}")
-    for name in ("score_prepare", "score_part", "score_shard", "score_reduce"):
-        runs = [t for t in tasks if t["task"] == name]
-        if not runs:
-            continue
-        peaks = [t["peak_mb"] for t in runs]
-        label = name if len(runs) == 1 else f"{name} (max of {len(runs)}, mean {sum(peaks) / len(peaks):.0f})"
-        start = max(t["start_mb"] for t in runs)
-        seconds = sum(t["s"] for t in runs)
-        print(f"{label:<40} {max(peaks):>8.0f}   (child at start {start:.0f} MB; {seconds:.1f} s in all)")
+    if one and alone and one["wall_s"]:
+        print(f"1 worker against the engine alone: {one['wall_s'] / alone['total_s']:.2f}x")
+    hashes = {
+        name: state["hash"]
+        for name, state in (
+            ("engine alone", alone),
+            ("1 worker", one),
+            ("2 workers", two),
+            ("measuring worker", measured_run),
+        )
+        if state
+    }
+    print(f"identical results ({', '.join(hashes)}): {len(set(hashes.values())) == 1}")
+    if measured_run:
+        print()
+        print(f"peak resident memory, MB (a fresh child per task; {measured_run['status']} {measured_run['timings']})")
+        if alone:
+            print(f"{'engine alone (one process)':<40} {alone['peak_mb']:>8.0f}")
+        for name in ("score_prepare", "score_part", "score_shard", "score_reduce"):
+            steps = [t for t in tasks if t["task"] == name]
+            if not steps:
+                continue
+            peaks = [t["peak_mb"] for t in steps]
+            label = name if len(steps) == 1 else f"{name} (max of {len(steps)}, mean {sum(peaks) / len(peaks):.0f})"
+            start = max(t["start_mb"] for t in steps)
+            seconds = sum(t["s"] for t in steps)
+            print(f"{label:<40} {max(peaks):>8.0f}   (child at start {start:.0f} MB; {seconds:.1f} s in all)")
     return 0
 
 
