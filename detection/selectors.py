@@ -196,7 +196,7 @@ def sample_part(*, sample_id: int, start: tuple[str, str], end: tuple[str, str] 
     """The posts from start (included) to end (excluded) in (platform, post id) order, streamed.
 
     A sample's posts are the posts it holds (``Post.sample``): the read walks them in order through the
-    sample's code-point index (migration 0016) without a join or a sort.
+    sample's code-point index (migration 0017) without a join or a sort.
     """
     key = f"({_c('p.platform')}, {_c('p.post_id')})"
     where = f" AND {key} >= (%s, %s)"
