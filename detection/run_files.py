@@ -9,8 +9,8 @@ into ``shard-NNNN-a<attempt>.npz``, which its sweep and the reduce read, and its
 ``shard-NNNN-a<attempt>-edges.npz`` for the reduce. Each is a plain .npz, and its SHA-256 and size go into the
 ledger (``ScoringRun.files``, ``RunPart.files``, ``RunShard.partition`` and ``RunShard.edges``). A step copies the
 file it needs out of storage, checks it against the ledger and reads it with pickling refused, so a worker holds
-its shard, and whoever can write to the storage can change numbers but never run code. The files go when the run
-ends.
+its shard, and whoever can write to the storage can change numbers but never run code. The fragments and counts
+go once every shard has assembled its partition, the rest when the run ends.
 
 The storage is the one named by ``SCORING_RUN_STORAGE`` in ``STORAGES``: a directory every worker shares, or an
 S3-compatible bucket through django-storages, for workers on many machines.
@@ -85,6 +85,12 @@ def run_file_read(entry: dict) -> NpzArrays:
     if not entry:
         raise RunFileError("A file of the run is not recorded in its ledger: the step that writes it has not finished.")
     return _read(entry)
+
+
+def run_file_delete(entry: dict | None) -> None:
+    """Delete one file of a run that no later step reads (nothing when it is not recorded)."""
+    if entry:
+        run_storage().delete(entry["name"])
 
 
 def run_files_write(

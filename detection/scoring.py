@@ -449,6 +449,10 @@ def _budget_check(run_id: int) -> None:
             RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).values_list("shard", flat=True)
         )
         transaction.on_commit(lambda: dispatch.workers().score_shards(run_id, pending))
+    # Every shard has its partition now: the parts' fragments and counts (most of a run's files) are done with.
+    for files in RunPart.objects.filter(run_id=run_id).values_list("files", flat=True):
+        for entry in [files.get("counts"), *files.get("shards", [])]:
+            run_files.run_file_delete(entry)
 
 
 def _claim_reduce(run_id: int) -> None:

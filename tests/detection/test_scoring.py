@@ -252,6 +252,10 @@ def test_each_step_reads_only_its_own_files_and_nothing_is_unpickled(tmp_path, m
         opened.clear()
         scoring.scoring_shard_run(run_id=run.pk, shard=shard)
         assert opened == [common, fragment(run, 0, shard)["name"], fragment(run, 1, shard)["name"]]
+    # Once every shard has its partition, the fragments and counts (no later step reads them) are gone.
+    left = set(run_files.run_files_list(run_id=run.pk))
+    parts = RunPart.objects.filter(run=run).values_list("files", flat=True)
+    assert left and not left & {e["name"] for files in parts for e in [files["counts"], *files["shards"]]}
     for shard in range(run.n_shards):  # sweeping: the common file and this shard's partition
         opened.clear()
         scoring.scoring_shard_run(run_id=run.pk, shard=shard)
