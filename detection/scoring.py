@@ -26,9 +26,11 @@ from detection.engine import (
     ENGINE_VERSION,
     BudgetExceeded,
     EngineParams,
+    MemoryBudgetExceeded,
     PartialEdges,
     arrays_from_finalise,
     finalise,
+    reduce_budget_check,
     shard_edges_from_partition,
 )
 from detection.engine.partition import strings_to_arrays
@@ -76,7 +78,8 @@ def scoring_run_start(
     """Record a run in the ledger and enqueue its first step once the transaction commits.
 
     Raises BudgetExceeded when the sample's posts alone show that the run would build more co-action pairs
-    than SCORING_MAX_PAIRS (a lower bound from the database; the prepare step counts them exactly).
+    than SCORING_MAX_PAIRS (a lower bound from the database; the prepare step counts them exactly), and
+    MemoryBudgetExceeded when its reduce would need more than SCORING_MAX_REDUCE_MB.
     """
     engine = engine_params(params or {})
     if not 1 <= n_shards <= 256:
@@ -87,6 +90,9 @@ def scoring_run_start(
     floor = selectors.sample_pair_floor(sample_id=sample.pk, params=engine)
     if floor is not None and sum(floor.values()) > settings.SCORING_MAX_PAIRS:
         raise BudgetExceeded(floor, settings.SCORING_MAX_PAIRS, engine, "SCORING_MAX_PAIRS", at_least=True)
+    n_posts = selectors.sample_post_count(sample_id=sample.pk)
+    floor_pairs = sum(floor.values()) if floor is not None else 0
+    reduce_budget_check(n_posts, floor_pairs, settings.SCORING_MAX_REDUCE_MB, "SCORING_MAX_REDUCE_MB", at_least=True)
     with transaction.atomic():
         run = ScoringRun.objects.create(
             sample=sample,
@@ -439,6 +445,12 @@ def _budget_check(run_id: int) -> None:
         pairs = {b: sum(c.get(b, 0) for c in counted) for b in params.behaviours}
         if sum(pairs.values()) > settings.SCORING_MAX_PAIRS:
             _fail(run_id, str(BudgetExceeded(pairs, settings.SCORING_MAX_PAIRS, params, "SCORING_MAX_PAIRS")))
+            return
+        n_posts = sum(part["posts"] for part in run.files["parts"])
+        try:
+            reduce_budget_check(n_posts, sum(pairs.values()), settings.SCORING_MAX_REDUCE_MB, "SCORING_MAX_REDUCE_MB")
+        except MemoryBudgetExceeded as exc:
+            _fail(run_id, str(exc))
             return
         run.files = {**run.files, "pairs": pairs}
         run.save(update_fields=["files"])

@@ -5,6 +5,7 @@ DJANGO_ENV=production turns DEBUG off, requires a secret key and allowed hosts, 
 protections that `manage.py check --deploy` asks for.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -180,6 +181,12 @@ SAMPLE_MAX_INFLATION_RATIO = env.float("SAMPLE_MAX_INFLATION_RATIO", default=100
 # its behaviours) is refused before it builds any. A pair costs a worker up to 1.2 KB (min_weight=1, every pair
 # its own stored edge), about 0.2 KB on a dense day of 1M posts (8M pairs at the 60 s window): 10M, 12 GB at worst.
 SCORING_MAX_PAIRS = env.int("SCORING_MAX_PAIRS", default=10_000_000)
+# A scoring run whose reduce (the one step whose memory grows with the whole sample) would need more memory than
+# this, in MB, is refused too: detection.engine.budget estimates it from the posts and the pairs. 0 (the default):
+# 80% of the memory of the machine that checks (the web app's at the start, a worker's once the pairs are counted).
+SCORING_MAX_REDUCE_MB = env.int("SCORING_MAX_REDUCE_MB", default=0) or int(
+    0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+)
 # The classifier of groups (detection.learning): where its model files live (every worker must see them), and how
 # many new verdicts since the current model make the hourly task retrain it.
 CLASSIFIER_MODEL_DIR = Path(env("CLASSIFIER_MODEL_DIR", default=str(VAR_DIR / "classifier")))

@@ -33,6 +33,8 @@ _EXPORTS = {
     "build_arrays": "arrays",
     "BudgetExceeded": "budget",
     "DEFAULT_MAX_PAIRS": "budget",
+    "MemoryBudgetExceeded": "budget",
+    "reduce_budget_check": "budget",
     "pair_budget_check": "budget",
     "arrays_from_finalise": "partition",
     "finalise_arrays": "partition",

@@ -1,8 +1,11 @@
-"""A budget on the co-action pairs a run builds, checked from the arrays before any pair is built.
+"""Budgets a run is checked against before the work they bound starts: co-action pairs, and the reduce's memory.
 
 A run's memory and time grow with the post pairs its sweeps build: up to about 1 KB a pair when every pair is
 an edge of its own (min_weight=1 on one popular object), so 5,000 posts sharing one URL over a week (25 million
 pairs, co-link and co-domain) need some 23 GB. The count is exact and costs a sort per behaviour.
+
+On workers, the one step whose memory grows with the whole sample is the reduce (parts and shards grow with
+their own part and shard): ``reduce_memory_mb`` estimates its peak from the posts and the pairs.
 """
 
 from __future__ import annotations
@@ -33,6 +36,43 @@ class BudgetExceeded(ValueError):
             f"This run would build {'at least ' if at_least else ''}{total:,} co-action pairs ({biggest}), more "
             f"than the limit of {limit:,} ({limit_name}): {change}."
         )
+
+
+# The reduce's peak resident memory, fitted on benchmarks/scale_out.py's measuring worker (a fresh child per task):
+# 999,434 posts and 7,992,289 pairs in 8 shards took 1,336 MB; 9,99x,xxx posts and N pairs in 64 shards, M MB.
+REDUCE_BASE_MB = 175.0  # a worker's child before it reads anything
+REDUCE_MB_PER_POST = 0.0
+REDUCE_MB_PER_PAIR = 0.0
+
+
+def reduce_memory_mb(n_posts: int, n_pairs: int) -> float:
+    """The reduce's estimated peak resident memory in MB, for a sample of n_posts posts whose sweeps build
+    n_pairs co-action pairs."""
+    return REDUCE_BASE_MB + REDUCE_MB_PER_POST * n_posts + REDUCE_MB_PER_PAIR * n_pairs
+
+
+class MemoryBudgetExceeded(BudgetExceeded):
+    """A run's reduce would need more memory than a worker may use: the estimate, the limit and what to change."""
+
+    def __init__(self, n_posts: int, n_pairs: int, limit_mb: int, limit_name: str, at_least: bool = False) -> None:
+        self.pairs = {}
+        self.limit = limit_mb
+        self.limit_name = limit_name
+        self.leave_out = []
+        self.needed_mb = reduce_memory_mb(n_posts, n_pairs)
+        ValueError.__init__(
+            self,
+            f"This run's reduce would need {'at least ' if at_least else ''}about {self.needed_mb:,.0f} MB of memory "
+            f"({n_posts:,} posts, {n_pairs:,} co-action pairs), more than the {limit_mb:,} MB a worker may use "
+            f"({limit_name}): score a shorter period of the sample, or give the workers more memory and raise "
+            f"{limit_name}.",
+        )
+
+
+def reduce_budget_check(n_posts: int, n_pairs: int, limit_mb: int, limit_name: str, at_least: bool = False) -> None:
+    """MemoryBudgetExceeded when the reduce of n_posts posts and n_pairs pairs would need more than limit_mb."""
+    if reduce_memory_mb(n_posts, n_pairs) > limit_mb:
+        raise MemoryBudgetExceeded(n_posts, n_pairs, limit_mb, limit_name, at_least)
 
 
 def behaviours_to_leave_out(pairs: dict[str, int], limit: int) -> list[str]:
