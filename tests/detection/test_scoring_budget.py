@@ -1,5 +1,6 @@
-"""The co-action pair budget at the database's edge: refused before a run is queued when the sample's posts
-already show it is over, and failed with the same reason when the prepare step's exact count finds it over."""
+"""The co-action pair budget and the reduce's memory budget at the database's edge: refused before a run is queued
+when the sample's posts already show it is over, and failed with the same reason when the shards' exact count of
+the pairs finds it over."""
 
 import csv
 import random
@@ -11,7 +12,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from detection import run_files, scoring, selectors
-from detection.engine import BudgetExceeded, EngineParams, build_arrays
+from detection.engine import BudgetExceeded, EngineParams, MemoryBudgetExceeded, build_arrays
+from detection.engine.budget import REDUCE_BASE_MB, reduce_memory_mb
 from detection.engine.coaction import pair_counts
 from detection.ingest import jobs, services
 from detection.models import RunStatus, Sample, ScoringRun
@@ -139,3 +141,44 @@ def test_a_floor_the_database_is_slow_to_find_is_left_to_the_prepare_step(tmp_pa
     assert selectors.sample_pair_floor(sample_id=sample.pk, params=EngineParams()) is None
     run = scoring.scoring_run_start(sample=sample, params={"window_s": 604_800})
     assert run.status == RunStatus.QUEUED  # the transaction went on after the cancelled query
+
+
+def test_a_run_whose_reduce_would_not_fit_is_refused_before_it_is_queued(tmp_path, settings):
+    sample = imported(tmp_path, "one-url", one_url(5_000))
+    settings.SCORING_MAX_REDUCE_MB = 150  # below what a worker's child holds before it reads anything
+    with pytest.raises(MemoryBudgetExceeded) as refused:
+        scoring.scoring_run_start(sample=sample)
+    assert str(refused.value) == (
+        f"This run's reduce would need at least about {reduce_memory_mb(5_000, 0):,.0f} MB of memory (5,000 posts, "
+        "0 co-action pairs), more than the 150 MB a worker may use (SCORING_MAX_REDUCE_MB): score a shorter period "
+        "of the sample, or give the workers more memory and raise SCORING_MAX_REDUCE_MB."
+    )
+    assert not ScoringRun.objects.exists()
+    settings.SCORING_MAX_REDUCE_MB = 4_000
+    assert scoring.scoring_run_start(sample=sample, n_shards=1)
+
+
+def test_a_run_whose_counted_pairs_would_not_fit_fails_before_its_sweeps(
+    tmp_path, settings, celery_in_process, django_capture_on_commit_callbacks
+):
+    sample = imported(tmp_path, "one-url", one_url(5_000))
+    with django_capture_on_commit_callbacks() as queued:
+        run = scoring.scoring_run_start(sample=sample, params={"window_s": 60, "min_weight": 1}, n_shards=2)
+    settings.SCORING_MAX_REDUCE_MB = 150  # the workers that count the pairs have less memory than the web app
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in queued:
+            callback()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert run.error == (
+        f"This run's reduce would need about {reduce_memory_mb(5_000, 9_998):,.0f} MB of memory (5,000 posts, "
+        "9,998 co-action pairs), more than the 150 MB a worker may use (SCORING_MAX_REDUCE_MB): score a shorter "
+        "period of the sample, or give the workers more memory and raise SCORING_MAX_REDUCE_MB."
+    )
+    assert not run.shards.filter(status="done").exists() and run_files.run_files_list(run_id=run.pk) == []
+
+
+def test_the_reduce_estimate_grows_with_posts_and_pairs():
+    assert reduce_memory_mb(0, 0) == REDUCE_BASE_MB
+    assert reduce_memory_mb(1_000_000, 0) > reduce_memory_mb(0, 0)
+    assert reduce_memory_mb(1_000_000, 10_000_000) > reduce_memory_mb(1_000_000, 0)

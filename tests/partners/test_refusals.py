@@ -1,6 +1,8 @@
 """Refused credentials and anonymous callers: throttled per client address before authentication, and each
 key's refusals written to the audit log as one counted entry per address and minute."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -30,11 +32,14 @@ def revoked(world, refusal_rate):
 
 def test_a_revoked_key_hammering_the_api_is_throttled_and_audited_as_counted_entries(client, revoked):
     key, auth = revoked
+    started = time.monotonic()
     codes = [client.get(CAMPAIGNS, REMOTE_ADDR="192.0.2.7", **auth).status_code for _ in range(150)]
+    # The window is a minute: on a machine slow enough to take longer over the 150 requests, it slides past.
+    windows = 1 + int((time.monotonic() - started) // 60)
     refusals = codes.count(401)
-    assert 1 <= refusals <= LIMIT and codes.count(429) == 150 - refusals
+    assert 1 <= refusals <= LIMIT * windows and codes.count(429) == 150 - refusals
     entries = AuditEvent.objects.filter(action=AuditAction.KEY_REFUSED, credential=key.prefix)
-    assert 1 <= entries.count() <= 2  # one per minute; two when the run straddles a minute
+    assert 1 <= entries.count() <= windows + 1  # one per minute; one more when the run straddles a minute
     assert entries.aggregate(total=Sum("count"))["total"] == refusals
     assert set(entries.values_list("address", flat=True)) == {"192.0.2.7"}
 
