@@ -38,11 +38,14 @@ class BudgetExceeded(ValueError):
         )
 
 
-# The reduce's peak resident memory, fitted on benchmarks/scale_out.py's measuring worker (a fresh child per task):
-# 999,434 posts and 7,992,289 pairs in 8 shards took 1,336 MB; 9,99x,xxx posts and N pairs in 64 shards, M MB.
-REDUCE_BASE_MB = 175.0  # a worker's child before it reads anything
-REDUCE_MB_PER_POST = 0.0
-REDUCE_MB_PER_PAIR = 0.0
+# The reduce's peak resident memory: a worker's child before it reads anything, about 300 bytes a post (its
+# per-post columns and the text signatures it gathers) and, fitted on benchmarks/scale_out.py's measuring worker,
+# 118 bytes a co-action pair (the shards' matches it merges, the kept edges and their evidence). Measured against
+# estimated: 999,434 posts and 7,992,289 pairs in 8 shards, 1,336 MB against 1,418; 9,995,533 posts over a week
+# and 103,845,252 pairs in 64 shards, 15,463 MB against 15,427.
+REDUCE_BASE_MB = 175.0
+REDUCE_MB_PER_POST = 300e-6
+REDUCE_MB_PER_PAIR = 118e-6
 
 
 def reduce_memory_mb(n_posts: int, n_pairs: int) -> float:
