@@ -1,10 +1,11 @@
 """Kill test: SIGKILL a Celery worker's whole process group while a run's prepare parts run, then the next worker's
 while its shards run, then the next one's while its reduce runs, on Redis and on RabbitMQ.
 
-Everything runs on the production defaults (acks late, visibility timeout, task time limit, SCORING_LEASE_SECONDS,
-SCORING_PREPARE_PARTS) with beat on its own schedule. Within three minutes of each kill the next worker has carried
-the run past the killed step, only the killed steps ran twice, and the run ends with the same groups and scores as
-an uninterrupted run.
+Everything runs on the production defaults (acks late, visibility timeout, task time limit, SCORING_LEASE_SECONDS)
+with beat on its own schedule; the run has 8 prepare parts and 4 shards, so that a shard's passes (assembling, then
+sweeping) last long enough to be caught. Within three minutes of each kill the next worker has carried the run
+past the killed step, only the killed steps ran twice, and the run ends with the same groups and scores as an
+uninterrupted run.
 """
 
 import os
@@ -63,7 +64,7 @@ def broker_env(request, tmp_path) -> dict:
 def start_run(env: dict, sample_name: str) -> ScoringRun:
     before = set(ScoringRun.objects.values_list("pk", flat=True))
     subprocess.run(
-        [sys.executable, "manage.py", "score_sample", sample_name, "--shards", "8", "--no-wait"],
+        [sys.executable, "manage.py", "score_sample", sample_name, "--shards", "4", "--parts", "8", "--no-wait"],
         cwd=REPO,
         env=env,
         check=True,
@@ -74,13 +75,13 @@ def start_run(env: dict, sample_name: str) -> ScoringRun:
     return ScoringRun.objects.get(pk=run_id)
 
 
-def wait_for(run: ScoringRun, condition, timeout: float, logs: list[Path]) -> ScoringRun:
+def wait_for(run: ScoringRun, condition, timeout: float, logs: list[Path], poll: float = 0.1) -> ScoringRun:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run.refresh_from_db()
         if condition(run):
             return run
-        time.sleep(0.1)
+        time.sleep(poll)
     tails = "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs if log.exists())
     raise AssertionError(
         f"run {run.pk} stuck: {run.status}, {run.shards_done}/{run.n_shards} shards, {run.error}\n{tails}"
@@ -100,8 +101,20 @@ def running_part(run: ScoringRun) -> int | None:
     return running[0] if running and waiting and done >= len(statuses) // 2 else None
 
 
-def running_shard(run: ScoringRun) -> bool:
-    return RunShard.objects.filter(run=run, status="running").exists()
+def running_shard(run: ScoringRun) -> tuple[int, str] | None:
+    """The shard a worker is on, and its pass ("assemble" or "sweep"), while the run is scoring, if there is one.
+
+    A shard's passes take tenths of a second on this sample, so the test looks for any of them."""
+    if run.status != "scoring":
+        return None
+    for shard, partition in RunShard.objects.filter(run=run, status="running").values_list("shard", "partition"):
+        return shard, "sweep" if partition else "assemble"
+    return None
+
+
+def assembled_by(partition: dict) -> int:
+    """The attempt of the pass that assembled a shard's partition (its file is named after it)."""
+    return int(partition["name"].rsplit("-a", 1)[1].removesuffix(".npz"))
 
 
 def kill(worker: subprocess.Popen) -> float:
@@ -132,10 +145,12 @@ def test_killed_workers_lose_no_step_and_change_no_result(tmp_path, broker_env):
         worker("killed-in-shards")
         run = wait_for(run, lambda r: r.status != "preparing", RECOVERY_SECONDS, logs)
         parts_recovery = time.monotonic() - killed_at
-        run = wait_for(run, lambda r: (r.shards_done >= r.n_shards // 2 and running_shard(r)) or finished(r), 300, logs)
+        run = wait_for(run, lambda r: running_shard(r) is not None or finished(r), 300, logs, poll=0.02)
         assert run.status == "scoring", f"the run must still be scoring when the worker dies, not {run.status}"
         killed_at = kill(workers[-1])
-        assert running_shard(run), "a shard must be running at the kill"
+        run.refresh_from_db()
+        killed_shard = running_shard(run)
+        assert killed_shard is not None, "a shard must be running at the kill"
         worker("killed-in-reduce")
         run = wait_for(run, lambda r: (r.status == "reducing" and r.attempts) or finished(r), RECOVERY_SECONDS, logs)
         shards_recovery = time.monotonic() - killed_at
@@ -153,19 +168,26 @@ def test_killed_workers_lose_no_step_and_change_no_result(tmp_path, broker_env):
     broker = broker_env["CELERY_BROKER_URL"].split(":")[0]
     print(
         f"\n{broker}: from the kill in the parts to the shards under way {parts_recovery:.0f} s, "
-        f"from the kill in the shards to the reduce under way {shards_recovery:.0f} s, "
+        f"from the kill in the shards (shard {killed_shard[0]}'s {killed_shard[1]}) to the reduce under way "
+        f"{shards_recovery:.0f} s, "
         f"from the kill in the reduce to done {reduce_recovery:.0f} s; an uninterrupted run {reference.timings}"
     )
 
     assert run.status == "done", run.error
     assert reference.status == "done", reference.error
     parts = dict(RunPart.objects.filter(run=run).values_list("part", "attempts"))
-    assert len(parts) == run.n_shards, "one prepare part per shard, the default"
+    assert len(parts) == 8
     twice = {part: 2 if part == killed_part else 1 for part in parts}
     assert parts == twice, "the part at the kill, and only it, ran twice"
     assert run.shards_done == run.n_shards
     assert all(s.status == "done" for s in RunShard.objects.filter(run=run))
-    assert RunShard.objects.filter(run=run, attempts=2).count() == 1, "the shard at the kill, and only it, ran twice"
+    # Per shard, the attempts of its assembling and of its sweep: the pass at the kill, and only it, ran twice.
+    passes = {
+        shard: (assembled_by(partition), attempts)
+        for shard, partition, attempts in RunShard.objects.filter(run=run).values_list("shard", "partition", "attempts")
+    }
+    shard, killed_pass = killed_shard
+    assert passes == {s: ((2, 1) if killed_pass == "assemble" else (1, 2)) if s == shard else (1, 1) for s in passes}
     assert run.attempts == 2, "the reduce ran twice"
     assert run.result_hash == reference.result_hash
     assert run.summary["groups"] > 0 and run.summary["flagged_accounts"] > 0
