@@ -12,7 +12,7 @@ from unfold.decorators import action
 
 from campaigns import codes
 from campaigns.models import Asset, Campaign, Narrative, Technique, TechniqueUse
-from detection.engine import BudgetExceeded
+from detection.engine import RunRefused
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from detection.engine.readers import FORMATS, layout_columns
 
@@ -136,7 +136,7 @@ class SampleAdmin(ModelAdmin):
             )
         try:
             run = scoring.scoring_run_start(sample=sample, requested_by=request.user)
-        except BudgetExceeded as exc:
+        except RunRefused as exc:
             messages.error(request, f"{sample.name}: {exc}")
             return redirect("admin:detection_sample_change", sample.pk)
         messages.info(request, f"Scoring {sample.name}: this page shows the run's progress.")
@@ -173,7 +173,7 @@ class SampleAdmin(ModelAdmin):
         for sample in queryset:
             try:
                 run = scoring.scoring_run_start(sample=sample, requested_by=request.user)
-            except BudgetExceeded as exc:
+            except RunRefused as exc:
                 messages.error(request, f"{sample.name}: {exc}")
                 continue
             url = reverse("admin:detection_scoringrun_change", args=[run.pk])

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from detection import models as d
 from detection import submissions
-from detection.engine import BudgetExceeded
+from detection.engine import BudgetExceeded, MemoryBudgetExceeded
 from detection.engine.output import CSV_MEDIA_TYPE, csv_lines
 from detection.ingest import selectors as ingest_selectors
 from partners.addresses import client_address
@@ -147,6 +147,8 @@ class SampleViewSet(PartnerReadViewSet):
             raise exceptions.Conflict(str(exc)) from exc
         except BudgetExceeded as exc:
             raise exceptions.TooManyPairs(str(exc)) from exc
+        except MemoryBudgetExceeded as exc:
+            raise exceptions.OverMemoryBudget(str(exc)) from exc
         body = serializers.ScoringRunSerializer(run, context=context).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=_location(body["url"]))
 

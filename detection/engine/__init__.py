@@ -34,6 +34,7 @@ _EXPORTS = {
     "BudgetExceeded": "budget",
     "DEFAULT_MAX_PAIRS": "budget",
     "MemoryBudgetExceeded": "budget",
+    "RunRefused": "budget",
     "reduce_budget_check": "budget",
     "pair_budget_check": "budget",
     "arrays_from_finalise": "partition",

@@ -17,7 +17,11 @@ from detection.engine.params import EngineParams
 DEFAULT_MAX_PAIRS = 10_000_000  # about 10 GB at the worst case of 1 KB a pair
 
 
-class BudgetExceeded(ValueError):
+class RunRefused(ValueError):
+    """A run over one of its budgets, refused before the work the budget bounds; the message says what to change."""
+
+
+class BudgetExceeded(RunRefused):
     """A run would build more co-action pairs than its budget: the counts, the limit and what to change."""
 
     def __init__(
@@ -54,17 +58,14 @@ def reduce_memory_mb(n_posts: int, n_pairs: int) -> float:
     return REDUCE_BASE_MB + REDUCE_MB_PER_POST * n_posts + REDUCE_MB_PER_PAIR * n_pairs
 
 
-class MemoryBudgetExceeded(BudgetExceeded):
+class MemoryBudgetExceeded(RunRefused):
     """A run's reduce would need more memory than a worker may use: the estimate, the limit and what to change."""
 
     def __init__(self, n_posts: int, n_pairs: int, limit_mb: int, limit_name: str, at_least: bool = False) -> None:
-        self.pairs = {}
         self.limit = limit_mb
         self.limit_name = limit_name
-        self.leave_out = []
         self.needed_mb = reduce_memory_mb(n_posts, n_pairs)
-        ValueError.__init__(
-            self,
+        super().__init__(
             f"This run's reduce would need {'at least ' if at_least else ''}about {self.needed_mb:,.0f} MB of memory "
             f"({n_posts:,} posts, {n_pairs:,} co-action pairs), more than the {limit_mb:,} MB a worker may use "
             f"({limit_name}): score a shorter period of the sample, or give the workers more memory and raise "

@@ -32,6 +32,12 @@ class TooManyPairs(exceptions.APIException):
     default_code = "too_many_pairs"
 
 
+class OverMemoryBudget(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The run's reduce would need more memory than this server's workers may use."
+    default_code = "over_memory_budget"
+
+
 def _flatten(detail) -> tuple[str, dict | None]:
     if isinstance(detail, dict):
         return "Invalid input.", {str(k): _messages(v) for k, v in detail.items()}

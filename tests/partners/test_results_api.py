@@ -189,6 +189,25 @@ def test_a_run_over_the_pair_budget_is_refused_with_a_400_naming_the_limit(
     assert fits.status_code == 202, fits.content
 
 
+def test_a_run_whose_reduce_would_not_fit_is_refused_by_the_api_with_its_own_code(
+    world, settings, django_capture_on_commit_callbacks, celery_in_process
+):
+    rows = "".join(f"x,p{i},a{i},2024-01-13T00:{i // 60 % 60:02d}:{i % 60:02d}Z,n.example/s\n" for i in range(100))
+    client = world.client("amber_a")
+    with django_capture_on_commit_callbacks(execute=True):
+        upload = SimpleUploadedFile("small.csv", b"platform,post_id,account_id,created_at,urls\n" + rows.encode())
+        submitted = client.post("/api/v1/samples/", {"name": "small", "tlp": "AMBER", "file": upload})
+    assert submitted.status_code == 202, submitted.content
+    settings.SCORING_MAX_REDUCE_MB = 100
+    response = client.post(f"{submitted.json()['sample']['url']}runs/", {}, content_type="application/json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "over_memory_budget"
+    assert error["detail"].startswith("This run's reduce would need at least about ")
+    assert "(100 posts, " in error["detail"] and "more than the 100 MB a worker may use" in error["detail"]
+    assert not ScoringRun.objects.filter(sample_id=submitted.json()["sample"]["id"]).exists()
+
+
 def test_a_run_started_through_the_api_completes_and_its_groups_are_readable(
     world, tmp_path, django_capture_on_commit_callbacks, celery_in_process
 ):
