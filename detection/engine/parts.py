@@ -25,7 +25,6 @@ engine's, byte for byte.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -214,9 +213,8 @@ class PartColumns:
         bucket_of_text = (np.arange(nb, dtype=np.uint64)[None, :] << np.uint64(58)) | (bands >> np.uint64(6))
         self.similar = (np.repeat(text_posts, nb), bucket_of_text[row].reshape(-1), np.repeat(row, nb), sig, bands)
         # Which posts share a text, across parts: a 128-bit digest of each text (the reduce numbers the texts).
-        digests = b"".join(hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in distinct)
         self.text_posts = text_posts
-        self.text_digest = np.frombuffer(digests, dtype=np.uint64).reshape(-1, 2)[row]
+        self.text_digest = key_digests(distinct)[row]
         self.activity["similar-text"] = np.bincount(self.account[text_posts], minlength=self.n_accounts)
 
 
