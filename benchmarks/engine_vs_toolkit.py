@@ -184,8 +184,9 @@ def engine_one(path: str, behaviours: str, window: str, min_weight: str) -> None
     """
     from benchmarks.engine_scale import peak_rss_mb
     from detection.engine import EngineParams, build_arrays, run, shard_edges
-    from detection.engine.api import select_behaviour
+    from detection.engine.api import select_edges_of
     from detection.engine.arrays import SEP
+    from detection.engine.coaction import match_codec
     from detection.engine.evidence import edge_details
     from detection.engine.readers import read_sample
     from detection.engine.records import AccountRecord, PostRecord
@@ -208,7 +209,10 @@ def engine_one(path: str, behaviours: str, window: str, min_weight: str) -> None
     for name in params.behaviours:
         one = EngineParams(behaviours=(name,), window_s=params.window_s, min_weight=params.min_weight)
         t0 = time.perf_counter()
-        selected = select_behaviour([shard_edges(arrays, one)], arrays, one, name)
+        activity = {name: arrays.objects[name].activity} if name in arrays.objects else {}
+        width = match_codec(arrays, with_rank=False).width
+        partials = [shard_edges(arrays, one)]
+        selected = select_edges_of(partials, arrays.account, arrays.n_accounts, width, activity, one)[name]
         a, b = selected.a, selected.b
         t1 = time.perf_counter()
         edge_details(arrays, name, one, a, b)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -16,28 +16,14 @@ from detection.engine.params import ENGINE_VERSION, EngineParams
 from detection.engine.records import AccountRecord, PostRecord
 from detection.engine.scoring import KeptEdges, Scores, score
 from detection.engine.shards import PartialEdges, shard_edges
-from detection.engine.significance import EdgeStats, edge_stats, select_edges
+from detection.engine.significance import SelectedEdges, edge_stats, select_edges
 
 
 @dataclass
-class BehaviourEdges:
+class BehaviourEdges(SelectedEdges):
     """The kept edges of one behaviour (a < b, sorted), their significance and their details."""
 
-    behaviour: str
-    a: np.ndarray
-    b: np.ndarray
-    w_ab: np.ndarray
-    w_ba: np.ndarray
-    expected: np.ndarray
-    p_value: np.ndarray
-    q_value: np.ndarray
     details: EdgeDetails
-    n_candidates: int  # account pairs with at least one co-action
-    n_coaction_pairs: int  # post pairs in the window, over all objects
-
-    @property
-    def weight(self) -> np.ndarray:
-        return np.maximum(self.w_ab, self.w_ba)
 
 
 @dataclass
@@ -76,7 +62,21 @@ def run(
 
 def finalise(partials: list[PartialEdges], arrays: PostArrays, params: EngineParams) -> EngineResult:
     """Merge the shards' matches, test significance, find groups and score accounts and groups."""
-    edges = merge_edges(partials, arrays, params)
+    width = match_codec(arrays, with_rank=False).width
+    activity = {b: t.activity for b, t in arrays.objects.items() if t.activity is not None}
+    selected = select_edges_of(partials, arrays.account, arrays.n_accounts, width, activity, params)
+    details = {b: edge_details(arrays, b, params, s.a, s.b) for b, s in selected.items()}
+    return finalise_details(selected, details, arrays, params)
+
+
+def finalise_details(
+    selected: dict[str, SelectedEdges], details: dict[str, EdgeDetails], arrays: PostArrays, params: EngineParams
+) -> EngineResult:
+    """Find groups and score accounts and groups from the kept edges of every behaviour and their details."""
+    edges = {
+        behaviour: BehaviourEdges(**{f.name: getattr(s, f.name) for f in fields(s)}, details=details[behaviour])
+        for behaviour, s in selected.items()
+    }
     kept = [
         KeptEdges(
             behaviour=e.behaviour,
@@ -100,75 +100,67 @@ def finalise(partials: list[PartialEdges], arrays: PostArrays, params: EnginePar
     return result
 
 
-@dataclass
-class Selected:
-    """One behaviour's candidate edges merged over the shards, and which of them are kept."""
+def select_edges_of(
+    partials: list[PartialEdges],
+    account: np.ndarray,
+    n_accounts: int,
+    width: int,
+    activity: dict[str, np.ndarray],
+    params: EngineParams,
+) -> dict[str, SelectedEdges]:
+    """The kept edges of every behaviour from the shards' matches.
 
-    stats: EdgeStats
-    keep: np.ndarray  # indices into stats of the kept edges
-    expected: np.ndarray  # of the kept edges
-    p_value: np.ndarray
-    q_value: np.ndarray
-    n_coaction_pairs: int
-
-    @property
-    def a(self) -> np.ndarray:
-        return self.stats.a[self.keep]
-
-    @property
-    def b(self) -> np.ndarray:
-        return self.stats.b[self.keep]
+    account: per post, its account (read only for the wide codec, width 0); activity: per behaviour and account,
+    its actions (a behaviour without any has none)."""
+    _check_partials(partials, n_accounts)
+    return {
+        behaviour: select_behaviour(partials, account, n_accounts, width, activity.get(behaviour), params, behaviour)
+        for behaviour in params.behaviours
+    }
 
 
 def select_behaviour(
-    partials: list[PartialEdges], arrays: PostArrays, params: EngineParams, behaviour: str
-) -> Selected:
+    partials: list[PartialEdges],
+    account: np.ndarray,
+    n_accounts: int,
+    width: int,
+    activity: np.ndarray | None,
+    params: EngineParams,
+    behaviour: str,
+) -> SelectedEdges:
     """The edges of one behaviour from the shards' matches: weights, significance, and the kept ones."""
     parts = [p.matched.get(behaviour, np.zeros(0, np.int64)) for p in partials]
     matched = parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
-    stats = edge_stats(matched, arrays.account, arrays.n_accounts, match_codec(arrays, with_rank=False).width)
-    crowd = np.zeros(arrays.n_accounts, dtype=np.int64)
+    stats = edge_stats(matched, account, n_accounts, width)
+    del matched, parts
+    crowd = np.zeros(n_accounts, dtype=np.int64)
     for p in partials:
         if behaviour in p.crowd:
             crowd += p.crowd[behaviour]
-    table = arrays.objects.get(behaviour)
-    activity = table.activity if table is not None and table.activity is not None else crowd * 0
+    activity = activity if activity is not None else np.zeros(n_accounts, dtype=np.int64)
     keep, expected, p_value, q_value = select_edges(stats, activity, crowd, params)
-    n_pairs = sum(p.n_pairs.get(behaviour, 0) for p in partials)
-    return Selected(stats, keep, expected, p_value, q_value, n_pairs)
+    return SelectedEdges(
+        behaviour=behaviour,
+        a=stats.a[keep],
+        b=stats.b[keep],
+        w_ab=stats.w_ab[keep],
+        w_ba=stats.w_ba[keep],
+        expected=expected,
+        p_value=p_value,
+        q_value=q_value,
+        n_candidates=len(stats.a),
+        n_coaction_pairs=sum(p.n_pairs.get(behaviour, 0) for p in partials),
+    )
 
 
-def merge_edges(partials: list[PartialEdges], arrays: PostArrays, params: EngineParams) -> dict[str, BehaviourEdges]:
-    """Merge the shards' matches into the kept edges of every behaviour, with significance and evidence."""
-    _check_partials(partials, arrays)
-    edges: dict[str, BehaviourEdges] = {}
-    for behaviour in params.behaviours:
-        sel = select_behaviour(partials, arrays, params, behaviour)
-        a, b = sel.a, sel.b
-        edges[behaviour] = BehaviourEdges(
-            behaviour=behaviour,
-            a=a,
-            b=b,
-            w_ab=sel.stats.w_ab[sel.keep],
-            w_ba=sel.stats.w_ba[sel.keep],
-            expected=sel.expected,
-            p_value=sel.p_value,
-            q_value=sel.q_value,
-            details=edge_details(arrays, behaviour, params, a, b),
-            n_candidates=len(sel.stats.a),
-            n_coaction_pairs=sel.n_coaction_pairs,
-        )
-    return edges
-
-
-def _check_partials(partials: list[PartialEdges], arrays: PostArrays) -> None:
+def _check_partials(partials: list[PartialEdges], n_accounts: int) -> None:
     if not partials:
         raise ValueError("finalise needs the partial edges of at least one shard")
     n_shards = partials[0].n_shards
     shards = sorted(p.shard for p in partials)
     if shards != list(range(n_shards)) or any(p.n_shards != n_shards for p in partials):
         raise ValueError(f"finalise needs each of the {n_shards} shards exactly once, got {shards}")
-    if any(p.n_accounts != arrays.n_accounts for p in partials):
+    if any(p.n_accounts != n_accounts for p in partials):
         raise ValueError("the partial edges were computed on different arrays")
     if any(p.engine_version != ENGINE_VERSION for p in partials):
         raise ValueError("the partial edges come from another engine version")

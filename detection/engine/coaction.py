@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -51,43 +51,6 @@ def pair_counts(arrays: PostArrays, params: EngineParams) -> dict[str, int]:
         else:
             counts[behaviour] = int(_pairs_from(table.obj, arrays.time[table.post], params.window_s).sum())
     return counts
-
-
-def behaviour_pairs(
-    arrays: PostArrays,
-    behaviour: str,
-    params: EngineParams,
-    object_mask: np.ndarray | None = None,
-    account_mask: np.ndarray | None = None,
-    same_account: bool = False,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Post pairs (a, b) of different accounts that co-act in one behaviour, chunk by chunk, each pair once.
-
-    object_mask keeps the objects of one shard; account_mask keeps the posts of some accounts only;
-    same_account also yields the pairs of one account's own posts (the null model counts them).
-    """
-    table = arrays.objects.get(behaviour)
-    if table is None or len(table.obj) < 2:
-        return
-    obj, post = table.obj, table.post
-    keep = None
-    if object_mask is not None:
-        keep = object_mask[obj]
-    if account_mask is not None:
-        by_account = account_mask[arrays.account[post]]
-        keep = by_account if keep is None else keep & by_account
-    if keep is not None:
-        obj, post = obj[keep], post[keep]
-    for ia, ib in window_pairs(obj, arrays.time[post], params.window_s, params.chunk_pairs):
-        pa, pb = post[ia], post[ib]
-        ok = np.ones(len(pa), dtype=bool) if same_account else arrays.account[pa] != arrays.account[pb]
-        if behaviour == "similar-text":
-            assert table.band is not None and arrays.text_row is not None
-            assert arrays.text_bands is not None and arrays.text_sig is not None
-            ok &= similar_first_band(
-                table.band[obj[ia]], arrays.text_row, pa, pb, arrays.text_bands, arrays.text_sig, params
-            )
-        yield pa[ok], pb[ok]
 
 
 def similar_first_band(
@@ -180,10 +143,40 @@ class Actions:
     text_bands: np.ndarray | None = None
 
 
+def actions_of_accounts(actions: Actions, accounts: np.ndarray) -> Actions:
+    """The actions of the accounts a boolean mask keeps (the objects' and texts' tables are shared)."""
+    keep = accounts[actions.account]
+    return replace(
+        actions,
+        obj=actions.obj[keep],
+        post=actions.post[keep],
+        account=actions.account[keep],
+        time=actions.time[keep],
+        number=None if actions.number is None else actions.number[keep],
+        text_row=None if actions.text_row is None else actions.text_row[keep],
+    )
+
+
+def actions_pairs(actions: Actions, behaviour: str, params: EngineParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Pairs (i, j) of actions of different accounts that co-act in one behaviour, as indices into the actions,
+    chunk by chunk, each pair once."""
+    for ia, ib in window_pairs(actions.obj, actions.time, params.window_s, params.chunk_pairs):
+        if behaviour == "similar-text":
+            assert actions.band is not None and actions.text_row is not None
+            assert actions.text_bands is not None and actions.text_sig is not None
+            ok = similar_first_band(
+                actions.band[actions.obj[ia]], actions.text_row, ia, ib, actions.text_bands, actions.text_sig, params
+            )
+            ia, ib = ia[ok], ib[ok]
+        other = actions.account[ia] != actions.account[ib]
+        yield ia[other], ib[other]
+
+
 def table_actions(
-    arrays: PostArrays, table: ObjectTable, codec: MatchCodec, object_mask: np.ndarray | None = None
+    arrays: PostArrays, table: ObjectTable, codec: MatchCodec | None, object_mask: np.ndarray | None = None
 ) -> Actions:
-    """The actions of one table (those on the objects object_mask keeps), with what the sweep reads of them."""
+    """The actions of one table (those on the objects object_mask keeps), with what the sweep reads of them
+    (without codec: without the posts' numbers, which only the matches need)."""
     obj, post = table.obj, table.post
     if object_mask is not None:
         keep = object_mask[obj]
@@ -193,7 +186,7 @@ def table_actions(
         post=post,
         account=arrays.account[post],
         time=arrays.time[post],
-        number=(post if codec.rank is None else codec.rank[post]) if codec.width else None,
+        number=(post if codec.rank is None else codec.rank[post]) if codec is not None and codec.width else None,
     )
     if table.band is not None:
         assert arrays.text_row is not None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detection.engine.arrays import PostArrays, hash_bits, sorted_unique
-from detection.engine.coaction import behaviour_pairs
+from detection.engine.coaction import Actions, actions_of_accounts, actions_pairs, table_actions
 from detection.engine.params import EngineParams
 
 
@@ -28,39 +28,67 @@ class EdgeDetails:
     pair_post_b: np.ndarray
 
 
+class EdgeIndex:
+    """The kept edges of one behaviour (a < b, sorted), to find which pairs of posts make one of them."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, n_accounts: int):
+        self.n_accounts = n_accounts
+        self.keys = a * n_accounts + b  # sorted, as the edges are
+        self.involved = np.zeros(n_accounts, dtype=bool)
+        self.involved[a] = True
+        self.involved[b] = True
+        # A bit table of the edges' hashes turns most pairs away before the exact look-up.
+        self.bits = min(max(int(len(a) * 16).bit_length(), 10), 28)
+        self.table = np.zeros(1 << self.bits, dtype=bool)
+        self.table[hash_bits(self.keys, self.bits)] = True
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def pair_keys(self, actions: Actions, behaviour: str, params: EngineParams, n_posts: int) -> np.ndarray:
+        """The distinct pairs of posts among the actions that make a kept edge, as post_a * n_posts + post_b
+        sorted, with post_a the post of the edge's account a. A pair of posts sharing two objects (two URLs) is
+        one pair of posts."""
+        n_acc, n_edges = self.n_accounts, len(self.keys)
+        if not n_edges or len(actions.obj) < 2:
+            return np.zeros(0, dtype=np.int64)
+        actions = actions_of_accounts(actions, self.involved)
+        parts = []
+        for ia, ib in actions_pairs(actions, behaviour, params):
+            ua, ub = actions.account[ia], actions.account[ib]
+            key = np.minimum(ua, ub) * n_acc + np.maximum(ua, ub)
+            maybe = np.flatnonzero(self.table[hash_bits(key, self.bits)])
+            key, ia, ib, ua, ub = key[maybe], ia[maybe], ib[maybe], ua[maybe], ub[maybe]
+            idx = np.searchsorted(self.keys, key)
+            hit = (idx < n_edges) & (self.keys[np.minimum(idx, n_edges - 1)] == key)
+            pa, pb = actions.post[ia[hit]], actions.post[ib[hit]]
+            swap = ua[hit] > ub[hit]
+            parts.append(sorted_unique(np.where(swap, pb, pa) * n_posts + np.where(swap, pa, pb)))
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return sorted_unique(np.concatenate(parts))
+
+
 def edge_details(arrays: PostArrays, behaviour: str, params: EngineParams, a: np.ndarray, b: np.ndarray) -> EdgeDetails:
     """Sweep again, restricted to the accounts of the kept edges, and describe every kept edge."""
-    n_acc = arrays.n_accounts
-    n_edges = len(a)
-    edge_keys = a * n_acc + b  # sorted, as the edges are
-    involved = np.zeros(n_acc, dtype=bool)
-    involved[a] = True
-    involved[b] = True
-    parts_pa, parts_pb = [], []
-    if n_edges:
-        # A bit table of the edges' hashes turns most pairs away before the exact look-up.
-        bits = min(max(int(n_edges * 16).bit_length(), 10), 28)
-        table = np.zeros(1 << bits, dtype=bool)
-        table[hash_bits(edge_keys, bits)] = True
-        for pa, pb in behaviour_pairs(arrays, behaviour, params, account_mask=involved):
-            ua, ub = arrays.account[pa], arrays.account[pb]
-            key = np.minimum(ua, ub) * n_acc + np.maximum(ua, ub)
-            maybe = np.flatnonzero(table[hash_bits(key, bits)])
-            key, pa, pb, ua, ub = key[maybe], pa[maybe], pb[maybe], ua[maybe], ub[maybe]
-            idx = np.searchsorted(edge_keys, key)
-            hit = (idx < n_edges) & (edge_keys[np.minimum(idx, n_edges - 1)] == key)
-            swap = ua > ub
-            pa, pb = np.where(swap, pb, pa), np.where(swap, pa, pb)
-            parts_pa.append(pa[hit])
-            parts_pb.append(pb[hit])
-    pa = np.concatenate(parts_pa) if parts_pa else np.zeros(0, np.int64)
-    pb = np.concatenate(parts_pb) if parts_pb else np.zeros(0, np.int64)
-    # A pair of posts sharing two objects (two URLs) is one pair of posts; the posts determine the edge.
-    n_posts = arrays.n_posts
-    pair_key = sorted_unique(pa * n_posts + pb)
-    pa, pb = pair_key // n_posts, pair_key % n_posts
-    e = np.searchsorted(edge_keys, arrays.account[pa] * n_acc + arrays.account[pb])
-    dt = arrays.time[pb] - arrays.time[pa]
+    index = EdgeIndex(a, b, arrays.n_accounts)
+    table = arrays.objects.get(behaviour)
+    if table is None:
+        pair_keys = np.zeros(0, dtype=np.int64)
+    else:
+        pair_keys = index.pair_keys(table_actions(arrays, table, None), behaviour, params, arrays.n_posts)
+    return describe_pairs(pair_keys, arrays.account, arrays.time, index, params)
+
+
+def describe_pairs(
+    pair_keys: np.ndarray, account: np.ndarray, time: np.ndarray, index: EdgeIndex, params: EngineParams
+) -> EdgeDetails:
+    """Every kept edge described from its distinct pairs of posts (``EdgeIndex.pair_keys``, over every object):
+    who acts first, the median lag, and the evidence rows, closest in time first."""
+    n_posts, n_acc, n_edges = len(account), index.n_accounts, len(index)
+    pa, pb = pair_keys // n_posts, pair_keys % n_posts
+    e = np.searchsorted(index.keys, account[pa] * n_acc + account[pb])
+    dt = time[pb] - time[pa]
     # Stable: ties in (edge, |dt|) stay in (post a, post b) order.
     order = np.lexsort((np.abs(dt), e))
     e, pa, pb, dt = e[order], pa[order], pb[order], dt[order]

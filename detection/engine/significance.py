@@ -33,6 +33,42 @@ class EdgeStats:
         return np.maximum(self.w_ab, self.w_ba)
 
 
+@dataclass
+class SelectedEdges:
+    """The kept edges of one behaviour (a < b, sorted) with their weights and significance, before their details."""
+
+    behaviour: str
+    a: np.ndarray
+    b: np.ndarray
+    w_ab: np.ndarray
+    w_ba: np.ndarray
+    expected: np.ndarray
+    p_value: np.ndarray
+    q_value: np.ndarray
+    n_candidates: int  # account pairs with at least one co-action
+    n_coaction_pairs: int  # post pairs in the window, over all objects
+
+    @property
+    def weight(self) -> np.ndarray:
+        return np.maximum(self.w_ab, self.w_ba)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays for numpy.savez, named ``<field>:<behaviour>``."""
+        out = {f"{name}:{self.behaviour}": getattr(self, name) for name in _SELECTED_ARRAYS}
+        out[f"counts:{self.behaviour}"] = np.array([self.n_candidates, self.n_coaction_pairs], dtype=np.int64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, data: dict[str, np.ndarray], behaviour: str) -> SelectedEdges:
+        """The inverse of to_arrays (accepts a loaded .npz)."""
+        n_candidates, n_coaction_pairs = (int(x) for x in data[f"counts:{behaviour}"])
+        arrays = {name: data[f"{name}:{behaviour}"] for name in _SELECTED_ARRAYS}
+        return cls(behaviour=behaviour, n_candidates=n_candidates, n_coaction_pairs=n_coaction_pairs, **arrays)
+
+
+_SELECTED_ARRAYS = ("a", "b", "w_ab", "w_ba", "expected", "p_value", "q_value")
+
+
 def edge_stats(matched: np.ndarray, account_of_post: np.ndarray, n_accounts: int, width: int = 0) -> EdgeStats:
     """Directed weights counted from distinct matches, folded into undirected edges.
 
