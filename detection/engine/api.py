@@ -10,9 +10,10 @@ import numpy as np
 from detection.engine.arrays import PostArrays, build_arrays, sorted_unique
 from detection.engine.budget import pair_budget_check
 from detection.engine.coaction import match_codec
-from detection.engine.evidence import EdgeDetails, edge_details
+from detection.engine.evidence import EdgeDetails, EdgeIndex, describe_pairs, edge_details
 from detection.engine.groups import find_groups, multiplex
 from detection.engine.params import ENGINE_VERSION, EngineParams
+from detection.engine.partition import NpzArrays
 from detection.engine.records import AccountRecord, PostRecord
 from detection.engine.scoring import KeptEdges, Scores, score
 from detection.engine.shards import PartialEdges, shard_edges
@@ -66,6 +67,26 @@ def finalise(partials: list[PartialEdges], arrays: PostArrays, params: EnginePar
     activity = {b: t.activity for b, t in arrays.objects.items() if t.activity is not None}
     selected = select_edges_of(partials, arrays.account, arrays.n_accounts, width, activity, params)
     details = {b: edge_details(arrays, b, params, s.a, s.b) for b, s in selected.items()}
+    return finalise_details(selected, details, arrays, params)
+
+
+def finalise_from_pairs(
+    selected: dict[str, SelectedEdges], shard_pairs: Iterable[NpzArrays], arrays: PostArrays, params: EngineParams
+) -> EngineResult:
+    """``finalise`` of a run in parts: the kept edges' details from the pairs of posts each shard found for them on
+    its own objects (``partition.shard_pairs_from_partition``), not from a sweep of the whole sample. The arrays
+    need only the posts' accounts and times and the accounts' records (``parts.reduce_inputs``)."""
+    pieces: dict[str, list[np.ndarray]] = {behaviour: [] for behaviour in selected}
+    for pairs in shard_pairs:
+        for behaviour, found in pieces.items():
+            found.append(pairs[f"pairs:{behaviour}"])
+    details = {}
+    for behaviour, s in selected.items():
+        found = pieces.pop(behaviour)
+        pair_keys = sorted_unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+        del found
+        index = EdgeIndex(s.a, s.b, arrays.n_accounts)
+        details[behaviour] = describe_pairs(pair_keys, arrays.account, arrays.time, index, params)
     return finalise_details(selected, details, arrays, params)
 
 

@@ -37,10 +37,6 @@ class EdgeIndex:
         self.involved = np.zeros(n_accounts, dtype=bool)
         self.involved[a] = True
         self.involved[b] = True
-        # A bit table of the edges' hashes turns most pairs away before the exact look-up.
-        self.bits = min(max(int(len(a) * 16).bit_length(), 10), 28)
-        self.table = np.zeros(1 << self.bits, dtype=bool)
-        self.table[hash_bits(self.keys, self.bits)] = True
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -53,11 +49,15 @@ class EdgeIndex:
         if not n_edges or len(actions.obj) < 2:
             return np.zeros(0, dtype=np.int64)
         actions = actions_of_accounts(actions, self.involved)
+        # A bit table of the edges' hashes turns most pairs away before the exact look-up.
+        bits = min(max(int(n_edges * 16).bit_length(), 10), 28)
+        table = np.zeros(1 << bits, dtype=bool)
+        table[hash_bits(self.keys, bits)] = True
         parts = []
         for ia, ib in actions_pairs(actions, behaviour, params):
             ua, ub = actions.account[ia], actions.account[ib]
             key = np.minimum(ua, ub) * n_acc + np.maximum(ua, ub)
-            maybe = np.flatnonzero(self.table[hash_bits(key, self.bits)])
+            maybe = np.flatnonzero(table[hash_bits(key, bits)])
             key, ia, ib, ua, ub = key[maybe], ia[maybe], ib[maybe], ua[maybe], ub[maybe]
             idx = np.searchsorted(self.keys, key)
             hit = (idx < n_edges) & (self.keys[np.minimum(idx, n_edges - 1)] == key)

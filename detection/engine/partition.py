@@ -26,9 +26,11 @@ import numpy as np
 
 from detection.engine.arrays import SEP, ObjectTable, PostArrays
 from detection.engine.coaction import Actions, actions_matched_keys, match_codec
+from detection.engine.evidence import EdgeIndex
 from detection.engine.params import ENGINE_VERSION, EngineParams
 from detection.engine.records import AccountRecord
 from detection.engine.shards import PartialEdges, object_shards
+from detection.engine.significance import SelectedEdges
 
 NpzArrays = dict[str, np.ndarray]
 
@@ -155,6 +157,28 @@ def shard_edges_from_partition(common: NpzArrays, partition: NpzArrays, params: 
     return part
 
 
+def shard_pairs_from_partition(
+    common: NpzArrays, partition: NpzArrays, params: EngineParams, selected: dict[str, SelectedEdges]
+) -> NpzArrays:
+    """A shard's evidence pass: per behaviour, the distinct pairs of posts on its objects that make a kept edge
+    (``pairs:<behaviour>``, as ``EdgeIndex.pair_keys`` gives them). Their union over the shards is what
+    ``edge_details`` finds sweeping the whole sample. Also the co-reshare table's objects and posts, the one table
+    the groups' features read."""
+    _check_header(common, params, "common file")
+    _check_header(partition, params, "partition")
+    n_posts, n_accounts, _, _ = (int(x) for x in common["meta"])
+    out = {**_header(params), "meta": partition["meta"]}
+    for behaviour, kept in selected.items():
+        found = np.zeros(0, dtype=np.int64)
+        if f"obj:{behaviour}" in partition:
+            actions = _actions(partition, behaviour, width=0)
+            found = EdgeIndex(kept.a, kept.b, n_accounts).pair_keys(actions, behaviour, params, n_posts)
+        out[f"pairs:{behaviour}"] = found
+    if "obj:co-reshare" in partition:
+        out["obj:co-reshare"], out["post:co-reshare"] = partition["obj:co-reshare"], partition["post:co-reshare"]
+    return out
+
+
 def _actions(partition: NpzArrays, behaviour: str, width: int) -> Actions:
     post = partition[f"post:{behaviour}"]
     number = partition.get(f"rank:{behaviour}", post) if width else None
@@ -229,6 +253,8 @@ def arrays_from_finalise(common: NpzArrays, data: NpzArrays) -> PostArrays:
         text_row=data.get("text_row"),
     )
     for behaviour in common["behaviours"].tolist():
+        if f"obj:{behaviour}" not in data:
+            continue
         arrays.objects[behaviour] = ObjectTable(
             keys=[],
             obj=data[f"obj:{behaviour}"],

@@ -389,68 +389,63 @@ def _shard_table(pieces: list[NpzArrays], behaviour: str, mode: int) -> NpzArray
     return out
 
 
-def reduce_inputs(
-    common: NpzArrays, accounts: NpzArrays, summaries: Iterable[NpzArrays], partitions: Iterable[NpzArrays]
-) -> tuple[NpzArrays, NpzArrays]:
-    """The common file with the activity summed over the parts, and what ``arrays_from_finalise`` reads.
-
-    accounts: the sample's accounts in code order (``account_keys``, ``handle``, ``created`` as epoch seconds or
-    NaN); summaries: the parts' summaries in part order; partitions: every shard's assembled partition.
-    """
+def select_inputs(common: NpzArrays, summaries: Iterable[NpzArrays]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """What ``api.select_edges_of`` reads of the parts' summaries, given in part order: per post its account, and
+    per behaviour each account's activity summed over the parts."""
     n_posts, n_accounts, _, _ = (int(x) for x in common["meta"])
-    behaviours = common["behaviours"].tolist()
-    activity = {b: np.zeros(n_accounts, dtype=np.int64) for b in behaviours}
-    account, time, text_post, text_digest = [], [], [], []
+    activity = {b: np.zeros(n_accounts, dtype=np.int64) for b in common["behaviours"].tolist()}
+    account = []
     for summary in summaries:
-        if "text_post" in summary:
-            text_post.append(summary["text_post"])
-            text_digest.append(summary["text_digest"])
         account.append(summary["account"])
-        time.append(summary["time"])
-        for b in behaviours:
+        for b, total in activity.items():
             if f"activity:{b}" in summary:
-                activity[b] += summary[f"activity:{b}"]
+                total += summary[f"activity:{b}"]
     held = sum(map(len, account))
     if held != n_posts:
         raise PartError(f"the parts hold {held:,} posts, the run has {n_posts:,}")
-    data: NpzArrays = {
-        "account": np.concatenate(account) if account else np.zeros(0, np.int64),
-        "time": np.concatenate(time) if time else np.zeros(0, np.float64),
-    }
+    return (np.concatenate(account) if account else np.zeros(0, np.int64)), activity
+
+
+def reduce_inputs(
+    common: NpzArrays, accounts: NpzArrays, summaries: Iterable[NpzArrays], shard_pairs: Iterable[NpzArrays]
+) -> tuple[NpzArrays, NpzArrays]:
+    """The common file with the activity summed over the parts, and what ``arrays_from_finalise`` reads for
+    ``finalise_from_pairs``: per post its account, time and text row; the co-reshare table (the one the groups'
+    features read); no other object and no text signature.
+
+    accounts: the sample's accounts in code order (``account_keys``, ``handle``, ``created`` as epoch seconds or
+    NaN); summaries: the parts' summaries in part order; shard_pairs: every shard's ``shard_pairs_from_partition``.
+    """
+    summaries = list(summaries)
+    n_posts, n_accounts, _, _ = (int(x) for x in common["meta"])
+    account, activity = select_inputs(common, summaries)
+    data: NpzArrays = {"account": account, "time": _concat(summaries, "time", np.float64)}
     for name in ("account_keys:utf8", "account_keys:ends", "record_handle:utf8", "record_handle:ends"):
         data[name] = accounts[name]
     data["handle:utf8"], data["handle:ends"] = accounts["record_handle:utf8"], accounts["record_handle:ends"]
     data["record"] = np.ones(n_accounts, dtype=bool)
     data["record_created"] = accounts["record_created"]
-    tables: dict[str, list[NpzArrays]] = {b: [] for b in behaviours}
-    for partition in partitions:
-        for b in behaviours:
-            if f"obj:{b}" in partition:
-                # Only what finalise reads: the actions' accounts and times it takes from the posts.
-                kept = ("obj", "post", "band", "text_row", "text_sig", "text_bands")
-                tables[b].append({name: partition[f"{name}:{b}"] for name in kept if f"{name}:{b}" in partition})
-    for b, pieces in tables.items():
+    with_text = [summary for summary in summaries if "text_post" in summary]
+    if with_text:
+        data["text_row"] = _text_rows(n_posts, with_text)
+    pieces = [
+        {"obj": pairs["obj:co-reshare"], "post": pairs["post:co-reshare"]}
+        for pairs in shard_pairs
+        if "obj:co-reshare" in pairs
+    ]
+    if pieces:
         objects = np.cumsum([0] + [int(p["obj"].max()) + 1 if len(p["obj"]) else 0 for p in pieces]).tolist()
-        data[f"obj:{b}"] = _concat(
-            [{"obj": p["obj"] + o} for p, o in zip(pieces, objects, strict=False)], "obj", np.int64
-        )
-        data[f"post:{b}"] = _concat(pieces, "post", np.int64)
-        if b == "similar-text":
-            data[f"band:{b}"] = _concat(pieces, "band", np.int64)
-            data["text_row"], data["text_sig"], data["text_bands"] = _text_rows(n_posts, text_post, text_digest, pieces)
+        data["obj:co-reshare"] = np.concatenate([p["obj"] + o for p, o in zip(pieces, objects, strict=False)])
+        data["post:co-reshare"] = _concat(pieces, "post", np.int64)
     common = {**common, **{f"activity:{b}": a for b, a in activity.items()}}
     return common, data
 
 
-def _text_rows(
-    n_posts: int, text_post: list[np.ndarray], text_digest: list[np.ndarray], pieces: list[NpzArrays]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """text_row, text_sig and text_bands as build_arrays makes them: texts numbered in the order of their first
-    post, -1 for a post without one. The signatures come from the shards, which hold those of every text in a
-    bucket of two posts or more; the rows of the other texts are never compared (they are in no bucket) and are
-    left zero."""
-    posts = np.concatenate(text_post) if text_post else np.zeros(0, np.int64)
-    digests = np.concatenate(text_digest) if text_digest else np.zeros((0, 2), np.uint64)
+def _text_rows(n_posts: int, summaries: list[NpzArrays]) -> np.ndarray:
+    """text_row as build_arrays makes it: texts numbered in the order of their first post, -1 for a post without
+    one."""
+    posts = _concat(summaries, "text_post", np.int64)
+    digests = np.concatenate([summary["text_digest"] for summary in summaries])
     # The distinct digests by a stable sort of their two halves (np.unique on rows is several times slower): the
     # first of each run of equal digests is the text's first post.
     order = np.lexsort((digests[:, 1], digests[:, 0]))
@@ -464,20 +459,7 @@ def _text_rows(
     rank[np.argsort(first, kind="stable")] = np.arange(len(first), dtype=np.int64)
     text_row = np.full(n_posts, -1, dtype=np.int64)
     text_row[posts] = rank[inverse]
-    n_hashes = pieces[0]["text_sig"].shape[1] if pieces else 0
-    n_bands = pieces[0]["text_bands"].shape[1] if pieces else 0
-    text_sig = np.zeros((len(first), n_hashes), dtype=np.uint64)
-    text_bands = np.zeros((len(first), n_bands), dtype=np.uint64)
-    # A text sits in up to one bucket per band, in several shards: its signature is copied once.
-    filled = np.zeros(len(first), dtype=bool)
-    for piece in pieces:
-        rows, at = np.unique(text_row[piece["post"]], return_index=True)
-        fresh = ~filled[rows]
-        rows, source = rows[fresh], piece["text_row"][at[fresh]]
-        filled[rows] = True
-        text_sig[rows] = piece["text_sig"][source]
-        text_bands[rows] = piece["text_bands"][source]
-    return text_row, text_sig, text_bands
+    return text_row
 
 
 def partition_pair_counts(partition: NpzArrays, params: EngineParams) -> dict[str, int]:

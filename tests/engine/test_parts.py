@@ -5,7 +5,8 @@ import io
 import numpy as np
 import pytest
 
-from detection.engine import EngineParams, build_arrays, coaction, finalise, render, run
+from detection.engine import EngineParams, PartialEdges, build_arrays, coaction, render, run
+from detection.engine.api import finalise_from_pairs, select_edges_of
 from detection.engine.arrays import SEP
 from detection.engine.partition import (
     arrays_from_finalise,
@@ -13,6 +14,7 @@ from detection.engine.partition import (
     partition_shards,
     save_npz,
     shard_edges_from_partition,
+    shard_pairs_from_partition,
     strings_to_arrays,
 )
 from detection.engine.parts import (
@@ -24,9 +26,11 @@ from detection.engine.parts import (
     partition_from_fragments,
     reduce_inputs,
     run_common,
+    select_inputs,
 )
 from detection.engine.records import AccountRecord
 from detection.engine.shards import object_shards
+from detection.engine.significance import SelectedEdges
 from detection.engine.synthetic import generate
 from tests.engine.helpers import post
 
@@ -77,9 +81,18 @@ def parted_run(posts, accounts, params, n_parts, n_shards, seen=None):
     ]
     if seen is not None:
         seen.update(fragments=fragments, partitions=partitions)
-    partials = [shard_edges_from_partition(common, p, params) for p in partitions]
-    common, data = reduce_inputs(common, dictionary, summaries, partitions)
-    result = finalise(partials, arrays_from_finalise(common, through_npz(data)), params)
+    partials = [
+        PartialEdges.from_arrays(through_npz(shard_edges_from_partition(common, p, params).to_arrays()))
+        for p in partitions
+    ]
+    account, activity = select_inputs(common, summaries)
+    width = int(common["meta"][2])
+    selected = select_edges_of(partials, account, len(keys), width, activity, params)
+    kept = through_npz({name: a for s in selected.values() for name, a in s.to_arrays().items()})
+    selected = {b: SelectedEdges.from_arrays(kept, b) for b in selected}
+    shard_pairs = [through_npz(shard_pairs_from_partition(common, p, params, selected)) for p in partitions]
+    common, data = reduce_inputs(common, dictionary, summaries, shard_pairs)
+    result = finalise_from_pairs(selected, shard_pairs, arrays_from_finalise(common, through_npz(data)), params)
     # The reduce names posts by their database keys; the rendered outputs name them by the engine's.
     result.arrays.post_keys = [f"{r.platform}{SEP}{r.post_id}" for r in posts]
     return result
@@ -106,13 +119,20 @@ def test_parts_and_shards_give_the_engines_results(generated, monkeypatch, n_par
     monkeypatch.setattr("detection.engine.parts._LIMIT", limit)
     params = EngineParams()
     expected = render(run(posts, accounts, params))
-    parted = parted_run(posts, accounts, params, n_parts, n_shards)
+    seen = {}
+    parted = parted_run(posts, accounts, params, n_parts, n_shards, seen)
     assert render(parted) == expected
-    # The texts are numbered as build_arrays numbers them, and the signatures the sweeps compare are its own.
+    # The texts are numbered as build_arrays numbers them, and the signatures the shards' sweeps compare are its own.
     whole = build_arrays(posts, accounts, params)
     assert np.array_equal(parted.arrays.text_row, whole.text_row)
-    compared = np.unique(parted.arrays.text_row[parted.arrays.objects["similar-text"].post])
-    assert len(compared) and np.array_equal(parted.arrays.text_sig[compared], whole.text_sig[compared])
+    compared = 0
+    for partition in seen["partitions"]:
+        if "post:similar-text" in partition:
+            rows = whole.text_row[partition["post:similar-text"]]
+            ours = partition["text_sig:similar-text"][partition["text_row:similar-text"]]
+            assert np.array_equal(ours, whole.text_sig[rows])
+            compared += len(rows)
+    assert compared
 
 
 def test_every_text_takes_part_when_text_min_chars_is_zero(generated):
