@@ -104,9 +104,11 @@ STEPS = (
     ("prepare", "prepare (wall)"),
     ("assemble", "shards assembling (sum)"),
     ("shards", "shards sweeping (sum)"),
-    ("reduce_gather", "reduce: gather"),
-    ("reduce_finalise", "reduce: merge + final"),
-    ("reduce_store", "reduce: store"),
+    ("select", "reduce: select"),
+    ("evidence", "reduce: shards' evidence (sum)"),
+    ("final_gather", "reduce: final gather"),
+    ("final_describe", "reduce: final describe + groups + scores"),
+    ("final_store", "reduce: final store"),
     ("reduce", "reduce (wall)"),
 )
 
@@ -152,7 +154,11 @@ def scored_with_workers(n_workers: int, shards: int, env: dict, memory_log: Path
         for worker in workers:
             os.killpg(worker.pid, signal.SIGTERM)
         for worker in workers:
-            worker.wait(timeout=60)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # busy with a task that follows the run (its narratives)
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
 
 
 SAMPLE_POSTS = """
@@ -281,8 +287,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peak resident memory, MB (a fresh child per task; {measured_run['status']} {measured_run['timings']})")
         if alone:
             print(f"{'engine alone (one process)':<40} {alone['peak_mb']:>8.0f}")
-        for name in ("score_prepare", "score_part", "score_shard", "score_reduce"):
-            steps = [t for t in tasks if t["task"] == name]
+        by_step = {name: [t for t in tasks if t["task"] == name] for name in ("score_prepare", "score_part")}
+        by_step["score_shard"] = [t for t in tasks if t["task"] == "score_shard"]
+        reduces = [t for t in tasks if t["task"] == "score_reduce"]
+        if reduces:  # the first selects the kept edges, the last is the final step
+            by_step |= {"score_reduce (select)": reduces[:1], "score_reduce (final)": reduces[-1:]}
+        for name, steps in by_step.items():
             if not steps:
                 continue
             peaks = [t["peak_mb"] for t in steps]

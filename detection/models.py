@@ -299,7 +299,7 @@ class ShardStatus(models.TextChoices):
 
 
 class RunShard(models.Model):
-    """One shard of a run: who is on it, how often it was started, and its partial edges once done."""
+    """One shard of a run: who is on it, how often its current pass was started, and the files its passes wrote."""
 
     MAX_ATTEMPTS = 3
 
@@ -317,6 +317,11 @@ class RunShard(models.Model):
         default=dict, blank=True, help_text="The shard's partition, assembled from the parts' fragments: its file"
     )
     pairs = models.JSONField(null=True, blank=True, help_text="Co-action pairs its sweep will build, per behaviour")
+    evidence = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The pairs of posts on its objects that make a kept edge, once found: their file",
+    )
 
     class Meta:
         ordering = ["run", "shard"]

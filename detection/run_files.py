@@ -5,12 +5,15 @@ the reduce) and ``account-pk.npz`` (their database keys, for the parts); each pr
 ``part-MMMM-a<attempt>.npz`` (its posts' keys, accounts and times, and per account its activity),
 ``part-MMMM-a<attempt>-counts.npz`` (its posts per account) and one fragment per shard,
 ``shard-NNNN/part-MMMM-a<attempt>.npz`` (its actions on that shard's objects); each shard assembles its fragments
-into ``shard-NNNN-a<attempt>.npz``, which its sweep and the reduce read, and its sweep writes its partial edges
-``shard-NNNN-a<attempt>-edges.npz`` for the reduce. Each is a plain .npz, and its SHA-256 and size go into the
-ledger (``ScoringRun.files``, ``RunPart.files``, ``RunShard.partition`` and ``RunShard.edges``). A step copies the
-file it needs out of storage, checks it against the ledger and reads it with pickling refused, so a worker holds
-its shard, and whoever can write to the storage can change numbers but never run code. The fragments and counts
-go once every shard has assembled its partition, the rest when the run ends.
+into ``shard-NNNN-a<attempt>.npz``, which its sweep and its evidence pass read, and its sweep writes its partial
+edges ``shard-NNNN-a<attempt>-edges.npz``; the reduce's select writes the kept edges ``kept-a<attempt>.npz``, and
+each shard's evidence pass the pairs of posts that make them on its objects, ``shard-NNNN-a<attempt>-pairs.npz``,
+for the reduce's final step. Each is a plain .npz, and its SHA-256 and size go into the ledger
+(``ScoringRun.files``, ``RunPart.files``, ``RunShard.partition``, ``RunShard.edges`` and ``RunShard.evidence``). A
+step copies the file it needs out of storage, checks it against the ledger and reads it with pickling refused, so a
+worker holds its shard, and whoever can write to the storage can change numbers but never run code. The fragments
+and counts go once every shard has assembled its partition, the partial edges once the select has kept its edges,
+the rest when the run ends.
 
 The storage is the one named by ``SCORING_RUN_STORAGE`` in ``STORAGES``: a directory every worker shares, or an
 S3-compatible bucket through django-storages, for workers on many machines.
@@ -27,14 +30,9 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 
-from detection.engine.arrays import PostArrays
-from detection.engine.params import EngineParams
 from detection.engine.partition import (
     NpzArrays,
-    finalise_arrays,
     load_npz,
-    partition_common,
-    partition_shards,
     save_npz,
 )
 
@@ -91,22 +89,6 @@ def run_file_delete(entry: dict | None) -> None:
     """Delete one file of a run that no later step reads (nothing when it is not recorded)."""
     if entry:
         run_storage().delete(entry["name"])
-
-
-def run_files_write(
-    *, run_id: int, attempt: int, arrays: PostArrays, params: EngineParams, n_shards: int, finalise_extra: NpzArrays
-) -> dict:
-    """Write a run's files to storage and return their ledger entry (each file's name, SHA-256 and size).
-
-    Each prepare attempt writes a folder of its own, so a worker that lost the step never overwrites the files
-    the ledger names. finalise_extra: arrays the reduce needs beside the engine's (the database keys).
-    """
-    folder = f"{_folder(run_id)}/attempt-{attempt}"
-    files = {"common": _write(folder, "common.npz", partition_common(arrays, params, n_shards)), "shards": []}
-    for shard, partition in enumerate(partition_shards(arrays, params, n_shards)):
-        files["shards"].append(_write(folder, f"shard-{shard:04d}.npz", partition))
-    files["finalise"] = _write(folder, "finalise.npz", {**finalise_arrays(arrays), **finalise_extra})
-    return files
 
 
 def _read(entry: dict) -> NpzArrays:

@@ -43,7 +43,10 @@ BEHAVIOUR_COLUMNS: tuple[tuple[str, str], ...] = (
 TIMING_LABELS: dict[str, str] = {
     "prepare": "Prepare: read the sample, write the shard files",
     "shards": "Score the shards (sum of the shards' times)",
-    "reduce": "Reduce: merge, find groups, store",
+    "select": "Reduce: merge the shards' matches, keep the significant edges",
+    "evidence": "Reduce: the shards find the kept edges' pairs of posts (sum)",
+    "final": "Reduce: describe the edges, find groups and scores, store",
+    "reduce": "Reduce (all of it, wall)",
 }
 
 

@@ -1,11 +1,13 @@
 """Writes of scoring runs: the ledger, the shard steps, the reduce, and the watchdog that resumes them.
 
-A run goes queued -> preparing (the sample's posts become engine arrays, written once to storage split by
-shard: see run_files) -> scoring (one task per shard reads its own partition and writes its partial edges) ->
-reducing (one task merges them, tests significance, finds groups and scores) -> done. Every step is idempotent
-and records what it did in the database before the next is enqueued after commit, so a redelivered or repeated
-task does nothing twice; the ledger, not the broker, says what is done. Each next step reaches a worker through
-`dispatch.workers()`, so this module never imports the tasks.
+A run goes queued -> preparing (a plan, then prepare parts that each read a range of the sample's posts and write
+per-shard fragments: see run_files) -> scoring (each shard assembles its partition from the fragments and counts
+its pairs; once the budget is checked, each sweeps it and writes its partial edges) -> reducing (a select step
+merges the partial edges and keeps the significant edges; each shard then finds the kept edges' pairs of posts on
+its own objects; a final step describes the edges, finds groups and scores, and stores them) -> done. Every step is
+idempotent and records what it did in the database before the next is enqueued after commit, so a redelivered or
+repeated task does nothing twice; the ledger, not the broker, says what is done. Each next step reaches a worker
+through `dispatch.workers()`, so this module never imports the tasks.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from detection.engine import (
     MemoryBudgetExceeded,
     PartialEdges,
     arrays_from_finalise,
-    finalise,
     reduce_budget_check,
     shard_edges_from_partition,
 )
-from detection.engine.partition import strings_to_arrays
+from detection.engine.api import finalise_from_pairs, select_edges_of
+from detection.engine.partition import shard_pairs_from_partition, strings_to_arrays
 from detection.engine.parts import (
     PartColumns,
     part_fragments,
@@ -42,7 +44,9 @@ from detection.engine.parts import (
     partition_pair_counts,
     reduce_inputs,
     run_common,
+    select_inputs,
 )
+from detection.engine.significance import SelectedEdges
 
 from . import dispatch, leases, run_files, run_results, selectors
 from .models import (
@@ -354,46 +358,52 @@ def _claim_scoring(run_id: int) -> None:
 
 @_fails_run
 def scoring_shard_run(*, run_id: int, shard: int) -> None:
-    """A shard's two passes: first assemble its partition from the parts' fragments and count the pairs its sweep
+    """A shard's three passes: first assemble its partition from the parts' fragments and count the pairs its sweep
     will build (the last shard to count checks the run's budget and enqueues every shard again); then compute its
-    partial edges. A shard started MAX_ATTEMPTS times without finishing is quarantined; a run whose files are
-    missing or changed fails, naming the file."""
+    partial edges (the last shard to sweep enqueues the reduce); once the reduce has selected the kept edges, find
+    their pairs of posts on its objects (the last shard to do so enqueues the reduce's final step). A shard started
+    MAX_ATTEMPTS times without finishing a pass is quarantined; a run whose files are missing or changed fails,
+    naming the file."""
     with leases.StepLease(run_id=run_id, step=shard) as lease:
         attempt = _shard_claim(run_id, shard, lease)
         if attempt is None:
             return
-        swept = _shard_compute(run_id, shard, attempt)
-    if swept:
-        _claim_reduce(run_id)
-    else:
-        _budget_check(run_id)
+        then = _shard_compute(run_id, shard, attempt)
+    then(run_id)
 
 
 def _shard_claim(run_id: int, shard: int, lease: leases.StepLease) -> int | None:
     return _step_claim(RunShard.objects.filter(run_id=run_id, shard=shard), run_id, f"Shard {shard}", lease)
 
 
-def _shard_compute(run_id: int, shard: int, attempt: int) -> bool:
-    """The shard's next pass; True when it swept (its partial edges are stored)."""
+def _nothing_next(run_id: int) -> None:
+    pass
+
+
+def _shard_compute(run_id: int, shard: int, attempt: int) -> Callable[[int], None]:
+    """The shard's next pass; returns what to do once its lease is let go (the step that may follow it)."""
     run = ScoringRun.objects.get(pk=run_id)
     row = RunShard.objects.get(run_id=run_id, shard=shard)
-    if run.status != RunStatus.SCORING:  # failed (its files are gone), or not yet prepared
-        return False
+    if run.status == RunStatus.REDUCING and "kept" in run.files:
+        _shard_pairs(run, row, attempt)
+        return _claim_final
+    if run.status != RunStatus.SCORING:  # failed (its files are gone), not yet prepared, or past its sweep
+        return _nothing_next
     if not row.partition:
         _shard_assemble(run, shard, attempt)
-        return False
+        return _budget_check
     if "pairs" not in run.files:  # the budget is not checked yet: the last shard to count checks it
         RunShard.objects.filter(run_id=run_id, shard=shard, attempts=attempt, status=ShardStatus.RUNNING).update(
             status=ShardStatus.PENDING, lease_expires_at=None
         )
-        return False
+        return _budget_check
     started = time.perf_counter()
     try:
         common = run_files.run_file_read(run.files["common"])
         partition = run_files.run_file_read(row.partition)
     except run_files.RunFileError as exc:
         _fail(run_id, f"Shard {shard}: {exc}")
-        return False
+        return _nothing_next
     partial = shard_edges_from_partition(common, partition, engine_params(run.params))
     del common, partition
     name = f"shard-{shard:04d}-a{attempt}-edges.npz"
@@ -407,7 +417,28 @@ def _shard_compute(run_id: int, shard: int, attempt: int) -> bool:
         )
         if updated:
             ScoringRun.objects.filter(pk=run_id).update(shards_done=F("shards_done") + 1)
-    return True
+    return _claim_reduce
+
+
+def _shard_pairs(run: ScoringRun, row: RunShard, attempt: int) -> None:
+    """The shard's evidence pass: the pairs of posts on its objects that make a kept edge."""
+    started = time.perf_counter()
+    params = engine_params(run.params)
+    try:
+        common = run_files.run_file_read(run.files["common"])
+        partition = run_files.run_file_read(row.partition)
+        kept = run_files.run_file_read(run.files["kept"])
+    except run_files.RunFileError as exc:
+        _fail(run.pk, f"Shard {row.shard}: {exc}")
+        return
+    selected = {behaviour: SelectedEdges.from_arrays(kept, behaviour) for behaviour in params.behaviours}
+    pairs = shard_pairs_from_partition(common, partition, params, selected)
+    del common, partition, kept
+    entry = run_files.run_file_write(run.files["folder"], f"shard-{row.shard:04d}-a{attempt}-pairs.npz", pairs)
+    entry["seconds"] = round(time.perf_counter() - started, 3)
+    RunShard.objects.filter(run_id=run.pk, shard=row.shard, attempts=attempt).exclude(
+        status__in=[ShardStatus.DONE, ShardStatus.QUARANTINED]
+    ).update(status=ShardStatus.DONE, evidence=entry, finished_at=timezone.now())
 
 
 def _shard_assemble(run: ScoringRun, shard: int, attempt: int) -> None:
@@ -479,18 +510,84 @@ def _claim_reduce(run_id: int) -> None:
             transaction.on_commit(lambda: dispatch.workers().score_reduce(run_id))
 
 
+def _claim_final(run_id: int) -> None:
+    """Enqueue the reduce's final step when the last shard has found its pairs of posts (more than one task may get
+    here: the reduce's lease lets one of them through)."""
+    if RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).exists():
+        return
+    if ScoringRun.objects.filter(pk=run_id, status=RunStatus.REDUCING, lease_expires_at=None).exists():
+        dispatch.workers().score_reduce(run_id)
+
+
 @_fails_run
 def scoring_run_reduce(*, run_id: int) -> None:
-    """Merge the shards' partial edges, find groups and scores, and store them with the run, all at once."""
+    """The reduce: select the kept edges from the shards' partial edges, let every shard find their pairs of posts
+    on its own objects, then find groups and scores and store them with the run, all at once."""
     _run_step(run_id, leases.REDUCE, RunStatus.REDUCING, _reduce)
 
 
 def _reduce(run: ScoringRun, attempt: int) -> None:
+    """Select once; while shards have not found their pairs, enqueue them and let go of the step; then the final."""
+    run_id = run.pk
+    if "kept" not in run.files and not _select(run, attempt):
+        return
+    with transaction.atomic():
+        # After the select, every shard is pending.
+        pending = list(
+            RunShard.objects.filter(run_id=run_id).exclude(status=ShardStatus.DONE).values_list("shard", flat=True)
+        )
+        if pending:
+            # The shards hold leases of their own; the final step is started afresh, with attempts of its own.
+            ScoringRun.objects.filter(pk=run_id, status=RunStatus.REDUCING, attempts=attempt).update(
+                attempts=0, lease_expires_at=None
+            )
+            transaction.on_commit(lambda: dispatch.workers().score_shards(run_id, pending))
+            return
+    _final(run, attempt)
+
+
+def _select(run: ScoringRun, attempt: int) -> bool:
+    """The kept edges of every behaviour from the shards' partial edges, written to the run's files; every shard is
+    handed its evidence pass. False when the run failed or another worker holds the step now."""
+    run_id = run.pk
+    started, started_at = time.perf_counter(), time.time()
+    params = engine_params(run.params)
+    parts = RunPart.objects.filter(run_id=run_id).order_by("part").values_list("files", flat=True)
+    edges = list(RunShard.objects.filter(run_id=run_id).order_by("shard").values_list("edges", flat=True))
+    try:
+        common = run_files.run_file_read(run.files["common"])
+        account, activity = select_inputs(common, (run_files.run_file_read(f.get("summary", {})) for f in parts))
+        partials = [PartialEdges.from_arrays(run_files.run_file_read(entry)) for entry in edges]
+    except run_files.RunFileError as exc:
+        _fail(run_id, f"Reduce: {exc}")
+        return False
+    _, n_accounts, width, _ = (int(x) for x in common["meta"])
+    selected = select_edges_of(partials, account, n_accounts, width, activity, params)
+    del partials, account
+    kept = {name: values for s in selected.values() for name, values in s.to_arrays().items()}
+    entry = {**run_files.run_file_write(run.files["folder"], f"kept-a{attempt}.npz", kept), "started": started_at}
+    with transaction.atomic():
+        if not ScoringRun.objects.filter(pk=run_id, status=RunStatus.REDUCING, attempts=attempt).update(
+            files={**run.files, "kept": entry}
+        ):
+            return False
+        RunShard.objects.filter(run_id=run_id).update(
+            status=ShardStatus.PENDING, attempts=0, heartbeat_at=None, lease_expires_at=None
+        )
+        _timing(run_id, "select", time.perf_counter() - started)
+    for entry in edges:
+        run_files.run_file_delete(entry)
+    return True
+
+
+def _final(run: ScoringRun, attempt: int) -> None:
+    """Describe the kept edges from the shards' pairs of posts, find groups and scores, and store them."""
     # Here, not at the top: scikit-learn takes seconds to load, and only the reduce step needs it.
     from .learning.services import run_features_store
 
     run_id = run.pk
     started = time.perf_counter()
+    params = engine_params(run.params)
     post_pk: list[np.ndarray] = []
 
     def summaries():
@@ -499,24 +596,22 @@ def _reduce(run: ScoringRun, attempt: int) -> None:
             post_pk.append(summary["post_pk"])
             yield summary
 
-    partitions = RunShard.objects.filter(run_id=run_id).order_by("shard").values_list("partition", flat=True)
+    found = list(RunShard.objects.filter(run_id=run_id).order_by("shard").values_list("evidence", flat=True))
     try:
         common = run_files.run_file_read(run.files["common"])
         accounts = run_files.run_file_read(run.files["accounts"])
-        common, held = reduce_inputs(common, accounts, summaries(), map(run_files.run_file_read, partitions))
+        kept = run_files.run_file_read(run.files["kept"])
+        shard_pairs = [run_files.run_file_read(entry) for entry in found]
+        common, held = reduce_inputs(common, accounts, summaries(), shard_pairs)
     except run_files.RunFileError as exc:
         _fail(run_id, f"Reduce: {exc}")
         return
     arrays = arrays_from_finalise(common, held)
-    del held
+    selected = {behaviour: SelectedEdges.from_arrays(kept, behaviour) for behaviour in params.behaviours}
+    del held, kept
     gathered = time.perf_counter()
-    edges = RunShard.objects.filter(run_id=run_id).order_by("shard").values_list("edges", flat=True)
-    try:
-        partials = [PartialEdges.from_arrays(run_files.run_file_read(entry)) for entry in edges]
-    except run_files.RunFileError as exc:
-        _fail(run_id, f"Reduce: {exc}")
-        return
-    result = finalise(partials, arrays, engine_params(run.params))
+    result = finalise_from_pairs(selected, shard_pairs, arrays, params)
+    del shard_pairs
     finalised = time.perf_counter()
     with transaction.atomic():
         locked = ScoringRun.objects.select_for_update().get(pk=run_id)
@@ -530,14 +625,18 @@ def _reduce(run: ScoringRun, attempt: int) -> None:
         locked.result_hash = selectors.run_result_fingerprint(run=locked)
         locked.status = RunStatus.DONE
         locked.finished_at = timezone.now()
+        shards = RunShard.objects.filter(run_id=run_id)
         locked.timings = {
             **locked.timings,
-            "reduce": round(time.perf_counter() - started, 3),
-            "reduce_gather": round(gathered - started, 3),
-            "reduce_finalise": round(finalised - gathered, 3),
-            "reduce_store": round(time.perf_counter() - finalised, 3),
-            "shards": round(sum(RunShard.objects.filter(run_id=run_id).values_list("seconds", flat=True)), 3),
+            "shards": round(sum(shards.values_list("seconds", flat=True)), 3),
+            "evidence": round(sum(entry.get("seconds", 0) for entry in found), 3),
+            "final": round(time.perf_counter() - started, 3),
+            "final_gather": round(gathered - started, 3),
+            "final_describe": round(finalised - gathered, 3),
+            "final_store": round(time.perf_counter() - finalised, 3),
         }
+        # From the select's start, on its worker's clock (the README asks for clocks kept in step).
+        locked.timings["reduce"] = round(time.time() - run.files["kept"]["started"], 3)
         locked.save()
         transaction.on_commit(lambda: dispatch.workers().narratives_cluster(run_id))
     run_files.run_files_delete(run_id=run_id)
@@ -585,38 +684,31 @@ def _orphans_release(
             dispatch.workers().score_reduce(run.pk)
         return bool(released)
     if run.status == RunStatus.PREPARING and not started:
-        return _orphan_parts_release(run, parts, held, now)
-    if run.status != RunStatus.SCORING:
-        return False
+        return _orphan_steps_release(run, RunPart, "part", parts, leases.PART_BASE, held, now)
+    # The shards run their sweeps while the run is scoring, and their evidence pass while the reduce has let go.
+    if run.status == RunStatus.SCORING or (run.status == RunStatus.REDUCING and not started):
+        return _orphan_steps_release(run, RunShard, "shard", shards, 0, held, now)
+    return False
+
+
+def _orphan_steps_release(
+    run: ScoringRun, model, field: str, steps: list[dict], lock_base: int, held: set[int] | None, now: datetime
+) -> bool:
+    """Hand back the started parts or shards (`model`, numbered by `field`) whose worker is gone, and enqueue them
+    again."""
     released = [
-        s["shard"]
-        for s in shards
-        if s["status"] == ShardStatus.RUNNING
-        and _orphaned(s["lease_expires_at"] or now, leases.lock_key(run.pk, s["shard"]), held, now)
-        and RunShard.objects.filter(
-            run=run, shard=s["shard"], status=ShardStatus.RUNNING, attempts=s["attempts"]
+        step[field]
+        for step in steps
+        if step["status"] == ShardStatus.RUNNING
+        and _orphaned(step["lease_expires_at"] or now, leases.lock_key(run.pk, lock_base + step[field]), held, now)
+        and model.objects.filter(
+            run=run, status=ShardStatus.RUNNING, attempts=step["attempts"], **{field: step[field]}
         ).update(status=ShardStatus.PENDING)
     ]
     if released:
         ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)
-        dispatch.workers().score_shards(run.pk, released)
-    return bool(released)
-
-
-def _orphan_parts_release(run: ScoringRun, parts: list[dict], held: set[int] | None, now: datetime) -> bool:
-    """Hand back the started prepare parts whose worker is gone, and enqueue them again."""
-    released = [
-        p["part"]
-        for p in parts
-        if p["status"] == ShardStatus.RUNNING
-        and _orphaned(p["lease_expires_at"] or now, leases.lock_key(run.pk, leases.PART_BASE + p["part"]), held, now)
-        and RunPart.objects.filter(run=run, part=p["part"], status=ShardStatus.RUNNING, attempts=p["attempts"]).update(
-            status=ShardStatus.PENDING
-        )
-    ]
-    if released:
-        ScoringRun.objects.filter(pk=run.pk).update(resumed_at=now)
-        dispatch.workers().score_parts(run.pk, released)
+        enqueue = dispatch.workers().score_parts if model is RunPart else dispatch.workers().score_shards
+        enqueue(run.pk, released)
     return bool(released)
 
 

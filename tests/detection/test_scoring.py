@@ -198,13 +198,14 @@ def prepared_run(tmp_path, monkeypatch, n_shards: int = 3, n_parts: int = 2, ass
 
 
 def ledger_files(run: ScoringRun) -> list[dict]:
-    """Every file entry the run's ledger names: the plan's, the parts', the shards' partitions and partial edges."""
+    """Every file entry the run's ledger names: the plan's, the parts', the shards' partitions, partial edges and
+    pairs of posts, and the kept edges."""
     entries = [run.files[k] for k in ("common", "accounts", "account_pk")]
     for files in RunPart.objects.filter(run=run).order_by("part").values_list("files", flat=True):
         entries += [files["counts"], files["summary"], *files["shards"]]
-    for partition, edges in RunShard.objects.filter(run=run).values_list("partition", "edges"):
-        entries += [e for e in (partition, edges) if e]
-    return entries
+    for passes in RunShard.objects.filter(run=run).values_list("partition", "edges", "evidence"):
+        entries += [e for e in passes if e]
+    return entries + ([run.files["kept"]] if "kept" in run.files else [])
 
 
 def fragment(run: ScoringRun, part: int, shard: int) -> dict:
@@ -260,14 +261,27 @@ def test_each_step_reads_only_its_own_files_and_nothing_is_unpickled(tmp_path, m
         opened.clear()
         scoring.scoring_shard_run(run_id=run.pk, shard=shard)
         partition = RunShard.objects.get(run=run, shard=shard).partition["name"]
-        if shard < run.n_shards - 1:  # the last shard's task goes on to the reduce
+        if shard < run.n_shards - 1:  # the last shard's task goes on to the reduce's select
             assert opened == [common, partition]
-    summaries = [f["summary"]["name"] for f in RunPart.objects.filter(run=run).values_list("files", flat=True)]
-    partitions = [e["name"] for e in RunShard.objects.filter(run=run).values_list("partition", flat=True)]
-    edges = [e["name"] for e in RunShard.objects.filter(run=run).values_list("edges", flat=True)]
-    assert opened[2:] == [common, run.files["accounts"]["name"], *summaries, *partitions, *edges]
+    selecting = opened[2:]
+    for shard in range(run.n_shards):  # the evidence pass (its enqueuing is left out here); the last goes on
+        opened.clear()
+        scoring.scoring_shard_run(run_id=run.pk, shard=shard)
+        selecting += opened
+    opened = selecting
     run.refresh_from_db()
     assert run.status == "done", run.error
+    # The reduce: the select reads the summaries and the partial edges; each shard's evidence pass its partition
+    # and the kept edges; the final the kept edges, the shards' pairs of posts and the summaries, never a partition.
+    summaries = [f["summary"]["name"] for f in RunPart.objects.filter(run=run).values_list("files", flat=True)]
+    shards = RunShard.objects.filter(run=run).order_by("shard")
+    kept = run.files["kept"]["name"]
+    expected = [common, *summaries, *(e["name"] for e in shards.values_list("edges", flat=True))]
+    for partition in shards.values_list("partition", flat=True):
+        expected += [common, partition["name"], kept]
+    expected += [common, run.files["accounts"]["name"], kept]
+    expected += [*(e["name"] for e in shards.values_list("evidence", flat=True)), *summaries]
+    assert opened == expected
     contents = selectors.sample_contents(sample_id=run.sample_id)
     expected = selectors.engine_result_fingerprint(engine_run(contents.posts, contents.accounts, EngineParams()))
     assert run.result_hash == expected

@@ -1,10 +1,11 @@
 """Kill test: SIGKILL a Celery worker's whole process group while a run's prepare parts run, then the next worker's
-while its shards run, then the next one's while its reduce runs, on Redis and on RabbitMQ.
+while its shards run, then the next one's while the shards find the kept edges' pairs of posts for the reduce, then
+the next one's while the reduce's final step runs, on Redis and on RabbitMQ.
 
 Everything runs on the production defaults (acks late, visibility timeout, task time limit, SCORING_LEASE_SECONDS)
-with beat on its own schedule; the run has 8 prepare parts and 4 shards, so that a shard's passes (assembling, then
-sweeping) last long enough to be caught. Within three minutes of each kill the next worker has carried the run
-past the killed step, only the killed steps ran twice, and the run ends with the same groups and scores as an
+with beat on its own schedule; the run has 8 prepare parts and 4 shards, so that a shard's passes (assembling,
+sweeping, finding pairs) last long enough to be caught. Within three minutes of each kill the next worker has carried
+the run past the killed step, only the killed steps ran twice, and the run ends with the same groups and scores as an
 uninterrupted run.
 """
 
@@ -101,20 +102,27 @@ def running_part(run: ScoringRun) -> int | None:
     return running[0] if running and waiting and done >= len(statuses) // 2 else None
 
 
-def running_shard(run: ScoringRun) -> tuple[int, str] | None:
-    """The shard a worker is on, and its pass ("assemble" or "sweep"), while the run is scoring, if there is one.
+def running_shard(run: ScoringRun, passes: tuple[str, ...]) -> tuple[int, str] | None:
+    """The shard a worker is on, and its pass ("assemble", "sweep" or "pairs"), if it is one of `passes`.
 
-    A shard's passes take tenths of a second on this sample, so the test looks for any of them."""
-    if run.status != "scoring":
+    A shard's passes take tenths of a second on this sample, so the test looks for any of a kind."""
+    if run.status not in ("scoring", "reducing"):
         return None
-    for shard, partition in RunShard.objects.filter(run=run, status="running").values_list("shard", "partition"):
-        return shard, "sweep" if partition else "assemble"
+    running = RunShard.objects.filter(run=run, status="running").values_list("shard", "partition", "edges")
+    for shard, partition, edges in running:
+        found = "pairs" if edges else "sweep" if partition else "assemble"
+        if found in passes:
+            return shard, found
     return None
 
 
-def assembled_by(partition: dict) -> int:
-    """The attempt of the pass that assembled a shard's partition (its file is named after it)."""
-    return int(partition["name"].rsplit("-a", 1)[1].removesuffix(".npz"))
+def attempt_of(entry: dict) -> int:
+    """The attempt of the pass that wrote a run's file (its name ends with it: ...-a<attempt>[-<what>].npz)."""
+    return int(entry["name"].rsplit("-a", 1)[1].removesuffix(".npz").split("-")[0])
+
+
+def final_running(run: ScoringRun) -> bool:
+    return run.status == "reducing" and "kept" in run.files and bool(run.attempts)
 
 
 def kill(worker: subprocess.Popen) -> float:
@@ -145,21 +153,31 @@ def test_killed_workers_lose_no_step_and_change_no_result(tmp_path, broker_env):
         worker("killed-in-shards")
         run = wait_for(run, lambda r: r.status != "preparing", RECOVERY_SECONDS, logs)
         parts_recovery = time.monotonic() - killed_at
-        run = wait_for(run, lambda r: running_shard(r) is not None or finished(r), 300, logs, poll=0.02)
+        sweeping = ("assemble", "sweep")
+        run = wait_for(run, lambda r: running_shard(r, sweeping) is not None or finished(r), 300, logs, poll=0.02)
         assert run.status == "scoring", f"the run must still be scoring when the worker dies, not {run.status}"
         killed_at = kill(workers[-1])
         run.refresh_from_db()
-        killed_shard = running_shard(run)
+        killed_shard = running_shard(run, sweeping)
         assert killed_shard is not None, "a shard must be running at the kill"
-        worker("killed-in-reduce")
-        run = wait_for(run, lambda r: (r.status == "reducing" and r.attempts) or finished(r), RECOVERY_SECONDS, logs)
+        worker("killed-in-pairs")
+        run = wait_for(
+            run, lambda r: running_shard(r, ("pairs",)) is not None or finished(r), RECOVERY_SECONDS, logs, poll=0.02
+        )
         shards_recovery = time.monotonic() - killed_at
         killed_at = kill(workers[-1])
         run.refresh_from_db()
-        assert run.status == "reducing", f"the reduce must still run when its worker dies, not {run.status}"
+        killed_pairs = running_shard(run, ("pairs",))
+        assert killed_pairs is not None, "a shard must be finding its pairs of posts at the kill"
+        worker("killed-in-final")
+        run = wait_for(run, lambda r: final_running(r) or finished(r), RECOVERY_SECONDS, logs)
+        pairs_recovery = time.monotonic() - killed_at
+        killed_at = kill(workers[-1])
+        run.refresh_from_db()
+        assert final_running(run), f"the reduce's final step must still run when its worker dies, not {run.status}"
         worker("fresh")
         run = wait_for(run, finished, RECOVERY_SECONDS, logs)
-        reduce_recovery = time.monotonic() - killed_at
+        final_recovery = time.monotonic() - killed_at
 
         reference = wait_for(start_run(broker_env, sample.name), finished, 300, logs)
     finally:
@@ -168,9 +186,10 @@ def test_killed_workers_lose_no_step_and_change_no_result(tmp_path, broker_env):
     broker = broker_env["CELERY_BROKER_URL"].split(":")[0]
     print(
         f"\n{broker}: from the kill in the parts to the shards under way {parts_recovery:.0f} s, "
-        f"from the kill in the shards (shard {killed_shard[0]}'s {killed_shard[1]}) to the reduce under way "
-        f"{shards_recovery:.0f} s, "
-        f"from the kill in the reduce to done {reduce_recovery:.0f} s; an uninterrupted run {reference.timings}"
+        f"from the kill in the shards (shard {killed_shard[0]}'s {killed_shard[1]}) to the pairs of posts under way "
+        f"{shards_recovery:.0f} s, from the kill in the pairs (shard {killed_pairs[0]}) to the final under way "
+        f"{pairs_recovery:.0f} s, from the kill in the final to done {final_recovery:.0f} s; "
+        f"an uninterrupted run {reference.timings}"
     )
 
     assert run.status == "done", run.error
@@ -181,13 +200,19 @@ def test_killed_workers_lose_no_step_and_change_no_result(tmp_path, broker_env):
     assert parts == twice, "the part at the kill, and only it, ran twice"
     assert run.shards_done == run.n_shards
     assert all(s.status == "done" for s in RunShard.objects.filter(run=run))
-    # Per shard, the attempts of its assembling and of its sweep: the pass at the kill, and only it, ran twice.
+    # Per shard, the attempts of its assembling, its sweep and its pairs: the passes at the kills, and only they,
+    # ran twice.
     passes = {
-        shard: (assembled_by(partition), attempts)
-        for shard, partition, attempts in RunShard.objects.filter(run=run).values_list("shard", "partition", "attempts")
+        shard: (attempt_of(partition), attempt_of(edges), attempt_of(evidence))
+        for shard, partition, edges, evidence in RunShard.objects.filter(run=run).values_list(
+            "shard", "partition", "edges", "evidence"
+        )
     }
-    shard, killed_pass = killed_shard
-    assert passes == {s: ((2, 1) if killed_pass == "assemble" else (1, 2)) if s == shard else (1, 1) for s in passes}
-    assert run.attempts == 2, "the reduce ran twice"
+    expected = {shard: [1, 1, 1] for shard in passes}
+    expected[killed_shard[0]][("assemble", "sweep").index(killed_shard[1])] = 2
+    expected[killed_pairs[0]][2] = 2
+    assert passes == {shard: tuple(attempts) for shard, attempts in expected.items()}
+    assert attempt_of(run.files["kept"]) == 1, "the select ran once"
+    assert run.attempts == 2, "the final ran twice"
     assert run.result_hash == reference.result_hash
     assert run.summary["groups"] > 0 and run.summary["flagged_accounts"] > 0

@@ -93,6 +93,27 @@ def test_a_worker_that_lost_its_shard_writes_nothing(prepared_run, monkeypatch):
     assert ScoringRun.objects.get(pk=run.pk).shards_done == 0
 
 
+def test_the_watchdog_hands_back_a_shard_finding_pairs_while_the_reduce_lets_go(prepared_run):
+    run = prepared_run
+    for shard in (0, 1):  # the sweeps; the last one's task runs the reduce's select, which hands the shards back
+        scoring.scoring_shard_run(run_id=run.pk, shard=shard)
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.lease_expires_at) == ("reducing", 0, None)
+    assert "kept" in run.files and sorted(run.enqueued) == [0, 1]
+    assert list(RunShard.objects.filter(run=run).values_list("status", "attempts")) == [("pending", 0)] * 2
+    run.enqueued.clear()
+    hold_shard(run, 1, expires_in=-1)  # its worker died finding its pairs
+    assert scoring.scoring_runs_resume_stalled() == [run.pk]
+    assert run.enqueued == [1]
+    scoring.scoring_shard_run(run_id=run.pk, shard=0)
+    run.refresh_from_db()
+    assert run.status == "reducing", "the final waits for every shard's pairs"
+    scoring.scoring_shard_run(run_id=run.pk, shard=1)  # the last one enqueues the final
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    assert list(RunShard.objects.filter(run=run).values_list("status", "attempts")) == [("done", 1), ("done", 2)]
+
+
 def test_a_reduce_that_keeps_killing_its_worker_fails_the_run(prepared_run):
     run = prepared_run
     RunShard.objects.filter(run=run).update(status="done")
