@@ -96,14 +96,45 @@ def hash_bits(key: np.ndarray, bits: int) -> np.ndarray:
 
 
 def sorted_unique(x: np.ndarray) -> np.ndarray:
-    """np.unique for int64 keys by one sort (faster than numpy's hash-based unique at this size)."""
+    """np.unique for int64 keys by one sort (faster than numpy's hash-based unique at this size), of a copy that
+    is then deduplicated in place: x and one copy at the peak."""
     if len(x) == 0:
         return x
-    s = np.sort(x)
+    return unique_in_place(np.sort(x))
+
+
+_BLOCK = 1 << 20
+
+
+def unique_in_place(s: np.ndarray) -> np.ndarray:
+    """Sorted int64 keys without their repeats, in their own buffer: s itself, shrunk to the keys it keeps.
+
+    s must own its buffer and no other array may view it (ndarray.resize reallocates it). The kept keys move to
+    the front a block at a time, so the only copy is of one block, and the realloc gives the tail back.
+    """
+    if len(s) < 2:
+        return s
     keep = np.empty(len(s), dtype=bool)
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
-    return s[keep]
+    if keep.all():
+        return s
+    kept = 0
+    for start in range(0, len(s), _BLOCK):
+        block = s[start : start + _BLOCK][keep[start : start + _BLOCK]]
+        s[kept : kept + len(block)] = block
+        kept += len(block)
+    s.resize(kept, refcheck=False)
+    return s
+
+
+def extend_in_place(s: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """s with values appended, in s's own buffer grown by realloc (a large buffer grows by remapping its pages,
+    never by copying them beside a second buffer). s must own its buffer and no other array may view it."""
+    n = len(s)
+    s.resize(n + len(values), refcheck=False)
+    s[n:] = values
+    return s
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from detection.engine.arrays import ObjectTable, PostArrays, sorted_unique
+from detection.engine.arrays import ObjectTable, PostArrays, extend_in_place, unique_in_place
 from detection.engine.params import EngineParams
 
 
@@ -31,13 +31,20 @@ def window_pairs(obj: np.ndarray, t: np.ndarray, window: float, chunk: int) -> I
     while start < n:
         base = int(cum[start - 1]) if start else 0
         end = max(int(np.searchsorted(cum, base + chunk, side="right")), start + 1)
-        c = counts[start:end]
-        total = int(c.sum())
-        if total:
-            ia = np.repeat(np.arange(start, end, dtype=np.int64), c)
-            offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
-            yield ia, ia + 1 + offsets
+        if cum[end - 1] > base:
+            yield _chunk_pairs(counts[start:end], start)
         start = end
+
+
+def _chunk_pairs(counts: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of actions start, start + 1, ... with counts[k] later actions each: built in a function of its
+    own, so that window_pairs holds none of them while its caller works on them."""
+    ia = np.repeat(np.arange(start, start + len(counts), dtype=np.int64), counts)
+    ib = np.arange(len(ia), dtype=np.int64)
+    ib -= np.repeat(np.cumsum(counts) - counts, counts)
+    ib += ia
+    ib += 1
+    return ia, ib
 
 
 def pair_counts(arrays: PostArrays, params: EngineParams) -> dict[str, int]:
@@ -216,12 +223,20 @@ def actions_matched_keys(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """From all in-window pairs of one behaviour's actions (own ones included): its distinct directed matches
     packed by the MatchCodec of that width, sorted; each account's crowd (in-window pairs it takes part in); the
-    count of pairs of different accounts."""
+    count of pairs of different accounts.
+
+    Memory: a hot shard's sweep gathers hundreds of MB of keys. Each chunk's keys are built in one array, sorted
+    and deduplicated in place, and appended to one buffer grown in place, which is sorted and deduplicated in
+    place at the end: the peak is the keys gathered plus one chunk's work, where keeping the chunks' keys apart,
+    then their concatenation, its sorted copy and the distinct ones all at once took four times the output. One
+    in-place sort of the buffer is also faster here than merging the chunks' sorted runs pairwise.
+    """
     n_acc = n_accounts
     crowd = np.zeros(n_acc, dtype=np.int64)
-    obj, post, acc, number = actions.obj, actions.post, actions.account, actions.number
-    parts: list[np.ndarray] = []
-    n_pairs = 0
+    obj, acc = actions.obj, actions.account
+    number = actions.number if actions.number is not None else actions.post
+    matched = np.zeros(0, dtype=np.int64)
+    n_pairs = n_chunks = 0
     for ia, ib in window_pairs(obj, actions.time, params.window_s, params.chunk_pairs):
         if behaviour == "similar-text":
             assert actions.band is not None and actions.text_row is not None
@@ -234,17 +249,45 @@ def actions_matched_keys(
         crowd += np.bincount(ua, minlength=n_acc)
         crowd += np.bincount(ub, minlength=n_acc)
         other = ua != ub
-        ia, ib, ua, ub = ia[other], ib[other], ua[other], ub[other]
-        n_pairs += len(ia)
-        if number is not None:
-            backward = ua > ub
-            base = (np.minimum(ua, ub) * n_acc + np.maximum(ua, ub)) * 2
-            keys = np.concatenate([(base + backward) * width + number[ia], (base + ~backward) * width + number[ib]])
-        else:
-            keys = np.concatenate([post[ia] * n_acc + ub, post[ib] * n_acc + ua])
-        parts.append(sorted_unique(keys))
-    if not parts:
-        matched = np.zeros(0, dtype=np.int64)
-    else:
-        matched = parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
+        ua, ub = ua[other], ub[other]
+        na, nb = number[ia[other]], number[ib[other]]
+        del ia, ib, other
+        n_pairs += len(ua)
+        keys = _match_keys(ua, ub, na, nb, n_acc, width)
+        del ua, ub, na, nb
+        keys.sort()
+        keys = unique_in_place(keys)
+        matched = extend_in_place(matched, keys) if n_chunks else keys
+        n_chunks += 1
+        del keys
+    if n_chunks > 1:
+        matched.sort()
+        matched = unique_in_place(matched)
     return matched, crowd, n_pairs
+
+
+def _match_keys(ua: np.ndarray, ub: np.ndarray, na: np.ndarray, nb: np.ndarray, n_acc: int, width: int) -> np.ndarray:
+    """Both directed matches of each pair (post na of account ua matched by ub, post nb of ub matched by ua), packed
+    by the MatchCodec of that width (na, nb: the posts' numbers; for the wide codec, their indices), in one new
+    array: the first half the matches of the a side, the second those of the b side."""
+    n = len(ua)
+    keys = np.empty(2 * n, dtype=np.int64)
+    first, second = keys[:n], keys[n:]
+    if width:
+        backward = ua > ub
+        np.minimum(ua, ub, out=first)
+        first *= n_acc
+        first += np.maximum(ua, ub)
+        first *= 2
+        np.add(first, ~backward, out=second)
+        first += backward
+        first *= width
+        first += na
+        second *= width
+        second += nb
+    else:
+        np.multiply(na, n_acc, out=first)
+        first += ub
+        np.multiply(nb, n_acc, out=second)
+        second += ua
+    return keys

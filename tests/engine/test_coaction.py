@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from detection.engine import EngineParams, run
 from detection.engine.arrays import SEP
-from detection.engine.coaction import window_pairs
+from detection.engine.coaction import Actions, actions_matched_keys, window_pairs
 from tests.engine.helpers import post, reference_edges
 
 
@@ -179,3 +179,40 @@ def test_compact_and_wide_match_keys_give_the_same_edges(rows, one_platform, win
             sc = edge_stats(keys_c, arrays.account, arrays.n_accounts, compact.width)
             for name in ("a", "b", "w_ab", "w_ba"):
                 assert np.array_equal(getattr(sc, name), getattr(sw, name)), (behaviour, name)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 100), st.integers(0, 3)), max_size=40),
+    st.sampled_from([0, 10, 60]),
+    st.sampled_from([1, 3, 10**6]),
+    st.booleans(),
+)
+def test_matched_keys_follow_the_codec_whatever_the_chunks(rows, window, chunk_pairs, compact):
+    """actions_matched_keys against every pair of actions read one by one and packed as MatchCodec says."""
+    rows = sorted(rows)  # by (object, time)
+    n, n_acc = len(rows), 4
+    obj, t, acc = (np.array([r[k] for r in rows], dtype=np.int64) for k in range(3))
+    post = np.arange(n, dtype=np.int64)[::-1].copy()  # any distinct post numbers
+    width = max(n, 1) if compact else 0
+    actions = Actions(obj=obj, post=post, account=acc, time=t.astype(np.float64), number=post if compact else None)
+    params = EngineParams(behaviours=("co-reshare",), window_s=window, chunk_pairs=chunk_pairs)
+    expected, crowd, n_pairs = set(), np.zeros(n_acc, dtype=np.int64), 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            if obj[i] != obj[j] or t[j] - t[i] > window:
+                continue
+            u, v = int(acc[i]), int(acc[j])
+            crowd[u] += 1
+            crowd[v] += 1
+            if u == v:
+                continue
+            n_pairs += 1
+            pair = (min(u, v) * n_acc + max(u, v)) * 2
+            if compact:
+                expected |= {(pair + (u > v)) * width + int(post[i]), (pair + (v > u)) * width + int(post[j])}
+            else:
+                expected |= {int(post[i]) * n_acc + v, int(post[j]) * n_acc + u}
+    keys, got_crowd, got_pairs = actions_matched_keys(actions, "co-reshare", params, n_acc, width)
+    assert keys.dtype == np.int64 and keys.tolist() == sorted(expected)
+    assert got_crowd.tolist() == crowd.tolist() and got_pairs == n_pairs
