@@ -105,7 +105,8 @@ def normalise_url(url: str) -> str:
         match = _SIMPLE_URL_MATCH(url)
         if match is not None:
             result = _normalise_simple(*match.groups())
-            if result is not None:
+            # Whitespace left at the end (before a fragment: "http://a/? #") goes in the general path's second pass.
+            if result is not None and not result[-1].isspace():
                 return result
     return _normalise_any(url)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from detection.engine.normalise import (
@@ -200,6 +200,8 @@ def test_hashtag_and_text_normalisation_are_idempotent(text: str) -> None:
         st.sampled_from(["", "#", "#frag"]),
     )
 )
+@example("http://0? #")  # found by hypothesis: a space before the fragment
+@example("http://0/x #")
 def test_fast_path_equals_the_general_path(url: str) -> None:
     from detection.engine.normalise import _normalise_any
 
