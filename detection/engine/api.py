@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from detection.engine.arrays import PostArrays, build_arrays, sorted_unique
+from detection.engine.arrays import PostArrays, build_arrays, pieces_unique
 from detection.engine.budget import pair_budget_check
 from detection.engine.coaction import match_codec
 from detection.engine.evidence import EdgeDetails, EdgeIndex, describe_pairs, edge_details
@@ -82,9 +82,7 @@ def finalise_from_pairs(
             found.append(pairs[f"pairs:{behaviour}"])
     details = {}
     for behaviour, s in selected.items():
-        found = pieces.pop(behaviour)
-        pair_keys = sorted_unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
-        del found
+        pair_keys = pieces_unique(pieces.pop(behaviour))
         index = EdgeIndex(s.a, s.b, arrays.n_accounts)
         details[behaviour] = describe_pairs(pair_keys, arrays.account, arrays.time, index, params)
     return finalise_details(selected, details, arrays, params)
@@ -129,7 +127,7 @@ def select_edges_of(
     activity: dict[str, np.ndarray],
     params: EngineParams,
 ) -> dict[str, SelectedEdges]:
-    """The kept edges of every behaviour from the shards' matches.
+    """The kept edges of every behaviour from the shards' matches (taken out of the partials as they are merged).
 
     account: per post, its account (read only for the wide codec, width 0); activity: per behaviour and account,
     its actions (a behaviour without any has none)."""
@@ -150,8 +148,9 @@ def select_behaviour(
     behaviour: str,
 ) -> SelectedEdges:
     """The edges of one behaviour from the shards' matches: weights, significance, and the kept ones."""
-    parts = [p.matched.get(behaviour, np.zeros(0, np.int64)) for p in partials]
-    matched = parts[0] if len(parts) == 1 else sorted_unique(np.concatenate(parts))
+    # Each shard's matches are already sorted and distinct; they go from the partials as they are merged.
+    parts = [p.matched.pop(behaviour, np.zeros(0, np.int64)) for p in partials]
+    matched = parts[0] if len(parts) == 1 else pieces_unique(parts)
     stats = edge_stats(matched, account, n_accounts, width)
     del matched, parts
     crowd = np.zeros(n_accounts, dtype=np.int64)

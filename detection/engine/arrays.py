@@ -103,6 +103,19 @@ def sorted_unique(x: np.ndarray) -> np.ndarray:
     return unique_in_place(np.sort(x))
 
 
+def pieces_unique(pieces: list[np.ndarray]) -> np.ndarray:
+    """The distinct int64 keys of several arrays, sorted; empties the list, so that each piece goes as soon as it
+    is copied: the pieces and one copy at the peak, then the copy alone."""
+    if not pieces:
+        return np.zeros(0, dtype=np.int64)
+    if len(pieces) == 1:
+        return sorted_unique(pieces.pop())
+    keys = np.concatenate(pieces)
+    pieces.clear()
+    keys.sort()
+    return unique_in_place(keys)
+
+
 _BLOCK = 1 << 20
 
 

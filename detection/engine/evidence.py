@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.engine.arrays import PostArrays, hash_bits, sorted_unique
+from detection.engine.arrays import PostArrays, hash_bits, pieces_unique, sorted_unique
 from detection.engine.coaction import Actions, actions_of_accounts, actions_pairs, table_actions
 from detection.engine.params import EngineParams
 
@@ -64,9 +64,7 @@ class EdgeIndex:
             pa, pb = actions.post[ia[hit]], actions.post[ib[hit]]
             swap = ua[hit] > ub[hit]
             parts.append(sorted_unique(np.where(swap, pb, pa) * n_posts + np.where(swap, pa, pb)))
-        if not parts:
-            return np.zeros(0, dtype=np.int64)
-        return sorted_unique(np.concatenate(parts))
+        return pieces_unique(parts)
 
 
 def edge_details(arrays: PostArrays, behaviour: str, params: EngineParams, a: np.ndarray, b: np.ndarray) -> EdgeDetails:
