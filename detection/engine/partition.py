@@ -8,7 +8,9 @@ offsets.
   width, each behaviour's per-account activity, the parameters' fingerprint, the engine version).
 - ``partition_shards(arrays, params, n_shards)``: per shard, the actions of every behaviour on the objects of
   that shard, with object codes and text rows of its own; ``shard_edges_from_partition(common, partition,
-  params)`` gives the same ``PartialEdges``, byte for byte, as ``shard_edges(arrays, params, shard, n_shards)``.
+  params)`` gives the same ``PartialEdges``, byte for byte, as ``shard_edges(arrays, params, shard, n_shards)``,
+  and ``shard_pairs_from_partition(common, partition, params, selected)`` the kept edges' pairs of posts on that
+  shard's objects, for ``api.finalise_from_pairs``.
 - ``finalise_arrays(arrays)``: what ``finalise`` still reads of the whole sample (the reduce's file);
   ``arrays_from_finalise(common, data)`` turns it back into ``PostArrays``.
 """
