@@ -2,7 +2,9 @@
 
 The engine's result becomes columns once (`_result_columns`); one of two writers stores them. On PostgreSQL
 the rows go in by COPY, with the primary keys the rows refer to (groups, edges) reserved from the tables'
-sequences in one statement each; elsewhere (SQLite) through the ORM's bulk_create. Both store the same rows
+sequences in one statement each: the groups and account scores (a few rows, with text) as COPY text, the edges
+and their evidence (most of the rows, numbers only) in COPY's binary format straight from their numpy columns.
+Elsewhere (SQLite) they go through the ORM's bulk_create. Both store the same rows
 (tests/detection/test_run_results_contract.py), and both write inside the caller's transaction.
 """
 
@@ -18,7 +20,7 @@ from django.db import connection, models
 
 from detection.engine import EngineResult
 from detection.ingest.batches import copy_escaped
-from detection.pg_copy import copy_in, next_ids
+from detection.pg_copy import BinaryCopy, copy_in, next_ids
 
 from .models import AccountScore, CoordinatedGroup, CoordinationEdge, EdgeEvidence, ScoringRun
 
@@ -40,40 +42,52 @@ class _GroupRow:
 
 @dataclass
 class _BehaviourColumns:
-    """One behaviour's edges and their evidence; a group number of 0 is no group, a NaN median no median."""
+    """One behaviour's edges and their evidence, as arrays; a group number of 0 is no group, a median that is
+    not finite no median."""
 
     behaviour: str
-    source_pk: list[int]
-    target_pk: list[int]
-    group: list[int]
-    weight: list[int]
-    weight_source_first: list[int]
-    weight_target_first: list[int]
-    expected: list[float]
-    p_value: list[float]
-    q_value: list[float]
-    median_dt: list[float | None]
-    evidence_edge: list[int]  # index of the evidence's edge in this behaviour's edges
-    evidence_post_source: list[int]
-    evidence_post_target: list[int]
+    source_pk: np.ndarray
+    target_pk: np.ndarray
+    group: np.ndarray
+    weight: np.ndarray
+    weight_source_first: np.ndarray
+    weight_target_first: np.ndarray
+    expected: np.ndarray
+    p_value: np.ndarray
+    q_value: np.ndarray
+    median_dt: np.ndarray
+    evidence_edge: np.ndarray  # index of the evidence's edge in this behaviour's edges
+    evidence_post_source: np.ndarray
+    evidence_post_target: np.ndarray
+    evidence_dt: np.ndarray
 
     def edge_rows(self) -> Iterator[tuple]:
-        """Each edge as (source, target, group, weight, source first, target first, expected, p, q, median)."""
+        """Each edge as (source, target, group, weight, source first, target first, expected, p, q, median), in
+        Python values, a missing median None."""
+        median_dt = [m if np.isfinite(m) else None for m in self.median_dt.tolist()]
         return zip(
-            self.source_pk,
-            self.target_pk,
-            self.group,
-            self.weight,
-            self.weight_source_first,
-            self.weight_target_first,
-            self.expected,
-            self.p_value,
-            self.q_value,
-            self.median_dt,
+            self.source_pk.tolist(),
+            self.target_pk.tolist(),
+            self.group.tolist(),
+            self.weight.tolist(),
+            self.weight_source_first.tolist(),
+            self.weight_target_first.tolist(),
+            self.expected.tolist(),
+            self.p_value.tolist(),
+            self.q_value.tolist(),
+            median_dt,
             strict=True,
         )
 
-    evidence_dt: list[float]
+    def evidence_rows(self) -> Iterator[tuple]:
+        """Each evidence row as (edge index, source post, target post, dt), in Python values."""
+        return zip(
+            self.evidence_edge.tolist(),
+            self.evidence_post_source.tolist(),
+            self.evidence_post_target.tolist(),
+            self.evidence_dt.tolist(),
+            strict=True,
+        )
 
 
 @dataclass
@@ -160,35 +174,36 @@ def _result_columns(result: EngineResult, post_pk: np.ndarray, account_pk: np.nd
         for group in np.unique(inside[inside > 0]).tolist():
             member_behaviours.setdefault(group, set()).add(behaviour)
         details = found.details
-        median_dt = details.median_dt.astype(float)
         edges.append(
             _BehaviourColumns(
                 behaviour=behaviour,
-                source_pk=account_pk[found.a].tolist(),
-                target_pk=account_pk[found.b].tolist(),
-                group=inside.tolist(),
-                weight=np.maximum(found.w_ab, found.w_ba).astype(np.int64).tolist(),
-                weight_source_first=details.first_a.astype(np.int64).tolist(),
-                weight_target_first=details.first_b.astype(np.int64).tolist(),
-                expected=found.expected.astype(float).tolist(),
-                p_value=found.p_value.astype(float).tolist(),
-                q_value=found.q_value.astype(float).tolist(),
-                median_dt=[m if np.isfinite(m) else None for m in median_dt.tolist()],
-                evidence_edge=details.ev_edge.tolist(),
-                evidence_post_source=post_pk[details.ev_post_a].tolist(),
-                evidence_post_target=post_pk[details.ev_post_b].tolist(),
-                evidence_dt=details.ev_dt.astype(float).tolist(),
+                source_pk=account_pk[found.a],
+                target_pk=account_pk[found.b],
+                group=inside,
+                weight=np.maximum(found.w_ab, found.w_ba).astype(np.int64),
+                weight_source_first=details.first_a.astype(np.int64),
+                weight_target_first=details.first_b.astype(np.int64),
+                expected=found.expected.astype(float),
+                p_value=found.p_value.astype(float),
+                q_value=found.q_value.astype(float),
+                median_dt=details.median_dt.astype(float),
+                evidence_edge=details.ev_edge.astype(np.int64),
+                evidence_post_source=post_pk[details.ev_post_a],
+                evidence_post_target=post_pk[details.ev_post_b],
+                evidence_dt=details.ev_dt.astype(float),
             )
         )
 
-    first = np.full(arrays.n_accounts, np.inf)
-    last = np.full(arrays.n_accounts, -np.inf)
-    np.minimum.at(first, arrays.account, arrays.time)
-    np.maximum.at(last, arrays.account, arrays.time)
+    # Each group's first and last post, from the posts of its members only.
+    group_of_post = account_group[arrays.account]
+    members_post = group_of_post > 0
+    first = np.full(len(result.groups) + 1, np.inf)
+    last = np.full(len(result.groups) + 1, -np.inf)
+    np.minimum.at(first, group_of_post[members_post], arrays.time[members_post])
+    np.maximum.at(last, group_of_post[members_post], arrays.time[members_post])
     groups = []
     for number, members in enumerate(result.groups, start=1):
-        times = np.concatenate([first[members], last[members]])
-        times = times[np.isfinite(times)]
+        posted = np.isfinite(first[number])
         leader = scores.group_leader[number - 1]
         groups.append(
             _GroupRow(
@@ -196,8 +211,8 @@ def _result_columns(result: EngineResult, post_pk: np.ndarray, account_pk: np.nd
                 score=float(scores.group_score[number - 1]),
                 size=len(members),
                 behaviours=sorted(member_behaviours.get(number, ())),
-                first_activity=_utc(times.min()) if len(times) else None,
-                last_activity=_utc(times.max()) if len(times) else None,
+                first_activity=_utc(first[number]) if posted else None,
+                last_activity=_utc(last[number]) if posted else None,
                 reasons=_stored_text(scores.group_reasons[number - 1]),
                 leader_pk=int(account_pk[leader]) if leader >= 0 else None,
             )
@@ -276,9 +291,7 @@ def _orm_store(run: ScoringRun, columns: _ResultColumns) -> None:
         EdgeEvidence.objects.bulk_create(
             [
                 EdgeEvidence(edge_id=stored[edge].pk, post_source_id=source, post_target_id=target, dt=dt)
-                for edge, source, target, dt in zip(
-                    e.evidence_edge, e.evidence_post_source, e.evidence_post_target, e.evidence_dt, strict=True
-                )
+                for edge, source, target, dt in e.evidence_rows()
             ],
             batch_size=5000,
         )
@@ -291,15 +304,62 @@ def _copy_store(run_id: int, columns: _ResultColumns) -> None:
     with connection.cursor() as cursor:
         group_ids = next_ids(cursor, CoordinatedGroup._meta.db_table, len(columns.groups))
         group_pk = dict(zip([g.number for g in columns.groups], map(int, group_ids), strict=True))
-        edge_ids = next_ids(cursor, CoordinationEdge._meta.db_table, sum(len(e.source_pk) for e in columns.edges))
-        edge_pks = np.array(edge_ids, dtype=np.int64) if edge_ids else np.zeros(0, dtype=np.int64)
-        for table in (
-            _copy_table(CoordinatedGroup, _GROUP_COLUMNS, _group_lines(run_id, columns.groups, group_pk)),
-            _copy_table(AccountScore, _SCORE_COLUMNS, _score_lines(run_id, columns, group_pk)),
-            _copy_table(CoordinationEdge, _EDGE_COLUMNS, _edge_lines(run_id, columns.edges, edge_ids, group_pk)),
-            _copy_table(EdgeEvidence, _EVIDENCE_COLUMNS, _evidence_lines(columns.edges, edge_pks)),
-        ):
-            copy_in(cursor, *table)
+        copy_in(cursor, *_copy_table(CoordinatedGroup, _GROUP_COLUMNS, _group_lines(run_id, columns.groups, group_pk)))
+        copy_in(cursor, *_copy_table(AccountScore, _SCORE_COLUMNS, _score_lines(run_id, columns, group_pk)))
+        n_edges = sum(len(e.source_pk) for e in columns.edges)
+        if n_edges:
+            edge_pk = np.array(next_ids(cursor, CoordinationEdge._meta.db_table, n_edges), dtype=np.int64)
+            for table in _edge_copies(run_id, columns.edges, edge_pk, group_pk):
+                copy_in(cursor, *table)
+
+
+def _edge_copies(
+    run_id: int, edges: list[_BehaviourColumns], edge_pk: np.ndarray, group_pk: dict[int, int]
+) -> list[tuple[str, list[bytes]]]:
+    """The binary COPY of the edges, then of their evidence: each statement and its data."""
+    group_pk_of = np.zeros(max(group_pk, default=0) + 1, dtype=np.int64)  # by group number
+    group_pk_of[list(group_pk)] = list(group_pk.values())
+    edge_copy, evidence_copy = BinaryCopy(CoordinationEdge, _EDGE_COLUMNS), BinaryCopy(EdgeEvidence, _EVIDENCE_COLUMNS)
+    edge_data, evidence_data = [BinaryCopy.HEADER], [BinaryCopy.HEADER]
+    offset = 0
+    for e in edges:
+        pks = edge_pk[offset : offset + len(e.source_pk)]
+        offset += len(pks)
+        edge_data.append(
+            edge_copy.rows(
+                len(pks),
+                {
+                    "id": pks,
+                    "run": run_id,
+                    "group": np.ma.array(group_pk_of[e.group], mask=e.group == 0),
+                    "source": e.source_pk,
+                    "target": e.target_pk,
+                    "behaviour": e.behaviour,
+                    "weight": e.weight,
+                    "weight_source_first": e.weight_source_first,
+                    "weight_target_first": e.weight_target_first,
+                    "expected": e.expected,
+                    "p_value": e.p_value,
+                    "q_value": e.q_value,
+                    "median_dt": np.ma.masked_invalid(e.median_dt),
+                },
+            )
+        )
+        evidence_data.append(
+            evidence_copy.rows(
+                len(e.evidence_edge),
+                {
+                    "edge": pks[e.evidence_edge],
+                    "post_source": e.evidence_post_source,
+                    "post_target": e.evidence_post_target,
+                    "dt": e.evidence_dt,
+                },
+            )
+        )
+    return [
+        (edge_copy.statement, [*edge_data, BinaryCopy.TRAILER]),
+        (evidence_copy.statement, [*evidence_data, BinaryCopy.TRAILER]),
+    ]
 
 
 _GROUP_COLUMNS = (
@@ -377,39 +437,3 @@ def _score_lines(run_id: int, columns: _ResultColumns, group_pk: dict[int, int])
             f"{run_id}\t{account}\t{_pk(group_pk.get(group))}\t{score!r}\t{flag}\t{copy_escaped(reasons)}\t"
             f"{lead}\t{follow}"
         )
-
-
-def _edge_lines(
-    run_id: int, edges: list[_BehaviourColumns], edge_ids: list[bytes], group_pk: dict[int, int]
-) -> Iterator[str]:
-    ids = iter(edge_ids)
-    for e in edges:
-        behaviour = copy_escaped(e.behaviour)
-        for (
-            source,
-            target,
-            group,
-            weight,
-            source_first,
-            target_first,
-            expected,
-            p_value,
-            q_value,
-            median_dt,
-        ) in e.edge_rows():
-            median = "\\N" if median_dt is None else repr(median_dt)
-            yield (
-                f"{next(ids).decode()}\t{run_id}\t{_pk(group_pk.get(group))}\t{source}\t{target}\t{behaviour}\t"
-                f"{weight}\t{source_first}\t{target_first}\t{expected!r}\t{p_value!r}\t{q_value!r}\t{median}"
-            )
-
-
-def _evidence_lines(edges: list[_BehaviourColumns], edge_pks: np.ndarray) -> Iterator[str]:
-    offset = 0
-    for e in edges:
-        pks = edge_pks[offset + np.asarray(e.evidence_edge, dtype=np.int64)].tolist()
-        for edge, source, target, dt in zip(
-            pks, e.evidence_post_source, e.evidence_post_target, e.evidence_dt, strict=True
-        ):
-            yield f"{edge}\t{source}\t{target}\t{dt!r}"
-        offset += len(e.source_pk)

@@ -10,7 +10,8 @@ from datetime import date
 
 import numpy as np
 from django.db import OperationalError, connection, transaction
-from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Concat
 from psycopg.errors import QueryCanceled
 
 from campaigns.models import Campaign
@@ -343,14 +344,10 @@ def result_fingerprint(
     edges: Iterable[tuple[str, str, str, int]],
 ) -> str:
     """SHA-256 of a run's groups (number, score, member keys), account scores and edges, in a canonical order."""
-    digest = hashlib.sha256()
-    for number, score, members in sorted(groups):
-        digest.update(f"g|{number}|{score!r}|{','.join(sorted(members))}\n".encode())
-    for key, score, group in sorted(accounts):
-        digest.update(f"a|{key}|{score!r}|{group}\n".encode())
-    for behaviour, a, b, weight in sorted(edges):
-        digest.update(f"e|{behaviour}|{a}|{b}|{weight}\n".encode())
-    return digest.hexdigest()
+    lines = [f"g|{number}|{score!r}|{','.join(sorted(members))}\n" for number, score, members in sorted(groups)]
+    lines += [f"a|{key}|{score!r}|{group}\n" for key, score, group in sorted(accounts)]
+    lines += [f"e|{behaviour}|{a}|{b}|{weight}\n" for behaviour, a, b, weight in sorted(edges)]
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def engine_result_fingerprint(result) -> str:
@@ -377,25 +374,24 @@ def engine_result_fingerprint(result) -> str:
 def run_result_fingerprint(*, run: ScoringRun) -> str:
     """The fingerprint of what the database holds for a run (compare two runs, or a run with the engine)."""
 
-    def account_key(platform: str, account_id: str) -> str:
-        return f"{platform}{SEP}{account_id}"
+    def account_key(account: str) -> Concat:
+        return Concat(f"{account}__platform", Value(SEP), f"{account}__account_id")
 
     members: dict[int, list[str]] = {}
     scores = []
-    for platform, account_id, score, number in AccountScore.objects.filter(run=run).values_list(
-        "account__platform", "account__account_id", "score", "group__number"
-    ):
-        scores.append((account_key(platform, account_id), score, number or 0))
+    account_scores = AccountScore.objects.filter(run=run).order_by()
+    for key, score, number in account_scores.values_list(account_key("account"), "score", "group__number"):
+        scores.append((key, score, number or 0))
         if number:
-            members.setdefault(number, []).append(account_key(platform, account_id))
-    groups = [(g.number, g.score, members.get(g.number, [])) for g in CoordinatedGroup.objects.filter(run=run)]
-    edges = [
-        (behaviour, account_key(sp, sa), account_key(tp, ta), weight)
-        for behaviour, sp, sa, tp, ta, weight in CoordinationEdge.objects.filter(run=run).values_list(
-            "behaviour", "source__platform", "source__account_id", "target__platform", "target__account_id", "weight"
-        )
+            members.setdefault(number, []).append(key)
+    groups = [
+        (number, score, members.get(number, []))
+        for number, score in CoordinatedGroup.objects.filter(run=run).order_by().values_list("number", "score")
     ]
-    return result_fingerprint(groups, scores, edges)
+    edges = CoordinationEdge.objects.filter(run=run).order_by()
+    return result_fingerprint(
+        groups, scores, edges.values_list("behaviour", account_key("source"), account_key("target"), "weight")
+    )
 
 
 def group_list() -> QuerySet[CoordinatedGroup]:

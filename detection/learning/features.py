@@ -196,15 +196,19 @@ def _posting(out, column, result, gid, coordinated_post, g) -> None:
 def _accounts(out, column, result) -> None:
     """When the members' accounts were made, and how their handles look."""
     arrays = result.arrays
+    grouped = np.zeros(arrays.n_accounts, dtype=bool)  # only the groups' members are read
+    grouped[np.concatenate(result.groups)] = True
     created = np.full(arrays.n_accounts, np.nan)
     handles = [""] * arrays.n_accounts
-    for i, key in enumerate(arrays.account_keys):
+    for i in np.flatnonzero(grouped).tolist():
+        key = arrays.account_keys[i]
         rec = arrays.accounts.get(key)
         if rec is not None and rec.created_at is not None:
             created[i] = rec.created_at.timestamp()
         handles[i] = ((rec.handle if rec is not None and rec.handle else arrays.handles.get(key, "")) or "").lstrip("@")
     first_post = np.full(arrays.n_accounts, np.inf)
-    np.minimum.at(first_post, arrays.account, arrays.time)
+    members_post = grouped[arrays.account]
+    np.minimum.at(first_post, arrays.account[members_post], arrays.time[members_post])
     window = CREATION_WINDOW_DAYS * 86400
     for row, members in enumerate(result.groups):
         size = len(members)

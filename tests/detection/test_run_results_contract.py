@@ -128,6 +128,60 @@ def test_both_writers_store_the_same_rows_with_hostile_text_intact(tmp_path):
     assert groups == [(n, r.replace("\x00", "")) for n, r in enumerate(result.scores.group_reasons, start=1)]
 
 
+def _with_extreme_edges(result):
+    """The result with edge and evidence numbers at the edges of what their columns hold: medians missing or not
+    finite (stored as no median), infinite and negative-zero lags, subnormal and huge doubles, and counts at the
+    top of an integer column."""
+    edges = {}
+    for k, (behaviour, found) in enumerate(result.edges.items()):
+        d = found.details
+        n, m = len(found.a), len(d.ev_dt)
+        median_dt = d.median_dt.astype(float)
+        median_dt[k % 3 :: 3] = [np.nan, np.inf, -np.inf][k % 3]
+        expected = found.expected.astype(float)
+        expected[:: max(n // 4, 1)] = [5e-324, 1.7976931348623157e308, -0.0, 0.1 + 0.2][k % 4]
+        first_a = d.first_a.astype(np.int64)
+        first_a[:1] = 2**31 - 1
+        ev_dt = d.ev_dt.astype(float)
+        ev_dt[: min(m, 2)] = [np.inf, -0.0][: min(m, 2)]  # not NaN: SQLite stores NaN as NULL
+        details = replace(d, median_dt=median_dt, first_a=first_a, ev_dt=ev_dt)
+        edges[behaviour] = replace(
+            found, expected=expected, p_value=np.where(found.p_value > 0.5, 0.0, found.p_value), details=details
+        )
+    return replace(result, edges=edges)
+
+
+def test_both_writers_store_extreme_numbers_alike(tmp_path):
+    sample, result, post_pk, account_pk = _scored_sample(tmp_path)
+    result = _with_extreme_edges(result)
+    stored = {}
+    for writer in WRITERS:
+        run = ScoringRun.objects.create(sample=sample, engine_version=result.engine_version)
+        with transaction.atomic():
+            run_results.run_results_store(run=run, result=result, post_pk=post_pk, account_pk=account_pk, writer=writer)
+        stored[writer] = _rows(run)
+    edges, evidence = stored["orm"]["edges"], stored["orm"]["evidence"]
+    assert any(median is None for *_, median in edges)
+    assert any(f"{expected!r}" == "5e-324" for *_, expected, _, _, _ in edges)
+    assert any(first == 2**31 - 1 for _, _, _, _, _, first, *_ in edges)
+    assert any(dt == np.inf for *_, dt in evidence)
+    # By their text: -0.0 == 0.0 as numbers.
+    assert all(repr(rows) == repr(stored["orm"]) for rows in stored.values())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_a_count_too_large_for_its_column_is_refused(tmp_path):
+    sample, result, post_pk, account_pk = _scored_sample(tmp_path)
+    behaviour, found = next(iter(result.edges.items()))
+    first_a = found.details.first_a.astype(np.int64)
+    first_a[0] = 2**31
+    result.edges[behaviour] = replace(found, details=replace(found.details, first_a=first_a))
+    run = ScoringRun.objects.create(sample=sample, engine_version=result.engine_version)
+    with pytest.raises(ValueError, match="out of the range"), transaction.atomic():
+        run_results.run_results_store(run=run, result=result, post_pk=post_pk, account_pk=account_pk, writer="copy")
+    assert not CoordinationEdge.objects.filter(run=run).exists()
+
+
 def test_storing_again_replaces_a_runs_results(tmp_path):
     sample, result, post_pk, account_pk = _scored_sample(tmp_path)
     run = ScoringRun.objects.create(sample=sample, engine_version=result.engine_version)
