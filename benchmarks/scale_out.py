@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_pairs:
         env["SCORING_MAX_PAIRS"] = str(args.max_pairs)
     if args.reuse_database and sample_posts(env) is not None:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
         print(f"reusing the sample of {sample_posts(env):,} posts in {args.database_url}")
     else:
         sample_create(args.posts, env, args.database_url, args.chunks, args.span_days)

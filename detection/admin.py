@@ -416,10 +416,14 @@ class RunShardInline(TabularInline):
     model = RunShard
     extra = 0
     can_delete = False
-    fields = ["shard", "status", "attempts", "started_at", "finished_at", "duration"]
+    fields = ["shard", "current_pass", "status", "attempts", "started_at", "finished_at", "duration"]
     readonly_fields = fields
 
-    @admin.display(description="Time")
+    @admin.display(description="Pass")
+    def current_pass(self, obj: RunShard) -> str:
+        return obj.current_pass
+
+    @admin.display(description="Sweep time")
     def duration(self, obj: RunShard) -> str:
         return run_tables.seconds_text(obj.seconds)
 

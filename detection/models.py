@@ -330,6 +330,16 @@ class RunShard(models.Model):
     def __str__(self) -> str:
         return f"{self.run} shard {self.shard}"
 
+    @property
+    def current_pass(self) -> str:
+        """The pass its status and attempts are about: assembling its partition, sweeping it, or finding the kept
+        edges' pairs of posts on it (from the reduce's select on)."""
+        if not self.partition:
+            return "assemble"
+        if not self.edges or (self.status == ShardStatus.DONE and not self.evidence):
+            return "sweep"
+        return "pairs of posts"
+
 
 class RunPart(models.Model):
     """One part of a run's prepare: a range of the sample's posts (in post order) that one task turns into columns
