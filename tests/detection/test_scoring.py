@@ -70,6 +70,20 @@ def test_every_edge_is_backed_by_evidence_and_groups_by_edges(tmp_path, celery_i
     }
 
 
+def test_a_post_cited_as_evidence_cannot_be_deleted(tmp_path, celery_in_process):
+    from django.db.models import ProtectedError
+
+    from detection.models import Post
+
+    sample, _ = generated_sample(tmp_path, 2_000)
+    run = scoring.scoring_run_start(sample=sample, n_shards=2)
+    evidence = EdgeEvidence.objects.filter(edge__run=run).first()
+    for cited in (evidence.post_source_id, evidence.post_target_id):
+        with pytest.raises(ProtectedError):
+            Post.objects.filter(pk=cited).delete()
+    assert Post.objects.filter(pk__in=[evidence.post_source_id, evidence.post_target_id]).count() == 2
+
+
 def models_F(name):
     from django.db.models import F
 
