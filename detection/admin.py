@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
@@ -38,6 +39,14 @@ from .models import (
 )
 
 IMPORT_COLUMNS = ["format", "status", "progress_bar", *SampleImport.COUNTERS[:5], "created_at"]
+
+# A page of a job still running reloads itself every 2 s, unless the researcher is already leaving it: a reload
+# fired while another page loads would cancel that navigation.
+RELOAD_WHILE_RUNNING = mark_safe(
+    "<script>(function () { var leaving = false;"
+    " addEventListener('beforeunload', function () { leaving = true; });"
+    " setTimeout(function () { if (!leaving) { location.reload(); } }, 2000); })();</script>"
+)
 
 
 class SampleImportInline(TabularInline):
@@ -289,7 +298,7 @@ class SampleImportAdmin(ModelAdmin):
     def progress_bar(self, obj: SampleImport) -> str:
         refresh = ""
         if obj.status in (ImportStatus.QUEUED, ImportStatus.RUNNING):
-            refresh = format_html("<script>setTimeout(function () {{ location.reload(); }}, 2000);</script>")
+            refresh = RELOAD_WHILE_RUNNING
         return format_html("{}{}", _progress_bar(obj), refresh)
 
     @admin.display(description="Rejected rows (first 100)")
@@ -519,7 +528,7 @@ class ScoringRunAdmin(ModelAdmin):
         percent = round(obj.progress * 100)
         refresh = ""
         if obj.status not in (RunStatus.DONE, RunStatus.FAILED):
-            refresh = format_html("<script>setTimeout(function () {{ location.reload(); }}, 2000);</script>")
+            refresh = RELOAD_WHILE_RUNNING
         return format_html(
             '<progress value="{}" max="100"></progress> {}% <span class="run-status">{}</span> ({}/{} shards){}',
             percent,

@@ -16,6 +16,8 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminSingleDateWidget
 
+from detection.admin import RELOAD_WHILE_RUNNING
+
 from . import render, selectors, services
 from .models import Report, ReportStatus, Subscription
 
@@ -157,9 +159,9 @@ class ReportAdmin(ModelAdmin):
             return format_html('<span class="build-state text-red-600">Failed: {}</span>', obj.build_error)
         if obj.build_pending:
             return format_html(
-                '<span class="build-state">Queued {} and building; this page refreshes until it is done.</span>'
-                "<script>setTimeout(function () {{ location.reload(); }}, 2000);</script>",
+                '<span class="build-state">Queued {} and building; this page refreshes until it is done.</span>{}',
                 timezone.localtime(obj.build_requested_at).strftime("%Y-%m-%d %H:%M:%S"),
+                RELOAD_WHILE_RUNNING,
             )
         if obj.built_at:
             return format_html('<span class="build-state">Built; {} seconds.</span>', obj.build_seconds or 0)

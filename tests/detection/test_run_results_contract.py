@@ -202,10 +202,9 @@ def test_a_write_broken_off_leaves_nothing(tmp_path):
     """A reduce killed mid-write: its transaction rolls back, and with it every row COPY sent."""
     sample, result, post_pk, account_pk = _scored_sample(tmp_path)
     run = ScoringRun.objects.create(sample=sample, engine_version=result.engine_version)
-    missing_post = post_pk.copy()
-    missing_post[:] = post_pk.max() + 10**9  # evidence that names no stored post: refused at the constraint check
+    missing_account = account_pk + 10**9  # scores and edges that name no stored account: refused at the check
     with pytest.raises(IntegrityError, match="violates foreign key"), transaction.atomic():
-        run_results.run_results_store(run=run, result=result, post_pk=missing_post, account_pk=account_pk)
+        run_results.run_results_store(run=run, result=result, post_pk=post_pk, account_pk=missing_account)
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     assert not CoordinatedGroup.objects.filter(run=run).exists()
