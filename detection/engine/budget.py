@@ -42,14 +42,15 @@ class BudgetExceeded(RunRefused):
         )
 
 
-# The reduce's peak resident memory: a worker's child before it reads anything, about 300 bytes a post (its
-# per-post columns and the text signatures it gathers) and, fitted on benchmarks/scale_out.py's measuring worker,
-# 118 bytes a co-action pair (the shards' matches it merges, the kept edges and their evidence). Measured against
-# estimated: 999,434 posts and 7,992,289 pairs in 8 shards, 1,336 MB against 1,418; 9,995,533 posts over a week
-# and 103,845,252 pairs in 64 shards, 15,463 MB against 15,427.
+# The reduce's peak resident memory, that of its larger step, the select (the shards' matches it merges, each
+# post's account): a worker's child before it reads anything, then per post and per co-action pair, fitted on
+# benchmarks/scale_out.py's measuring worker. Measured against estimated: 999,434 posts and 7,992,289 pairs in
+# 8 shards, the select 738 MB (the final 497) against 741; 9,995,533 posts over a week and 103,845,252 pairs in
+# 64 shards, the select 6,686 MB (the final 2,494) against 6,716. Posts and pairs grow together in both samples,
+# so the split between the two terms is loose; the sum fits both.
 REDUCE_BASE_MB = 175.0
-REDUCE_MB_PER_POST = 300e-6
-REDUCE_MB_PER_PAIR = 118e-6
+REDUCE_MB_PER_POST = 270e-6
+REDUCE_MB_PER_PAIR = 37e-6
 
 
 def reduce_memory_mb(n_posts: int, n_pairs: int) -> float:
