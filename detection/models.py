@@ -423,12 +423,21 @@ class AccountScore(models.Model):
 
 
 class CoordinationEdge(models.Model):
-    """Two accounts that co-acted on shared objects more than chance explains, for one behaviour."""
+    """Two accounts that co-acted on shared objects more than chance explains, for one behaviour.
 
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="edges")
-    group = models.ForeignKey(CoordinatedGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="edges")
-    source = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="+")
-    target = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="+")
+    Edges and their evidence are a run's bulk results: tens of thousands of edges and hundreds of thousands of
+    evidence rows, written once by the run's final step from the run's own arrays, in one transaction, and never
+    changed. Their references are kept by Django (CASCADE from the run and the group, PROTECT of the accounts and
+    posts), not by database constraints: the constraints' checks at the commit, one lookup and row lock per
+    reference, took 4.5 of a 7.4 s store at a million posts (the evidence's posts were already Django's).
+    """
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="edges", db_constraint=False)
+    group = models.ForeignKey(
+        CoordinatedGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="edges", db_constraint=False
+    )
+    source = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    target = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     behaviour = models.CharField(max_length=20)
     weight = models.PositiveIntegerField()
     weight_source_first = models.PositiveIntegerField(default=0, help_text="Co-actions where the source was first")
@@ -451,13 +460,12 @@ class CoordinationEdge(models.Model):
 class EdgeEvidence(models.Model):
     """A pair of posts that makes an edge: what the two accounts did, and how far apart in time.
 
-    The posts are protected by Django (PROTECT: a cited post cannot be deleted through the ORM, and the app deletes
-    no other way), not by database constraints: checking two foreign keys per row at the commit locked every cited
-    post's row and took most of a run's store (about 8 of 13.5 s at a million posts). A run's sample, whose posts
-    these are, is itself protected by its runs.
+    Its references are Django's, as the edge's are (see CoordinationEdge): a cited post cannot be deleted through
+    the ORM (PROTECT), and the app deletes no other way; a run's sample, whose posts these are, is itself protected
+    by its runs.
     """
 
-    edge = models.ForeignKey(CoordinationEdge, on_delete=models.CASCADE, related_name="evidence")
+    edge = models.ForeignKey(CoordinationEdge, on_delete=models.CASCADE, related_name="evidence", db_constraint=False)
     post_source = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     post_target = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     dt = models.FloatField(help_text="Seconds from the source's post to the target's")

@@ -84,6 +84,31 @@ def test_a_post_cited_as_evidence_cannot_be_deleted(tmp_path, celery_in_process)
     assert Post.objects.filter(pk__in=[evidence.post_source_id, evidence.post_target_id]).count() == 2
 
 
+def test_results_references_hold_without_database_constraints(tmp_path, celery_in_process):
+    """Edges and evidence have no foreign-key constraints in the database (models.CoordinationEdge): Django keeps
+    their references, so an account in an edge cannot be deleted, and deleting a run or a group leaves no edge or
+    evidence row behind."""
+    from django.db.models import ProtectedError
+
+    from detection.models import ScoringRun, SocialAccount
+
+    sample, _ = generated_sample(tmp_path, 2_000)
+    run = scoring.scoring_run_start(sample=sample, n_shards=2)
+    edge = CoordinationEdge.objects.filter(run=run).exclude(group=None).first()
+    for account in (edge.source_id, edge.target_id):
+        with pytest.raises(ProtectedError):
+            SocialAccount.objects.filter(pk=account).delete()
+    group_edges = list(CoordinationEdge.objects.filter(group=edge.group).values_list("pk", flat=True))
+    others = EdgeEvidence.objects.filter(edge__run=run).exclude(edge_id__in=group_edges).count()
+    edge.group.delete()
+    assert not CoordinationEdge.objects.filter(pk__in=group_edges).exists()
+    assert not EdgeEvidence.objects.filter(edge_id__in=group_edges).exists()
+    assert EdgeEvidence.objects.filter(edge__run=run).count() == others
+    ScoringRun.objects.filter(pk=run.pk).delete()
+    assert not CoordinationEdge.objects.filter(run_id=run.pk).exists()
+    assert not EdgeEvidence.objects.exclude(edge_id__in=CoordinationEdge.objects.values("pk")).exists()
+
+
 def models_F(name):
     from django.db.models import F
 
