@@ -98,6 +98,20 @@ def python_result(code: str, env: dict, *args: str) -> dict:
     return json.loads(out.stdout.rsplit("RESULT ", 1)[1])
 
 
+def engines_at_once(env: dict) -> list[dict]:
+    """Two engine-alone runs at the same time: what this machine gives two processes of this very work (the
+    database's reads included), against one alone. The 2-worker speed-up cannot beat 2 x alone / the slower of
+    the two, whatever the distributed path does."""
+    children = [
+        subprocess.Popen([sys.executable, "-c", ENGINE_ALONE], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [child.communicate()[0] for child in children]
+    if any(child.returncode for child in children):
+        raise SystemExit("an engine run of the pair failed")
+    return [json.loads(out.rsplit("RESULT ", 1)[1]) for out in outputs]
+
+
 STEPS = (
     ("plan", "plan"),
     ("parts", "prepare parts (sum over tasks)"),
@@ -237,8 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=1, help="generate and import the sample in this many pieces")
     parser.add_argument(
         "--runs",
-        default="engine,one,two,memory",
-        help="which to run, of: engine (alone), one and two (worker processes), memory (a fresh child per task)",
+        default="engine,pair,one,two,memory",
+        help="which to run, of: engine (alone), pair (two engines at once: the machine's ceiling for two processes),"
+        " one and two (worker processes), memory (a fresh child per task)",
     )
     args = parser.parse_args(argv)
 
@@ -259,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         sample_create(args.posts, env, args.database_url, args.chunks, args.span_days)
     runs = set(args.runs.split(","))
     alone = python_result(ENGINE_ALONE, env) if "engine" in runs else None
+    pair = engines_at_once(env) if "pair" in runs else None
     one = scored_with_workers(1, args.shards, env, parts=args.parts) if "one" in runs else None
     two = scored_with_workers(2, args.shards, env, parts=args.parts) if "two" in runs else None
     measured_run, tasks = None, []
@@ -285,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"speed-up 2 workers / 1 worker: {one['wall_s'] / two['wall_s']:.2f}x")
     if one and alone and one["wall_s"]:
         print(f"1 worker against the engine alone: {one['wall_s'] / alone['total_s']:.2f}x")
+    if pair and alone:
+        times = [run["total_s"] for run in pair]
+        print(
+            f"two engines at once: {times[0]:.1f} and {times[1]:.1f} s, against {alone['total_s']:.1f} s alone: this"
+            f" machine gives two processes {2 * alone['total_s'] / max(times):.2f}x the work of one"
+        )
     hashes = {
         name: state["hash"]
         for name, state in (

@@ -211,7 +211,7 @@ class PartColumns:
         bands = band_hashes(sig, params.lsh_bands, params.lsh_rows)
         nb = params.lsh_bands
         bucket_of_text = (np.arange(nb, dtype=np.uint64)[None, :] << np.uint64(58)) | (bands >> np.uint64(6))
-        self.similar = (np.repeat(text_posts, nb), bucket_of_text[row].reshape(-1), np.repeat(row, nb), sig, bands)
+        self.similar = (np.repeat(text_posts, nb), bucket_of_text[row].reshape(-1), np.repeat(row, nb), sig)
         # Which posts share a text, across parts: a 128-bit digest of each text (the reduce numbers the texts).
         self.text_posts = text_posts
         self.text_digest = key_digests(distinct)[row]
@@ -247,7 +247,7 @@ def part_fragments(columns: PartColumns, params: EngineParams, part: int, n_shar
         digests = key_digests(distinct)
         split[behaviour] = (where, False, digests[code], digest_shards(digests, n_shards)[code])
     if hasattr(columns, "similar"):
-        where, bucket, row, _, _ = columns.similar
+        where, bucket, row, _ = columns.similar
         split["similar-text"] = (where, True, bucket, bucket_shards(bucket, n_shards))
     # Each behaviour's actions in shard order (a stable sort keeps each shard's in the part's order).
     by_shard = {}
@@ -265,12 +265,11 @@ def part_fragments(columns: PartColumns, params: EngineParams, part: int, n_shar
             out[f"time:{behaviour}"] = columns.time[post]
             out[f"rank:{behaviour}"] = columns.rank[post]
             if similar:
-                _, _, row, sig, bands = columns.similar
+                _, _, row, sig = columns.similar
                 rows, text_row = np.unique(row[mine], return_inverse=True)
                 out[f"bucket:{behaviour}"] = names[mine]
                 out[f"text_row:{behaviour}"] = text_row.astype(np.int64)
                 out[f"text_sig:{behaviour}"] = sig[rows]
-                out[f"text_bands:{behaviour}"] = bands[rows]
             else:
                 out[f"digest:{behaviour}"] = names[mine]
         yield out
@@ -315,7 +314,7 @@ def partition_from_fragments(
             collected.setdefault(behaviour, []).append(piece)
     out = {**_header(params), "meta": np.array([shard, n_shards], dtype=np.int64)}
     for behaviour in common["behaviours"].tolist():
-        out |= _shard_table(collected.get(behaviour, []), behaviour, mode)
+        out |= _shard_table(collected.get(behaviour, []), behaviour, mode, params)
     return out
 
 
@@ -337,11 +336,13 @@ def _shared_names(head: np.ndarray) -> np.ndarray:
     return np.flatnonzero(shared)
 
 
-def _shard_table(pieces: list[NpzArrays], behaviour: str, mode: int) -> NpzArrays:
+def _shard_table(pieces: list[NpzArrays], behaviour: str, mode: int, params: EngineParams) -> NpzArrays:
     """One behaviour's actions of a shard sorted by (object, time, post), objects of a single action dropped.
 
     An object is its key's digest (two uint64 columns) or its LSH bucket: one sort by (object, time, post) puts
-    each object's actions together, and its codes number the objects in digest order (any order would do)."""
+    each object's actions together, and its codes number the objects in digest order (any order would do). The
+    band hashes of the texts kept are made here from their signatures: the fragments leave them out, as most of
+    the texts a fragment carries share no bucket and are dropped (a fifth of the fragments' bytes)."""
     if not pieces:
         return {}
     post, account = _concat(pieces, "post", np.int64), _concat(pieces, "account", np.int64)
@@ -380,12 +381,11 @@ def _shard_table(pieces: list[NpzArrays], behaviour: str, mode: int) -> NpzArray
         out[f"rank:{behaviour}"] = rank[keep]
     if similar:
         sig = np.concatenate([p["text_sig"] for p in pieces])
-        bands = np.concatenate([p["text_bands"] for p in pieces])
         rows, text_row_kept = np.unique(text_row[order][keep], return_inverse=True)
         out[f"band:{behaviour}"] = (names[first, 0][kept_objects] >> np.uint64(58)).astype(np.int64)
         out[f"text_row:{behaviour}"] = text_row_kept.astype(np.int64).reshape(-1)
         out[f"text_sig:{behaviour}"] = sig[rows]
-        out[f"text_bands:{behaviour}"] = bands[rows]
+        out[f"text_bands:{behaviour}"] = band_hashes(sig[rows], params.lsh_bands, params.lsh_rows)
     return out
 
 
