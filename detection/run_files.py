@@ -9,9 +9,14 @@ into ``shard-NNNN-a<attempt>.npz``, which its sweep and its evidence pass read, 
 edges ``shard-NNNN-a<attempt>-edges.npz``; the reduce's select writes the kept edges ``kept-a<attempt>.npz``, and
 each shard's evidence pass the pairs of posts that make them on its objects, ``shard-NNNN-a<attempt>-pairs.npz``,
 for the reduce's final step. Each is a plain .npz, and its SHA-256 and size go into the ledger
-(``ScoringRun.files``, ``RunPart.files``, ``RunShard.partition``, ``RunShard.edges`` and ``RunShard.evidence``). A
-step copies the file it needs out of storage, checks it against the ledger and reads it with pickling refused, so a
-worker holds its shard, and whoever can write to the storage can change numbers but never run code. The fragments
+(``ScoringRun.files``, ``RunPart.files``, ``RunShard.partition``, ``RunShard.edges`` and ``RunShard.evidence``).
+
+A file is written once: ``save_npz`` (every array's data 64-byte aligned) writes it through a hash, without
+seeking back, to a temporary file in FILE_UPLOAD_TEMP_DIR or else in the storage's own ``runs/.writing/``, which
+FileSystemStorage then moves into place by a rename (as it does an upload) and an S3 storage uploads. A step reads
+the file it needs out of storage into one buffer, hashing it as it comes, checks the hash against the ledger and
+takes the arrays as views of that buffer (``load_npz_buffer``: nothing copied, nothing unpickled), so a worker
+holds its shard once, and whoever can write to the storage can change numbers but never run code. The fragments
 and counts go once every shard has assembled its partition, the partial edges once the select has kept its edges,
 the rest when the run ends.
 
@@ -23,8 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
+import os
 import tempfile
 import zipfile
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files import File
@@ -32,11 +40,12 @@ from django.core.files.storage import Storage, storages
 
 from detection.engine.partition import (
     NpzArrays,
-    load_npz,
+    load_npz_buffer,
     save_npz,
 )
 
 CHUNK = 8 * 1024 * 1024
+WRITING_FOLDER = "runs/.writing"  # in a storage with folders, where files are written before they are moved in
 
 
 class RunFileError(Exception):
@@ -55,17 +64,67 @@ def _folder(run_id: int) -> str:
 def _write(folder: str, name: str, data: NpzArrays) -> dict:
     storage = run_storage()
     path = f"{folder}/{name}"
-    digest = hashlib.sha256()
-    with tempfile.TemporaryFile() as local:
-        save_npz(local, data)
-        size = local.tell()
-        local.seek(0)
-        while block := local.read(CHUNK):
-            digest.update(block)
-        local.seek(0)
-        storage.delete(path)  # a file this attempt left before is replaced, not kept beside a renamed copy
-        stored = storage.save(path, File(local, name=name))
-    return {"name": stored, "sha256": digest.hexdigest(), "bytes": size}
+    with tempfile.NamedTemporaryFile(suffix=".npz", dir=_writing_dir(storage), delete=False) as local:
+        try:
+            written = _HashingWriter(local)
+            save_npz(written, data)
+            local.seek(0)
+            storage.delete(path)  # a file this attempt left before is replaced, not kept beside a renamed copy
+            stored = storage.save(path, _WrittenFile(local))
+        finally:
+            with contextlib.suppress(FileNotFoundError):  # moved into place, unless the save failed
+                os.remove(local.name)
+    return {"name": stored, "sha256": written.sha256.hexdigest(), "bytes": written.size}
+
+
+def _writing_dir(storage: Storage) -> str | None:
+    """Where a file is written before the storage takes it: FILE_UPLOAD_TEMP_DIR when set, else a folder of the
+    storage's own when it has one (so that FileSystemStorage takes it by a rename on the same filesystem), else
+    the system's temporary directory."""
+    if settings.FILE_UPLOAD_TEMP_DIR:
+        return settings.FILE_UPLOAD_TEMP_DIR
+    try:
+        folder = storage.path(WRITING_FOLDER)
+    except NotImplementedError:
+        return None
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+class _HashingWriter:
+    """Writes to a file, hashing every byte on its way. It cannot seek, so that zipfile streams (it writes each
+    member's sizes after its data rather than going back to its header): the hash is then the file's."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self._file.write(data)
+        self.size += memoryview(data).nbytes
+        return memoryview(data).nbytes
+
+    def tell(self) -> int:
+        return self.size
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        raise io.UnsupportedOperation("a hashed file is written straight through")
+
+    def flush(self) -> None:
+        self._file.flush()
+
+
+class _WrittenFile(File):
+    """A file written at a local path, which FileSystemStorage moves into place (as it does an upload's
+    temporary file) instead of copying it; other storages read it."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
 
 
 def run_folder(run_id: int, attempt: int) -> str:
@@ -93,28 +152,40 @@ def run_file_delete(entry: dict | None) -> None:
 
 def _read(entry: dict) -> NpzArrays:
     name = entry["name"]
-    digest = hashlib.sha256()
-    with tempfile.TemporaryFile() as local:
-        try:
-            with run_storage().open(name, "rb") as stored:
-                for block in iter(lambda: stored.read(CHUNK), b""):
-                    digest.update(block)
-                    local.write(block)
-        except FileNotFoundError:
-            raise RunFileError(
-                f"The run's file {name} is missing from storage (deleted, or the storage "
-                f"{settings.SCORING_RUN_STORAGE!r} is not shared with this worker): score the sample again."
-            ) from None
-        if digest.hexdigest() != entry["sha256"]:
-            raise RunFileError(
-                f"The run's file {name} is not the one the prepare step wrote (SHA-256 {digest.hexdigest()}, "
-                f"recorded {entry['sha256']}): it was changed or damaged in storage; score the sample again."
-            )
-        local.seek(0)
-        try:
-            return load_npz(local)
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
-            raise RunFileError(f"The run's file {name} cannot be read as plain arrays: {exc}") from None
+    buffer, sha256 = _read_stored(name, entry["bytes"])
+    if sha256 != entry["sha256"]:
+        raise RunFileError(
+            f"The run's file {name} is not the one the prepare step wrote (SHA-256 {sha256}, "
+            f"recorded {entry['sha256']}): it was changed or damaged in storage; score the sample again."
+        )
+    try:
+        return load_npz_buffer(buffer)
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise RunFileError(f"The run's file {name} cannot be read as plain arrays: {exc}") from None
+
+
+def _read_stored(name: str, size: int) -> tuple[bytearray, str]:
+    """A stored file's bytes and SHA-256, read and hashed chunk by chunk in one pass into one buffer, allocated
+    at the size the ledger records (and cut or grown if the file is not that size)."""
+    buffer = bytearray(size)
+    sha256 = hashlib.sha256()
+    filled = 0
+    try:
+        with run_storage().open(name, "rb") as stored:
+            with memoryview(buffer) as view:
+                while filled < size and (count := stored.readinto(view[filled : filled + CHUNK])):
+                    sha256.update(view[filled : filled + count])
+                    filled += count
+            del buffer[filled:]
+            while block := stored.read(CHUNK):
+                sha256.update(block)
+                buffer += block
+    except FileNotFoundError:
+        raise RunFileError(
+            f"The run's file {name} is missing from storage (deleted, or the storage "
+            f"{settings.SCORING_RUN_STORAGE!r} is not shared with this worker): score the sample again."
+        ) from None
+    return buffer, sha256.hexdigest()
 
 
 def run_partition_read(*, files: dict, shard: int) -> tuple[NpzArrays, NpzArrays]:
