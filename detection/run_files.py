@@ -138,7 +138,10 @@ def run_file_write(folder: str, name: str, data: NpzArrays) -> dict:
 
 
 def run_file_read(entry: dict) -> NpzArrays:
-    """One file of a run, checked against its ledger entry; RunFileError names it when missing or changed."""
+    """One file of a run, checked against its ledger entry; RunFileError names it when missing or changed.
+
+    Its arrays are writable views of one buffer of the file's bytes, which lives while any of them does: a caller
+    that keeps one array of a large file beyond the rest copies it."""
     if not entry:
         raise RunFileError("A file of the run is not recorded in its ledger: the step that writes it has not finished.")
     return _read(entry)
