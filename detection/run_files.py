@@ -11,14 +11,14 @@ each shard's evidence pass the pairs of posts that make them on its objects, ``s
 for the reduce's final step. Each is a plain .npz, and its SHA-256 and size go into the ledger
 (``ScoringRun.files``, ``RunPart.files``, ``RunShard.partition``, ``RunShard.edges`` and ``RunShard.evidence``).
 
-A file is written once: ``save_npz`` (every array's data 64-byte aligned) writes it through a hash, without
-seeking back, to a temporary file in FILE_UPLOAD_TEMP_DIR or else in the storage's own ``runs/.writing/``, which
-FileSystemStorage then moves into place by a rename (as it does an upload) and an S3 storage uploads. A step reads
-the file it needs out of storage into one buffer, hashing it as it comes, checks the hash against the ledger and
-takes the arrays as views of that buffer (``load_npz_buffer``: nothing copied, nothing unpickled), so a worker
-holds its shard once, and whoever can write to the storage can change numbers but never run code. The fragments
-and counts go once every shard has assembled its partition, the partial edges once the select has kept its edges,
-the rest when the run ends.
+A file is written once: ``save_npz`` (every array's data 64-byte aligned) writes it through a hash, never seeking
+back, to a temporary file, ``.<name>.<random>.writing`` in the folder it goes to (or in FILE_UPLOAD_TEMP_DIR when
+that is set), which FileSystemStorage then moves into place by a rename, as it does an upload, and an S3 storage
+uploads; one a killed worker leaves goes with the run's other files. A step reads the file it needs out of storage
+into one buffer, hashing it as it comes, checks the hash against the ledger and takes the arrays as views of that
+buffer (``load_npz_buffer``: nothing copied, nothing unpickled), so a worker holds its shard once, and whoever can
+write to the storage can change numbers but never run code. The fragments and counts go once every shard has
+assembled its partition, the partial edges once the select has kept its edges, the rest when the run ends.
 
 The storage is the one named by ``SCORING_RUN_STORAGE`` in ``STORAGES``: a directory every worker shares, or an
 S3-compatible bucket through django-storages, for workers on many machines.
@@ -37,6 +37,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
+from django.utils._os import safe_makedirs
 
 from detection.engine.partition import (
     NpzArrays,
@@ -45,7 +46,6 @@ from detection.engine.partition import (
 )
 
 CHUNK = 8 * 1024 * 1024
-WRITING_FOLDER = "runs/.writing"  # in a storage with folders, where files are written before they are moved in
 
 
 class RunFileError(Exception):
@@ -64,7 +64,8 @@ def _folder(run_id: int) -> str:
 def _write(folder: str, name: str, data: NpzArrays) -> dict:
     storage = run_storage()
     path = f"{folder}/{name}"
-    with tempfile.NamedTemporaryFile(suffix=".npz", dir=_writing_dir(storage), delete=False) as local:
+    writing_dir = _writing_dir(storage, folder)
+    with tempfile.NamedTemporaryFile(prefix=f".{name}.", suffix=".writing", dir=writing_dir, delete=False) as local:
         try:
             written = _HashingWriter(local)
             save_npz(written, data)
@@ -77,18 +78,22 @@ def _write(folder: str, name: str, data: NpzArrays) -> dict:
     return {"name": stored, "sha256": written.sha256.hexdigest(), "bytes": written.size}
 
 
-def _writing_dir(storage: Storage) -> str | None:
-    """Where a file is written before the storage takes it: FILE_UPLOAD_TEMP_DIR when set, else a folder of the
-    storage's own when it has one (so that FileSystemStorage takes it by a rename on the same filesystem), else
-    the system's temporary directory."""
+def _writing_dir(storage: Storage, folder: str) -> str | None:
+    """Where a file is written before the storage takes it: FILE_UPLOAD_TEMP_DIR when set, else the folder it goes
+    to when the storage has local paths (FileSystemStorage then takes it by a rename, and what a killed worker
+    leaves there goes with the run's other files), else the system's temporary directory."""
     if settings.FILE_UPLOAD_TEMP_DIR:
         return settings.FILE_UPLOAD_TEMP_DIR
     try:
-        folder = storage.path(WRITING_FOLDER)
+        directory = storage.path(folder)
     except NotImplementedError:
         return None
-    os.makedirs(folder, exist_ok=True)
-    return folder
+    mode = getattr(storage, "directory_permissions_mode", None)  # FILE_UPLOAD_DIRECTORY_PERMISSIONS, as Django's
+    if mode is None:
+        os.makedirs(directory, exist_ok=True)
+    else:
+        safe_makedirs(directory, mode, exist_ok=True)
+    return directory
 
 
 class _HashingWriter:

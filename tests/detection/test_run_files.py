@@ -100,8 +100,8 @@ def test_the_storage_moves_the_written_file_into_place_instead_of_copying_it(mon
         filesystem, "file_move_safe", lambda old, new, **kwargs: moved.append(old) or move(old, new, **kwargs)
     )
     entry = run_files.run_file_write(FOLDER, "common.npz", {"meta": np.array([1, 2])})
-    writing = run_files.run_storage().path(run_files.WRITING_FOLDER)
-    assert len(moved) == 1 and os.path.dirname(moved[0]) == writing  # on the storage's filesystem: a rename
+    folder = run_files.run_storage().path(FOLDER)
+    assert len(moved) == 1 and os.path.dirname(moved[0]) == folder  # on the storage's filesystem: a rename
     assert not os.path.exists(moved[0]) and os.path.exists(run_files.run_storage().path(entry["name"]))
 
 
@@ -203,42 +203,50 @@ def test_a_malformed_file_is_refused_naming_it(kind):
 
 
 def test_no_temporary_file_is_left_after_a_write_or_a_failed_one(settings, tmp_path, monkeypatch):
-    storage = run_files.run_storage()
-    writing = storage.path(run_files.WRITING_FOLDER)
     objects = {"first": np.arange(3), "keys": np.array(["a", None], dtype=object)}
 
     def disk_full(name, content):
         raise OSError(28, "No space left on device")
 
-    entry = run_files.run_file_write(FOLDER, "written.npz", every_dtype())
-    assert os.listdir(writing) == []
-    with pytest.raises(TypeError, match="object array"):
-        run_files.run_file_write(FOLDER, "objects.npz", objects)
-    with monkeypatch.context() as patch:
-        patch.setattr(storage, "_save", disk_full)
-        with pytest.raises(OSError, match="No space left"):
-            run_files.run_file_write(FOLDER, "failed.npz", every_dtype())
-    assert os.listdir(writing) == []
-    assert run_files.run_files_list(run_id=7) == [entry["name"]]
+    def write_and_fail() -> dict:
+        entry = run_files.run_file_write(FOLDER, "written.npz", every_dtype())
+        with pytest.raises(TypeError, match="object array"):
+            run_files.run_file_write(FOLDER, "objects.npz", objects)
+        with monkeypatch.context() as patch:
+            patch.setattr(run_files.run_storage(), "_save", disk_full)
+            with pytest.raises(OSError, match="No space left"):
+                run_files.run_file_write(FOLDER, "failed.npz", every_dtype())
+        return entry
+
+    entry = write_and_fail()
+    assert os.listdir(run_files.run_storage().path(FOLDER)) == ["written.npz"]
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
     os.mkdir(settings.FILE_UPLOAD_TEMP_DIR)
-    entry = run_files.run_file_write(FOLDER, "uploaded.npz", every_dtype())
-    with pytest.raises(TypeError, match="object array"):
-        run_files.run_file_write(FOLDER, "objects.npz", objects)
-    storage = run_files.run_storage()
-    with monkeypatch.context() as patch:
-        patch.setattr(storage, "_save", disk_full)
-        with pytest.raises(OSError, match="No space left"):
-            run_files.run_file_write(FOLDER, "failed.npz", every_dtype())
+    entry = write_and_fail()
     assert os.listdir(settings.FILE_UPLOAD_TEMP_DIR) == []
+    assert run_files.run_files_list(run_id=7) == [entry["name"]]
     assert_same_arrays(run_files.run_file_read(entry), every_dtype())
 
 
-@pytest.mark.parametrize("mode", [0o644, 0o640])
-def test_a_stored_file_has_the_upload_permissions(settings, mode):
+def test_what_a_killed_write_left_goes_with_the_runs_files():
+    run_files.run_file_write(FOLDER, "common.npz", {"meta": np.array([1])})
+    with open(run_files.run_storage().path(f"{FOLDER}/.shard-0001-a1.npz.x1y2.writing"), "wb") as left:
+        left.write(b"PK\x03\x04 cut off")
+    assert len(run_files.run_files_list(run_id=7)) == 2
+    run_files.run_files_delete(run_id=7)
+    assert run_files.run_files_list(run_id=7) == []
+
+
+@pytest.mark.parametrize(("mode", "directory_mode"), [(0o644, None), (0o640, 0o750)])
+def test_a_stored_file_and_its_folders_have_the_upload_permissions(settings, mode, directory_mode):
     settings.FILE_UPLOAD_PERMISSIONS = mode
+    settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS = directory_mode
     entry = run_files.run_file_write(FOLDER, "common.npz", {"meta": np.array([1])})
-    assert stat.S_IMODE(os.stat(run_files.run_storage().path(entry["name"])).st_mode) == mode
+    storage = run_files.run_storage()
+    assert stat.S_IMODE(os.stat(storage.path(entry["name"])).st_mode) == mode
+    if directory_mode is not None:
+        for folder in ("runs", "runs/7", FOLDER):
+            assert stat.S_IMODE(os.stat(storage.path(folder)).st_mode) == directory_mode, folder
 
 
 def test_a_storage_without_local_paths_is_written_and_read_through_the_system_temporary_directory(
