@@ -31,7 +31,6 @@ import hashlib
 import io
 import os
 import tempfile
-import zipfile
 from typing import BinaryIO
 
 from django.conf import settings
@@ -108,8 +107,9 @@ class _HashingWriter:
     def write(self, data: bytes) -> int:
         self.sha256.update(data)
         self._file.write(data)
-        self.size += memoryview(data).nbytes
-        return memoryview(data).nbytes
+        written = memoryview(data).nbytes
+        self.size += written
+        return written
 
     def tell(self) -> int:
         return self.size
@@ -168,7 +168,7 @@ def _read(entry: dict) -> NpzArrays:
         )
     try:
         return load_npz_buffer(buffer)
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+    except ValueError as exc:
         raise RunFileError(f"The run's file {name} cannot be read as plain arrays: {exc}") from None
 
 
