@@ -593,7 +593,8 @@ def _final(run: ScoringRun, attempt: int) -> None:
     def summaries():
         for files in RunPart.objects.filter(run_id=run_id).order_by("part").values_list("files", flat=True):
             summary = run_files.run_file_read(files.get("summary", {}))
-            post_pk.append(summary["post_pk"])
+            # A copy: a view would keep the whole summary's buffer (times, texts, activity) through the final.
+            post_pk.append(summary["post_pk"].copy())
             yield summary
 
     found = list(RunShard.objects.filter(run_id=run_id).order_by("shard").values_list("evidence", flat=True))

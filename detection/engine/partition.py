@@ -1,8 +1,8 @@
 """A run's actions split by shard into plain numpy arrays, so that a worker loads its shard and never the sample.
 
-Three kinds of file, each a dict of arrays written with ``save_npz`` (``np.savez``) and read with ``load_npz``
-(``np.load(..., allow_pickle=False)``): nothing in them is ever unpickled, and strings are UTF-8 bytes plus
-offsets.
+Three kinds of file, each a dict of arrays written with ``save_npz`` (a standard uncompressed .npz, each array's
+data 64-byte aligned) and read with ``load_npz`` or ``load_npz_buffer`` (the arrays as views of the file's bytes):
+nothing in them is ever unpickled, and strings are UTF-8 bytes plus offsets.
 
 - ``partition_common(arrays, params, n_shards)``: the one small file every step reads (sizes, the match codec's
   width, each behaviour's per-account activity, the parameters' fingerprint, the engine version).
@@ -18,13 +18,19 @@ offsets.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import math
+import struct
+import tokenize
+import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import IO
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from detection.engine.arrays import SEP, ObjectTable, PostArrays
 from detection.engine.coaction import Actions, actions_matched_keys, match_codec
@@ -36,19 +42,146 @@ from detection.engine.significance import SelectedEdges
 
 NpzArrays = dict[str, np.ndarray]
 
+NPZ_ALIGN = 64  # where save_npz puts every array's data: a multiple of any dtype's alignment, and of a cache line
+_PADDING_FIELD = 0xD935  # the extra field's id Android's zipalign pads with; zip readers skip unknown fields
+_LOCAL_HEADER = b"PK\x03\x04"
+_ENCRYPTED = 0x1
+_NPY_HEADER_MAX = 12 + 10_000  # magic, version and length, then numpy's default limit on a header's size
+
 
 def save_npz(file: IO[bytes] | str, data: NpzArrays) -> None:
-    """Write arrays as an uncompressed .npz (refuses object arrays, which only pickle could write)."""
+    """Write arrays as an uncompressed .npz that ``np.load`` reads, each array's data 64-byte aligned in the file.
+
+    Refuses object arrays, which only pickle could write. ``file`` may be unseekable: zipfile then streams,
+    writing each member's sizes after its data instead of going back to its header, so that a writer can hash
+    the bytes as they go. The alignment (padding in each member's extra field) lets ``load_npz_buffer`` give
+    every array as a view of the file's bytes.
+    """
     for name, value in data.items():
         if value.dtype.hasobject:
             raise TypeError(f"{name} is an object array: partitions hold plain arrays only")
-    np.savez(file, **data)
+    if isinstance(file, str):
+        with open(file, "wb") as out:
+            save_npz(out, data)
+        return
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, value in data.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            member.extra = _padding(archive.fp.tell(), member.filename)
+            with archive.open(member, "w", force_zip64=True) as out:
+                npy_format.write_array(out, np.asanyarray(value), allow_pickle=False)
+
+
+def _padding(offset: int, filename: str) -> bytes:
+    """The extra field that puts a member's data, written at ``offset``, at a multiple of NPZ_ALIGN.
+
+    The local header is 30 bytes, the name, this field (4 bytes and the padding) and the 20-byte zip64 field
+    zipfile adds itself when writing with ``force_zip64``; the .npy header is a multiple of 64 bytes long.
+    """
+    padding = -(offset + 30 + len(filename.encode("utf-8")) + 4 + 20) % NPZ_ALIGN
+    return struct.pack("<HH", _PADDING_FIELD, padding) + bytes(padding)
 
 
 def load_npz(file: IO[bytes] | str) -> NpzArrays:
-    """Read every array of an .npz without ever unpickling."""
-    with np.load(file, allow_pickle=False) as loaded:
-        return {name: loaded[name] for name in loaded.files}
+    """Read every array of an .npz without ever unpickling (see ``load_npz_buffer``)."""
+    if isinstance(file, str):
+        with open(file, "rb") as stored:
+            return load_npz_buffer(bytearray(stored.read()))
+    return load_npz_buffer(bytearray(file.read()))
+
+
+def load_npz_buffer(buffer: bytearray) -> NpzArrays:
+    """Every array of an .npz held in memory, as views of its bytes: nothing is copied, and nothing unpickled.
+
+    The arrays share the buffer (so they are writable, and keep all of it alive), except one whose data is not
+    aligned for its dtype (a file not written by ``save_npz``), which is copied. Raises ValueError for anything
+    but uncompressed .npy members of plain dtypes lying whole within the buffer. No CRC-32 is checked: a run's
+    files are checked against their SHA-256 before they are read.
+    """
+    try:
+        with _BufferFile(buffer) as file, zipfile.ZipFile(file) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, NotImplementedError) as exc:
+        raise ValueError(f"not a zip file numpy writes: {exc}") from None
+    arrays = {}
+    for member in members:
+        if not member.filename.endswith(".npy"):
+            raise ValueError(f"{member.filename} is not a .npy array")
+        arrays[member.filename.removesuffix(".npy")] = _member_array(buffer, member)
+    return arrays
+
+
+def _member_array(buffer: bytearray, member: zipfile.ZipInfo) -> np.ndarray:
+    name = member.filename
+    if member.compress_type != zipfile.ZIP_STORED or member.compress_size != member.file_size:
+        raise ValueError(f"{name} is compressed")
+    if member.flag_bits & _ENCRYPTED:
+        raise ValueError(f"{name} is encrypted")
+    start = member.header_offset
+    if not 0 <= start <= len(buffer) - 30 or buffer[start : start + 4] != _LOCAL_HEADER:
+        raise ValueError(f"{name} has no local header at offset {start}")
+    name_length, extra_length = struct.unpack_from("<HH", buffer, start + 26)
+    data_start = start + 30 + name_length + extra_length
+    data_end = data_start + member.file_size
+    if data_end > len(buffer):
+        raise ValueError(f"{name} ends past the end of the file")
+    header = io.BytesIO(buffer[data_start : min(data_end, data_start + _NPY_HEADER_MAX)])
+    version = npy_format.read_magic(header)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"{name} is in .npy format {version}, not 1.0 or 2.0")
+    try:
+        read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(header)
+    except (ValueError, TypeError, SyntaxError, tokenize.TokenError) as exc:  # numpy checks a bad one in its ways
+        raise ValueError(f"{name} has no readable .npy header: {exc}") from None
+    if dtype.hasobject:
+        raise ValueError(f"{name} holds Python objects, which only unpickling could read")
+    offset = data_start + header.tell()
+    count = math.prod(shape)
+    if data_end - offset != count * dtype.itemsize:
+        raise ValueError(f"{name} holds {data_end - offset} bytes of data, not the {count * dtype.itemsize} of {shape}")
+    if data_end == offset:
+        return np.empty(shape, dtype)
+    array = np.frombuffer(buffer, dtype, count, offset)
+    if not array.flags.aligned:
+        array = array.copy()
+    return array.reshape(shape, order="F" if fortran_order else "C")
+
+
+class _BufferFile(io.RawIOBase):
+    """A read-only file over a buffer, for zipfile to read the central directory from (io.BytesIO would copy
+    the whole buffer)."""
+
+    def __init__(self, buffer: bytearray) -> None:
+        super().__init__()
+        self._view = memoryview(buffer)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}[whence]
+        if base + offset < 0:
+            raise OSError("seek before the start of the file")
+        self._position = base + offset
+        return self._position
+
+    def readinto(self, into) -> int:
+        data = self._view[self._position : self._position + len(into)]
+        into[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._view.release()
+        super().close()
 
 
 def params_fingerprint(params: EngineParams) -> str:
