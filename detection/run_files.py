@@ -78,15 +78,13 @@ def _write(folder: str, name: str, data: NpzArrays) -> dict:
 
 
 def _writing_dir(storage: Storage, folder: str) -> str | None:
-    """Where a file is written before the storage takes it: FILE_UPLOAD_TEMP_DIR when set, else the folder it goes
-    to when the storage has local paths (FileSystemStorage then takes it by a rename, and what a killed worker
-    leaves there goes with the run's other files), else the system's temporary directory."""
-    if settings.FILE_UPLOAD_TEMP_DIR:
-        return settings.FILE_UPLOAD_TEMP_DIR
+    """Where a file is written before the storage takes it: the folder it goes to when the storage has local paths
+    (FileSystemStorage then takes it by a rename, and what a killed worker leaves there goes with the run's other
+    files), else FILE_UPLOAD_TEMP_DIR or the system's temporary directory (an S3 storage uploads it from there)."""
     try:
         directory = storage.path(folder)
     except NotImplementedError:
-        return None
+        return settings.FILE_UPLOAD_TEMP_DIR
     mode = getattr(storage, "directory_permissions_mode", None)  # FILE_UPLOAD_DIRECTORY_PERMISSIONS, as Django's
     if mode is None:
         os.makedirs(directory, exist_ok=True)
