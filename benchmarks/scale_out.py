@@ -159,11 +159,8 @@ def scored_with_workers(n_workers: int, shards: int, env: dict, memory_log: Path
             check=True,
         )
         run_id = out.stderr.split("Run ", 1)[1].split()[0]
-        while True:
-            state = python_result(RUN_STATE, env, run_id)
-            if state["status"] in ("done", "failed"):
-                return state
-            time.sleep(1)
+        run_ended(env["DATABASE_URL"], int(run_id))
+        return python_result(RUN_STATE, env, run_id)
     finally:
         for worker in workers:
             os.killpg(worker.pid, signal.SIGTERM)
@@ -173,6 +170,19 @@ def scored_with_workers(n_workers: int, shards: int, env: dict, memory_log: Path
             except subprocess.TimeoutExpired:  # busy with a task that follows the run (its narratives)
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait()
+
+
+def run_ended(database_url: str, run_id: int) -> None:
+    """Wait for the run to end, asking the database on one connection: a Python child started every second to
+    ask (Django set up in each) took about half a core, which the workers of a 2-worker run needed."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            status = conn.execute("SELECT status FROM detection_scoringrun WHERE id = %s", [run_id]).fetchone()[0]
+            if status in ("done", "failed"):
+                return
+            time.sleep(0.5)
 
 
 SAMPLE_POSTS = """
