@@ -86,14 +86,15 @@ class PartialEdges:
 
     @classmethod
     def from_arrays(cls, data: dict[str, np.ndarray]) -> PartialEdges:
-        """The inverse of to_arrays (accepts a loaded .npz)."""
+        """The inverse of to_arrays (accepts a loaded .npz). The arrays are copied, so that the file's bytes can go
+        at once: the select frees the matches one behaviour at a time, which views of those bytes would not allow."""
         shard, n_shards, n_accounts = (int(x) for x in data["meta"])
         part = cls(shard=shard, n_shards=n_shards, n_accounts=n_accounts, engine_version=str(data["engine_version"]))
         for name in data:
             if name.startswith("matched:"):
                 behaviour = name.split(":", 1)[1]
-                part.matched[behaviour] = np.asarray(data[name], dtype=np.int64)
-                part.crowd[behaviour] = np.asarray(data[f"crowd:{behaviour}"], dtype=np.int64)
+                part.matched[behaviour] = np.array(data[name], dtype=np.int64)
+                part.crowd[behaviour] = np.array(data[f"crowd:{behaviour}"], dtype=np.int64)
                 part.n_pairs[behaviour] = int(data[f"n_pairs:{behaviour}"])
         return part
 
