@@ -25,6 +25,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -96,6 +97,28 @@ def python_result(code: str, env: dict, *args: str) -> dict:
     if out.returncode != 0:
         raise SystemExit(f"child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.rsplit("RESULT ", 1)[1])
+
+
+def round_line(rounds: dict | list[dict], pick=None) -> str:
+    """Wall times and ratios of one round, or with `pick` (a median) of each figure over several: each ratio is
+    taken within its round, where both runs shared the machine's state, then picked."""
+    rounds = [rounds] if isinstance(rounds, dict) else rounds
+    pick = pick or (lambda values: values[0])
+    figures = {
+        "engine alone": [r["engine"]["total_s"] for r in rounds if r["engine"]],
+        "1 worker": [r["one"]["wall_s"] for r in rounds if r["one"] and r["one"]["wall_s"]],
+        "2 workers": [r["two"]["wall_s"] for r in rounds if r["two"] and r["two"]["wall_s"]],
+    }
+    line = [f"{name} {pick(values):.1f} s" for name, values in figures.items() if values]
+    ratios = {
+        "1 worker / engine": [r["one"]["wall_s"] / r["engine"]["total_s"] for r in rounds if r["one"] and r["engine"]],
+        "2 workers' speed-up": [r["one"]["wall_s"] / r["two"]["wall_s"] for r in rounds if r["one"] and r["two"]],
+    }
+    line += [f"{name} {pick(values):.2f}x" for name, values in ratios.items() if values]
+    if len(rounds) > 1:
+        speed_ups = ", ".join(f"{value:.2f}" for value in ratios["2 workers' speed-up"])
+        line.append(f"(speed-ups {speed_ups})")
+    return ", ".join(line)
 
 
 def engines_at_once(env: dict) -> list[dict]:
@@ -260,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--chunks", type=int, default=1, help="generate and import the sample in this many pieces")
     parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat the engine, pair, one and two runs; print each and the medians"
+    )
+    parser.add_argument(
         "--runs",
         default="engine,pair,one,two,memory",
         help="which to run, of: engine (alone), pair (two engines at once: the machine's ceiling for two processes),"
@@ -283,10 +309,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sample_create(args.posts, env, args.database_url, args.chunks, args.span_days)
     runs = set(args.runs.split(","))
-    alone = python_result(ENGINE_ALONE, env) if "engine" in runs else None
-    pair = engines_at_once(env) if "pair" in runs else None
-    one = scored_with_workers(1, args.shards, env, parts=args.parts) if "one" in runs else None
-    two = scored_with_workers(2, args.shards, env, parts=args.parts) if "two" in runs else None
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        alone = python_result(ENGINE_ALONE, env) if "engine" in runs else None
+        pair = engines_at_once(env) if "pair" in runs else None
+        one = scored_with_workers(1, args.shards, env, parts=args.parts) if "one" in runs else None
+        two = scored_with_workers(2, args.shards, env, parts=args.parts) if "two" in runs else None
+        rounds.append({"engine": alone, "one": one, "two": two})
+        if args.rounds > 1:
+            print(f"round {number}: {round_line(rounds[-1])}", flush=True)
     measured_run, tasks = None, []
     if "memory" in runs:
         with tempfile.TemporaryDirectory() as folder:
@@ -327,7 +358,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         if state
     }
-    print(f"identical results ({', '.join(hashes)}): {len(set(hashes.values())) == 1}")
+    for number, paths in enumerate(rounds, 1):
+        hashes |= {f"{name}, round {number}": state["hash"] for name, state in paths.items() if state}
+    same = len(set(hashes.values())) == 1
+    print(f"identical results (every run of the {len(rounds)} round(s), each path): {same}")
+    if args.rounds > 1:
+        print(f"median of {args.rounds} rounds (the details above are the last round's): {round_line(rounds, median)}")
     if measured_run:
         print()
         print(f"peak resident memory, MB (a fresh child per task; {measured_run['status']} {measured_run['timings']})")
