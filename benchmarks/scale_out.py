@@ -99,6 +99,26 @@ def python_result(code: str, env: dict, *args: str) -> dict:
     return json.loads(out.stdout.rsplit("RESULT ", 1)[1])
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(stolen, all) CPU ticks of the machine so far (/proc/stat): time the hypervisor gave other machines while this
+    one's processes were ready to run. It makes runs on a shared host vary; each round prints its share."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:9]]
+    except OSError:
+        return 0, 0
+    return ticks[7], sum(ticks)
+
+
+def with_steal(steal: dict, name: str, run, *args, **kwargs):
+    """run(*args, **kwargs), noting in steal[name] the share of the machine's CPU time stolen while it ran."""
+    stolen, total = cpu_ticks()
+    out = run(*args, **kwargs)
+    stolen_after, total_after = cpu_ticks()
+    steal[name] = (stolen_after - stolen) / max(total_after - total, 1)
+    return out
+
+
 def round_line(rounds: dict | list[dict], pick=None) -> str:
     """Wall times and ratios of one round, or with `pick` (a median) of each figure over several: each ratio is
     taken within its round, where both runs shared the machine's state, then picked."""
@@ -311,13 +331,22 @@ def main(argv: list[str] | None = None) -> int:
     runs = set(args.runs.split(","))
     rounds = []
     for number in range(1, args.rounds + 1):
-        alone = python_result(ENGINE_ALONE, env) if "engine" in runs else None
+        steal = {}
+        alone = with_steal(steal, "engine", python_result, ENGINE_ALONE, env) if "engine" in runs else None
         pair = engines_at_once(env) if "pair" in runs else None
-        one = scored_with_workers(1, args.shards, env, parts=args.parts) if "one" in runs else None
-        two = scored_with_workers(2, args.shards, env, parts=args.parts) if "two" in runs else None
+        one = (
+            with_steal(steal, "1 worker", scored_with_workers, 1, args.shards, env, parts=args.parts)
+            if "one" in runs
+            else None
+        )
+        two = (
+            with_steal(steal, "2 workers", scored_with_workers, 2, args.shards, env, parts=args.parts)
+            if "two" in runs
+            else None
+        )
         rounds.append({"engine": alone, "one": one, "two": two})
-        if args.rounds > 1:
-            print(f"round {number}: {round_line(rounds[-1])}", flush=True)
+        stolen = ", ".join(f"{name} {share:.0%}" for name, share in steal.items())
+        print(f"round {number}: {round_line(rounds[-1])}; CPU time stolen by the hypervisor: {stolen}", flush=True)
     measured_run, tasks = None, []
     if "memory" in runs:
         with tempfile.TemporaryDirectory() as folder:
