@@ -194,20 +194,6 @@ def _read_stored(name: str, size: int) -> tuple[bytearray, str]:
     return buffer, sha256.hexdigest()
 
 
-def run_partition_read(*, files: dict, shard: int) -> tuple[NpzArrays, NpzArrays]:
-    """The common file and one shard's partition, each checked against the ledger."""
-    if not files:
-        raise RunFileError("The run has no files recorded: its prepare step has not finished.")
-    return _read(files["common"]), _read(files["shards"][shard])
-
-
-def run_finalise_read(*, files: dict) -> tuple[NpzArrays, NpzArrays]:
-    """The common file and the reduce's file, each checked against the ledger."""
-    if not files:
-        raise RunFileError("The run has no files recorded: its prepare step has not finished.")
-    return _read(files["common"]), _read(files["finalise"])
-
-
 def _tree(folder: str) -> tuple[list[str], list[str]]:
     """The files under a folder of the storage, and its folders, deepest first."""
     try:
