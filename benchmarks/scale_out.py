@@ -345,8 +345,9 @@ def main(argv: list[str] | None = None) -> int:
             else None
         )
         rounds.append({"engine": alone, "one": one, "two": two})
-        stolen = ", ".join(f"{name} {share:.0%}" for name, share in steal.items())
-        print(f"round {number}: {round_line(rounds[-1])}; CPU time stolen by the hypervisor: {stolen}", flush=True)
+        if steal:
+            stolen = ", ".join(f"{name} {share:.0%}" for name, share in steal.items())
+            print(f"round {number}: {round_line(rounds[-1])}; CPU time stolen by the hypervisor: {stolen}", flush=True)
     measured_run, tasks = None, []
     if "memory" in runs:
         with tempfile.TemporaryDirectory() as folder:
