@@ -12,13 +12,14 @@ for the reduce's final step. Each is a plain .npz, and its SHA-256 and size go i
 (``ScoringRun.files``, ``RunPart.files``, ``RunShard.partition``, ``RunShard.edges`` and ``RunShard.evidence``).
 
 A file is written once: ``save_npz`` (every array's data 64-byte aligned) writes it through a hash, never seeking
-back, to a temporary file, ``.<name>.<random>.writing`` in the folder it goes to (or in FILE_UPLOAD_TEMP_DIR when
-that is set), which FileSystemStorage then moves into place by a rename, as it does an upload, and an S3 storage
-uploads; one a killed worker leaves goes with the run's other files. A step reads the file it needs out of storage
-into one buffer, hashing it as it comes, checks the hash against the ledger and takes the arrays as views of that
-buffer (``load_npz_buffer``: nothing copied, nothing unpickled), so a worker holds its shard once, and whoever can
-write to the storage can change numbers but never run code. The fragments and counts go once every shard has
-assembled its partition, the partial edges once the select has kept its edges, the rest when the run ends.
+back, to a temporary file, ``.<name>.<random>.writing`` in the folder it goes to, which FileSystemStorage then moves
+into place by a rename, as it does an upload (one a killed worker leaves goes with the run's other files); a storage
+without local paths (an S3 bucket) uploads it from FILE_UPLOAD_TEMP_DIR or the system's temporary directory. A step
+reads the file it needs out of storage into one buffer, hashing it as it comes, checks the hash against the ledger
+and takes the arrays as views of that buffer (``load_npz_buffer``: nothing copied, nothing unpickled), so a worker
+holds its shard once, and whoever can write to the storage can change numbers but never run code. The fragments and
+counts go once every shard has assembled its partition, the partial edges once the select has kept its edges, the
+rest when the run ends.
 
 The storage is the one named by ``SCORING_RUN_STORAGE`` in ``STORAGES``: a directory every worker shares, or an
 S3-compatible bucket through django-storages, for workers on many machines.
