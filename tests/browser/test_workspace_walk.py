@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
+from playwright.sync_api import Error as PlaywrightError
 
 from campaigns.models import Campaign
 from detection.models import CoordinatedGroup, ImportStatus, RunStatus, Sample, SampleImport, ScoringRun
@@ -183,7 +184,15 @@ def test_a_researcher_walks_the_workspace_on_the_demo_data(
             worker_log(tmp_path),
         )
         assert ScoringRun.objects.get(pk=run.pk).status == RunStatus.DONE
-        page.reload()
+        # The page reloads itself every 2 s while the run goes on: one of its own reloads may cut this one short.
+        for attempt in range(3):
+            try:
+                page.reload()
+                break
+            except PlaywrightError:
+                if attempt == 2:
+                    raise
+                page.wait_for_timeout(500)
         walk.check("run-done")
 
         group = CoordinatedGroup.objects.filter(run=run).order_by("-score").first()
